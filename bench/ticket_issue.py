@@ -1,0 +1,177 @@
+"""Benchmark: ticket issue and call-next → SSE latency over HTTP against `kiosk serve`.
+
+Starts `kiosk serve` in its own process with a fresh data directory, the preview
+printer and speech off, then measures from a separate client process:
+  1. ticket issue, 1 client: p50/p99 latency and throughput;
+  2. ticket issue, 8 concurrent clients: p50/p99 latency and throughput;
+  3. call-next → `ticket.called` SSE event latency as a display sees it: p50/p99.
+
+    .venv/bin/python bench/ticket_issue.py [--issues 2000] [--calls 300]
+
+Targets on 2 cores (issue #2): issue p99 <= 25 ms, >= 300 tickets/s with 8 clients,
+call-next -> display event p99 <= 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    k = max(0, min(len(values) - 1, int(round(p / 100 * (len(values) - 1)))))
+    return values[k]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Api:
+    def __init__(self, port: int, token: str | None = None) -> None:
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        self.headers = {"Content-Type": "application/json"}
+        if token:
+            self.headers["Authorization"] = f"Bearer {token}"
+
+    def post(self, path: str, body: dict | None = None) -> tuple[int, dict | None]:
+        self.conn.request("POST", path, body=json.dumps(body or {}), headers=self.headers)
+        r = self.conn.getresponse()
+        data = r.read()
+        return r.status, (json.loads(data) if data else None)
+
+
+def issue_run(port: int, clients: int, total: int) -> dict:
+    per_client = total // clients
+    latencies: list[float] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(clients + 1)
+    statuses: dict[str, int] = {}
+
+    def worker(i: int) -> None:
+        api = Api(port)
+        mine = []
+        barrier.wait()
+        for n in range(per_client):
+            t0 = time.perf_counter()
+            status, body = api.post("/api/v1/tickets", {"service": "ABCDEF"[(i + n) % 6]})
+            mine.append(time.perf_counter() - t0)
+            assert status == 201, (status, body)
+            with lock:
+                statuses[body["print"]["status"]] = statuses.get(body["print"]["status"], 0) + 1
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    barrier.wait()
+    start = time.perf_counter()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - start
+    return {"clients": clients, "tickets": len(latencies), "p50_ms": pct(latencies, 50) * 1000,
+            "p99_ms": pct(latencies, 99) * 1000, "per_s": len(latencies) / elapsed, "print": statuses}
+
+
+def sse_run(port: int, token: str, calls: int) -> dict:
+    sent: dict[str, float] = {}
+    received: dict[str, float] = {}
+    ready = threading.Event()
+    done = threading.Event()
+
+    def listen() -> None:
+        sock = socket.create_connection(("127.0.0.1", port))
+        sock.sendall(b"GET /api/v1/events?types=ticket.called HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
+        buf = b""
+        ready.set()
+        while not done.is_set():
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            now = time.perf_counter()
+            buf += chunk
+            while b"\n\n" in buf:
+                block, buf = buf.split(b"\n\n", 1)
+                for line in block.split(b"\n"):
+                    if line.startswith(b"data:"):
+                        try:
+                            data = json.loads(line[5:])
+                        except ValueError:
+                            continue
+                        received[str(data["id"])] = now
+            if len(received) >= calls:
+                done.set()
+        sock.close()
+
+    api = Api(port, token)
+    for _ in range(calls):
+        api.post("/api/v1/tickets", {"service": "A"})
+    t = threading.Thread(target=listen, daemon=True)
+    t.start()
+    ready.wait()
+    time.sleep(0.3)
+    for _ in range(calls):
+        t0 = time.perf_counter()
+        status, body = api.post("/api/v1/counters/1/call-next")
+        assert status == 200, status
+        sent[str(body["id"])] = t0
+    done.wait(30)
+    lat = [received[k] - sent[k] for k in sent if k in received]
+    return {"calls": calls, "events": len(lat), "p50_ms": pct(lat, 50) * 1000, "p99_ms": pct(lat, 99) * 1000,
+            "mean_ms": statistics.mean(lat) * 1000}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--issues", type=int, default=2000)
+    parser.add_argument("--calls", type=int, default=300)
+    args = parser.parse_args()
+    root = Path(__file__).resolve().parent.parent
+    kiosk_bin = str(Path(sys.executable).parent / "kiosk")
+    with tempfile.TemporaryDirectory() as tmp:
+        port = free_port()
+        cfg = Path(tmp) / "kiosk.toml"
+        cfg.write_text(f'[database]\npath = "{tmp}/var/kiosk.db"\n[server]\nport = {port}\n'
+                       '[tts]\noutput = "off"\n[printer]\nbackend = "preview"\n')
+        env = {**os.environ, "KIOSK_CONFIG": str(cfg)}
+        token = subprocess.run([kiosk_bin, "token", "create", "--role", "receptionist"], env=env, check=True,
+                               capture_output=True, text=True).stdout.strip()
+        server = subprocess.Popen([kiosk_bin, "serve"], env=env, cwd=root, stderr=subprocess.DEVNULL)
+        try:
+            for _ in range(100):
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            issue_run(port, 1, 50)  # warm up
+            results = [issue_run(port, 1, args.issues // 4), issue_run(port, 8, args.issues)]
+            sse = sse_run(port, token, args.calls)
+        finally:
+            server.terminate()
+            server.wait(10)
+    print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}")
+    for r in results:
+        print(f"ticket issue, {r['clients']} client(s): {r['tickets']} tickets, p50 {r['p50_ms']:.1f} ms, "
+              f"p99 {r['p99_ms']:.1f} ms, {r['per_s']:.0f} tickets/s, print {r['print']}")
+    print(f"call-next -> SSE ticket.called: {sse['events']}/{sse['calls']} events, p50 {sse['p50_ms']:.1f} ms, "
+          f"p99 {sse['p99_ms']:.1f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,278 @@
+"""The typed configuration: one TOML file, every key defaulted and documented.
+
+Each section is a dataclass; each field carries a help text in its metadata so the
+operator guide and `kiosk config show` can be generated from this one place. Unknown
+sections or keys are rejected with a message that names them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_args, get_origin, get_type_hints
+
+import tomli_w
+
+
+class ConfigError(ValueError):
+    """The configuration file is unreadable or has an unknown or ill-typed key."""
+
+
+def _f(default: Any, help: str) -> Any:
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda d=default: type(d)(d), metadata={"help": help})
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass
+class SiteConfig:
+    id: str = _f("demo-site", "Site identifier; part of every sync key and QR token.")
+    name: str = _f("示范物业服务中心", "Site name printed on tickets and shown on screens.")
+    timezone: str = _f("Asia/Shanghai", "IANA time zone; the daily ticket numbers reset at its midnight.")
+    locale: str = _f("zh_CN", "Default UI language: zh_CN or en.")
+
+
+@dataclass
+class ServerConfig:
+    host: str = _f("127.0.0.1", "Address the web service listens on.")
+    port: int = _f(8080, "TCP port of the web service.")
+    threads: int = _f(32, "waitress worker threads; each open SSE client (display, console) holds one.")
+    max_body_bytes: int = _f(65536, "Largest accepted request body; larger ones get 413.")
+
+
+@dataclass
+class DatabaseConfig:
+    path: str = _f("var/kiosk.db", "SQLite file; its folder is the data directory (prints, keys).")
+
+
+@dataclass
+class PrinterConfig:
+    backend: str = _f("preview", "preview | network | usb | serial | file.")
+    host: str = _f("127.0.0.1", "network: printer address.")
+    port: int = _f(9100, "network: printer TCP port.")
+    path: str = _f("/dev/usb/lp0", "file: device or file the bytes are written to.")
+    device: str = _f("/dev/ttyUSB1", "serial: serial device of the printer.")
+    baudrate: int = _f(19200, "serial: line speed.")
+    usb_vendor_id: int = _f(0x0416, "usb: USB vendor id.")
+    usb_product_id: int = _f(0x5011, "usb: USB product id.")
+    profile: str = _f("default", "python-escpos capability profile, e.g. default, TM-T88V, POS-5890.")
+    native_qr: bool = _f(True, "Send QR codes as the printer's own GS ( k command instead of a raster image.")
+    cut: str = _f("partial", "partial | full | none: the cut sent at the end of each ticket.")
+    timeout_s: float = _f(3.0, "Connect and write timeout for network/serial printers.")
+    wait_s: float = _f(1.5, "How long a ticket request waits for its print before answering 'queued'.")
+
+
+@dataclass
+class CameraConfig:
+    source: str = _f("sim", "sim | '' (off) | integer index | rtsp/http URL | video file path.")
+    decoder: str = _f("pyzbar", "pyzbar | zxing.")
+
+
+@dataclass
+class PhoneConfig:
+    port: str = _f("sim", "sim | '' (off) | serial device or pyserial URL of the caller-ID modem.")
+    baudrate: int = _f(9600, "Modem line speed.")
+    init: list = _f(["ATZ", "AT+VCID=1"], "Commands sent at start; each must answer OK.")
+
+
+@dataclass
+class ScannerConfig:
+    port: str = _f("", "Serial barcode scanner; keyboard-wedge scanners work in the browser.")
+
+
+@dataclass
+class TtsConfig:
+    enabled: bool = _f(True, "Speak call announcements.")
+    output: str = _f("speaker", "speaker | wav:<dir> | off.")
+    voice_zh: str = _f("sit/cmn-latn-pinyin", "espeak-ng voice for Mandarin.")
+    voice_en: str = _f("en", "espeak-ng voice for English.")
+    rate: int = _f(150, "Speech rate in words per minute.")
+
+
+@dataclass
+class SyncConfig:
+    url: str = _f("", "Base URL of the central system; empty disables sync.")
+    secret: str = _f("", "Shared HMAC secret; never commit it.")
+    interval_s: float = _f(5, "Seconds between sync rounds when the outbox is empty.")
+    batch_size: int = _f(500, "Records per batch.")
+
+
+@dataclass
+class RetentionConfig:
+    snapshots_days: int = _f(90, "Camera snapshots older than this are deleted.")
+    visits_days: int = _f(365, "Visit records older than this are deleted.")
+
+
+@dataclass
+class QueueConfig:
+    default_service_s: int = _f(300, "Assumed service time before any ticket of a service was finished.")
+    estimate_window: int = _f(20, "How many recent finished tickets the wait estimate looks at.")
+    reinstate_minutes: int = _f(15, "How long a no-show ticket can be put back in the queue.")
+
+
+@dataclass
+class ServiceDef:
+    letter: str = _f("A", "Ticket prefix letter, unique.")
+    name_zh: str = _f("", "Chinese name.")
+    name_en: str = _f("", "English name.")
+
+
+@dataclass
+class CounterDef:
+    id: str = _f("1", "Counter number as announced.")
+    services: list = _f([], "Letters of the services this counter serves.")
+
+
+DEFAULT_SERVICES = [
+    {"letter": "A", "name_zh": "咨询", "name_en": "Inquiry"},
+    {"letter": "B", "name_zh": "报修", "name_en": "Repair"},
+    {"letter": "C", "name_zh": "投诉", "name_en": "Complaint"},
+    {"letter": "D", "name_zh": "缴费", "name_en": "Payment"},
+    {"letter": "E", "name_zh": "快递/物品", "name_en": "Parcels"},
+    {"letter": "F", "name_zh": "访客", "name_en": "Visitor"},
+]
+DEFAULT_COUNTERS = [
+    {"id": "1", "services": ["A", "B", "C", "D", "E", "F"]},
+    {"id": "2", "services": ["A", "B", "C", "D", "E", "F"]},
+]
+
+
+@dataclass
+class Config:
+    site: SiteConfig = field(default_factory=SiteConfig)
+    server: ServerConfig = field(default_factory=ServerConfig)
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    printer: PrinterConfig = field(default_factory=PrinterConfig)
+    camera: CameraConfig = field(default_factory=CameraConfig)
+    phone: PhoneConfig = field(default_factory=PhoneConfig)
+    scanner: ScannerConfig = field(default_factory=ScannerConfig)
+    tts: TtsConfig = field(default_factory=TtsConfig)
+    sync: SyncConfig = field(default_factory=SyncConfig)
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
+    queue: QueueConfig = field(default_factory=QueueConfig)
+    services: list = field(default_factory=lambda: [ServiceDef(**s) for s in DEFAULT_SERVICES])
+    counters: list = field(default_factory=lambda: [CounterDef(**c) for c in DEFAULT_COUNTERS])
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.database.path).resolve().parent
+
+    def service(self, letter: str) -> ServiceDef | None:
+        return next((s for s in self.services if s.letter == letter), None)
+
+    def counter(self, counter_id: str) -> CounterDef | None:
+        return next((c for c in self.counters if c.id == counter_id), None)
+
+
+_LIST_ITEM_TYPES = {"services": ServiceDef, "counters": CounterDef}
+
+
+def _coerce(where: str, value: Any, typ: Any) -> Any:
+    if typ is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    origin = get_origin(typ) or typ
+    if origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        return list(value)
+    if origin is bool or typ is int:
+        if type(value) is not typ:
+            raise ConfigError(f"{where}: expected {typ.__name__}, got {value!r}")
+        return value
+    if isinstance(typ, type) and not isinstance(value, typ):
+        raise ConfigError(f"{where}: expected {typ.__name__}, got {value!r}")
+    return value
+
+
+def _build(cls: type, data: dict, where: str) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a table")
+    hints = get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"unknown key {where}.{unknown[0]} (known: {', '.join(sorted(known))})")
+    return cls(**{k: _coerce(f"{where}.{k}", v, hints[k]) for k, v in data.items()})
+
+
+def from_dict(data: dict) -> Config:
+    """Build a Config from parsed TOML, rejecting unknown keys and wrong types."""
+    sections = {f.name: f for f in dataclasses.fields(Config)}
+    kwargs: dict[str, Any] = {}
+    for name, value in data.items():
+        if name not in sections:
+            raise ConfigError(f"unknown section [{name}] (known: {', '.join(sections)})")
+        if name in _LIST_ITEM_TYPES:
+            if not isinstance(value, list):
+                raise ConfigError(f"[[{name}]] must be an array of tables")
+            kwargs[name] = [_build(_LIST_ITEM_TYPES[name], v, f"{name}[{i}]") for i, v in enumerate(value)]
+        else:
+            kwargs[name] = _build(get_type_hints(Config)[name], value, name)
+    config = Config(**kwargs)
+    validate(config)
+    return config
+
+
+def validate(config: Config) -> None:
+    letters = [s.letter for s in config.services]
+    if not letters:
+        raise ConfigError("at least one [[services]] entry is needed")
+    for letter in letters:
+        if len(letter) != 1 or not letter.isalpha() or not letter.isupper():
+            raise ConfigError(f"service letter {letter!r} must be one upper-case letter")
+    if len(set(letters)) != len(letters):
+        raise ConfigError("service letters must be unique")
+    ids = [c.id for c in config.counters]
+    if len(set(ids)) != len(ids):
+        raise ConfigError("counter ids must be unique")
+    for c in config.counters:
+        for letter in c.services:
+            if letter not in letters:
+                raise ConfigError(f"counter {c.id} serves unknown service {letter!r}")
+    if config.printer.backend not in ("preview", "network", "usb", "serial", "file"):
+        raise ConfigError(f"printer.backend {config.printer.backend!r} is not one of preview, network, usb, serial, file")
+    if config.printer.cut not in ("partial", "full", "none"):
+        raise ConfigError("printer.cut must be partial, full or none")
+    out = config.tts.output
+    if not (out in ("speaker", "off") or out.startswith("wav:")):
+        raise ConfigError(f"tts.output {out!r} must be speaker, off or wav:<dir>")
+    if config.site.locale not in ("zh_CN", "en"):
+        raise ConfigError("site.locale must be zh_CN or en")
+
+
+def load(path: str | os.PathLike | None = None) -> Config:
+    """Load the config from `path`, else $KIOSK_CONFIG, else the built-in defaults."""
+    path = path or os.environ.get("KIOSK_CONFIG")
+    if not path:
+        return Config()
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path}: {exc}") from None
+    return from_dict(data)
+
+
+def to_dict(config: Config) -> dict:
+    return dataclasses.asdict(config)
+
+
+def to_toml(config: Config) -> str:
+    return tomli_w.dumps(to_dict(config))
+
+
+def describe() -> list[tuple[str, Any, str]]:
+    """(dotted key, default, help) for every key: the source of the config reference."""
+    rows = []
+    for section in dataclasses.fields(Config):
+        cls = _LIST_ITEM_TYPES.get(section.name) or get_type_hints(Config)[section.name]
+        prefix = f"[[{section.name}]]" if section.name in _LIST_ITEM_TYPES else section.name
+        for f in dataclasses.fields(cls):
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+            rows.append((f"{prefix}.{f.name}", default, f.metadata.get("help", "")))
+    return rows

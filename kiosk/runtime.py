@@ -1,0 +1,90 @@
+"""The running kiosk: the config, database, event bus, devices and services, built in
+order and stopped in reverse. The app factory and the command line both use this."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from datetime import datetime
+from typing import Any
+
+from kiosk.clock import Clock, SystemClock
+from kiosk.config import Config
+from kiosk.devices.printer import Printer, create_printer
+from kiosk.devices.speaker import Speaker, create_speaker
+from kiosk.devices.ticket_layout import TicketPrint, render_ticket
+from kiosk.events import EventBus
+from kiosk.services.auth import AuthService
+from kiosk.services.printing import PrintSpooler
+from kiosk.services.queue import QueueService
+from kiosk.store import Database, open_database
+
+log = logging.getLogger(__name__)
+
+
+class Kiosk:
+    """Everything the web layer and the workers share, wired once from the config."""
+
+    def __init__(self, config: Config, *, clock: Clock | None = None, printer: Printer | None = None,
+                 start_workers: bool = True) -> None:
+        self.config = config
+        self.clock = clock or SystemClock(config.site.timezone)
+        self.bus = EventBus()
+        self.db: Database = open_database(config.database.path)
+        self.auth = AuthService(self.db, self.clock)
+        self.printer = printer or create_printer(config.printer, config.data_dir)
+        self.spooler = PrintSpooler(self.db, self.printer, self.render_job, self.bus, self.clock)
+        self.speaker: Speaker = create_speaker(config.tts)
+        self.queue = QueueService(self.db, config, self.clock, self.bus, self.spooler, self.speaker)
+        self.stopping = threading.Event()
+        self._started = False
+        if start_workers:
+            self.start()
+
+    def start(self) -> None:
+        if self._started:
+            return
+        self.spooler.start()
+        self.speaker.start()
+        self._started = True
+
+    def stop(self) -> None:
+        self.stopping.set()
+        if self._started:
+            self.speaker.stop()
+            self.spooler.stop()
+            self._started = False
+        self.db.close()
+
+    def render_job(self, payload: dict[str, Any]) -> bytes:
+        """ESC/POS bytes of a stored print job."""
+        if payload.get("kind") != "ticket":
+            raise ValueError(f"unknown print job kind {payload.get('kind')!r}")
+        fields = {k: v for k, v in payload.items() if k != "kind"}
+        fields["issued_at"] = datetime.fromisoformat(fields["issued_at"])
+        cfg = self.config.printer
+        return render_ticket(TicketPrint(**fields), profile=cfg.profile, native_qr=cfg.native_qr, cut=cfg.cut)
+
+    def health(self) -> dict[str, Any]:
+        devices = {
+            "printer": self.spooler.health(),
+            "camera": {"status": "off", "detail": "not built yet"},
+            "phone": {"status": "off", "detail": "not built yet"},
+            "tts": self.speaker.health(),
+        }
+        try:
+            self.db.scalar("SELECT 1")
+            backlog = self.db.scalar("SELECT COUNT(*) FROM outbox")
+            db = {"status": "ok", "path": self.db.path}
+        except Exception as exc:
+            backlog = None
+            db = {"status": "error", "error": str(exc)}
+        degraded = db["status"] != "ok" or devices["printer"]["status"] != "ok" or \
+            devices["tts"]["status"] == "error"
+        return {"status": "degraded" if degraded else "ok", "devices": devices, "db": db,
+                "sync": {"backlog": backlog}}
+
+
+def dump(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, indent=2)

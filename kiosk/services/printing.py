@@ -1,0 +1,158 @@
+"""The print spooler: one worker owns the printer, jobs are rows, nothing is lost.
+
+A job row is written in the same transaction as the ticket it prints, so a crash
+between "ticket issued" and "ticket printed" leaves a pending job that is printed when
+the service comes back. While the printer is down the worker retries the oldest pending
+job with back-off; jobs whose ticket has meanwhile been served or cancelled are skipped
+rather than printed late.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from typing import Any, Callable
+
+from kiosk.clock import Clock, db_time
+from kiosk.devices.printer import Printer, PrinterError
+from kiosk.events import PRINTER_STATUS, EventBus
+from kiosk.store.db import Database
+
+log = logging.getLogger(__name__)
+
+PRINTED, QUEUED, FAILED = "printed", "queued", "failed"
+#: Ticket states in which a late print is still useful to the resident.
+_STILL_USEFUL = ("waiting", "transferred", "called", "serving")
+
+Renderer = Callable[[dict[str, Any]], bytes]
+
+
+class PrintSpooler:
+    def __init__(self, db: Database, printer: Printer, render: Renderer, bus: EventBus, clock: Clock,
+                 *, backoff_initial_s: float = 1.0, backoff_max_s: float = 30.0) -> None:
+        self._db = db
+        self._printer = printer
+        self._render = render
+        self._bus = bus
+        self._clock = clock
+        self._backoff_initial = backoff_initial_s
+        self._backoff_max = backoff_max_s
+        self._backoff = 0.0
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._lock = threading.Condition()
+        self._outcomes: dict[int, str] = {}
+        self._online = True
+        self._last_error: str | None = None
+        self._printed = 0
+        self._thread: threading.Thread | None = None
+
+    # -- public ----------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="print-spooler", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread:
+            self._thread.join(timeout)
+        self._printer.close()
+
+    def submit(self, job_id: int) -> None:
+        """Tell the worker a new job row exists (the row is the job; this is only a nudge)."""
+        self._wake.set()
+
+    def wait(self, job_id: int, timeout: float) -> str:
+        """`printed`, `failed`, or `queued` if not printed within `timeout` (or the printer is down)."""
+        with self._lock:
+            if self._thread is None or not self._online:
+                return QUEUED
+            self._lock.wait_for(lambda: job_id in self._outcomes or not self._online, timeout)
+            return self._outcomes.pop(job_id, QUEUED)
+
+    def retry_now(self) -> None:
+        """Skip the back-off wait (the operator says the printer is back)."""
+        self._backoff = 0.0
+        self._wake.set()
+
+    def health(self) -> dict[str, Any]:
+        pending = self._db.scalar("SELECT COUNT(*) FROM print_jobs WHERE status = 'pending'")
+        return {
+            "status": "ok" if self._online else "offline",
+            "backend": self._printer.name,
+            "pending": pending,
+            "printed": self._printed,
+            "last_error": self._last_error,
+        }
+
+    # -- worker ----------------------------------------------------------------------
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(timeout=self._backoff or 5.0)
+            self._wake.clear()
+            if self._stop.is_set():
+                break
+            try:
+                self._drain()
+            except Exception:
+                log.exception("print spooler round failed")
+
+    def _drain(self) -> None:
+        while not self._stop.is_set():
+            job = self._db.query_one(
+                "SELECT j.*, t.status AS ticket_status FROM print_jobs j LEFT JOIN tickets t ON t.id = j.ticket_id "
+                "WHERE j.status = 'pending' ORDER BY j.id LIMIT 1")
+            if job is None:
+                return
+            if job["ticket_status"] is not None and job["ticket_status"] not in _STILL_USEFUL and job["attempts"]:
+                self._finish(job["id"], "skipped", None)
+                continue
+            try:
+                data = self._render(json.loads(job["payload"]))
+            except Exception as exc:
+                log.exception("print job %s cannot be rendered", job["id"])
+                self._finish(job["id"], "failed", f"render: {exc}")
+                self._announce(job["id"], FAILED)
+                continue
+            try:
+                self._printer.send(data)
+            except PrinterError as exc:
+                self._failed_attempt(job["id"], str(exc))
+                return
+            self._finish(job["id"], "printed", None)
+            self._printed += 1
+            self._set_online(True, None)
+            self._announce(job["id"], PRINTED)
+
+    def _failed_attempt(self, job_id: int, error: str) -> None:
+        with self._db.write() as conn:
+            conn.execute("UPDATE print_jobs SET attempts = attempts + 1, last_error = ? WHERE id = ?", (error, job_id))
+        self._backoff = min(self._backoff_max, max(self._backoff_initial, self._backoff * 2))
+        log.warning("printer failed (%s); retrying in %.0f s", error, self._backoff)
+        self._set_online(False, error)
+
+    def _finish(self, job_id: int, status: str, error: str | None) -> None:
+        with self._db.write() as conn:
+            conn.execute(
+                "UPDATE print_jobs SET status = ?, attempts = attempts + 1, last_error = ?, printed_at = ? WHERE id = ?",
+                (status, error, db_time(self._clock.now()) if status == "printed" else None, job_id))
+
+    def _announce(self, job_id: int, outcome: str) -> None:
+        with self._lock:
+            self._outcomes[job_id] = outcome
+            if len(self._outcomes) > 1000:
+                self._outcomes.pop(next(iter(self._outcomes)))
+            self._lock.notify_all()
+
+    def _set_online(self, online: bool, error: str | None) -> None:
+        if online:
+            self._backoff = 0.0
+        with self._lock:
+            changed = online != self._online
+            self._online = online
+            self._last_error = error if error else self._last_error
+            self._lock.notify_all()
+        if changed:
+            self._bus.publish(PRINTER_STATUS, {"status": "ok" if online else "offline", "error": error})

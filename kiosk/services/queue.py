@@ -1,0 +1,263 @@
+"""Ticket operations: issue, call, recall, start, finish, no-show, reinstate, transfer,
+cancel. Each runs the pure rules inside one write transaction that also writes the
+ticket's history row, its outbox row and (on issue) its print job; side effects that
+may be slow (printing, speech, SSE) happen after the commit and never block it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from kiosk.clock import Clock, db_time, from_db_time, local_day, to_iso
+from kiosk.config import Config
+from kiosk.devices.announcement import Announcement, call_announcement
+from kiosk.events import TICKET_CALLED, TICKET_ISSUED, TICKET_UPDATED, EventBus
+from kiosk.queue import estimate
+from kiosk.queue.rules import Action, Status, TicketState, TransitionError, check, format_number
+from kiosk.store import outbox
+from kiosk.store import tickets as store
+from kiosk.store.db import Database
+
+
+class NotFound(LookupError):
+    pass
+
+
+class BadRequest(ValueError):
+    """Input the rules cannot act on (unknown service or counter)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class Issued:
+    ticket: dict[str, Any]
+    print_status: str
+
+
+ACTIVE_COUNTER_WINDOW = timedelta(minutes=30)
+
+
+class QueueService:
+    def __init__(self, db: Database, config: Config, clock: Clock, bus: EventBus,
+                 spooler: Any = None, speaker: Any = None) -> None:
+        self.db = db
+        self.config = config
+        self.clock = clock
+        self.bus = bus
+        self.spooler = spooler
+        self.speaker = speaker
+        self._letters = frozenset(s.letter for s in config.services)
+
+    # -- reading ----------------------------------------------------------------------
+    def today(self) -> str:
+        return local_day(self.clock.now(), self.clock.tz).isoformat()
+
+    def services(self) -> list[dict[str, Any]]:
+        counts = store.waiting_counts(self.db.conn, self.today())
+        return [{"letter": s.letter, "name_zh": s.name_zh, "name_en": s.name_en,
+                 "waiting": counts.get(s.letter, 0)} for s in self.config.services]
+
+    def get(self, ticket_id: int) -> dict[str, Any]:
+        row = store.get(self.db.conn, ticket_id)
+        if row is None:
+            raise NotFound(f"ticket {ticket_id} not found")
+        return self._public(row, with_position=True)
+
+    def queued(self, services: list[str] | None = None) -> list[dict[str, Any]]:
+        return [self._public(r) for r in store.queued(self.db.conn, self.today(), services)]
+
+    def at_counter(self, counter: str) -> list[dict[str, Any]]:
+        return [self._public(r) for r in store.at_counter(self.db.conn, counter)]
+
+    def board(self, recent: int = 8) -> dict[str, Any]:
+        """What the hall display shows: now serving per counter, last calls, waiting counts."""
+        conn = self.db.conn
+        now_serving = {}
+        for c in self.config.counters:
+            current = store.at_counter(conn, c.id)
+            now_serving[c.id] = self._public(current[-1]) if current else None
+        return {
+            "counters": [{"id": c.id, "ticket": now_serving[c.id]} for c in self.config.counters],
+            "recent_calls": [self._public(r) for r in store.recent_calls(conn, self.today(), recent)],
+            "services": self.services(),
+        }
+
+    # -- issuing ----------------------------------------------------------------------
+    def issue(self, service: str, *, priority: bool = False, resident_id: str | None = None,
+              visit_id: int | None = None) -> Issued:
+        if service not in self._letters:
+            raise BadRequest("unknown_service", f"unknown service {service!r}")
+        now = self.clock.now()
+        day = local_day(now, self.clock.tz).isoformat()
+        at = db_time(now)
+        with self.db.write() as conn:
+            seq = store.next_seq(conn, service, day)
+            row = {"number": format_number(service, seq), "service": service, "origin_service": service,
+                   "day": day, "seq": seq, "status": Status.WAITING.value, "priority": int(priority),
+                   "resident_id": resident_id, "visit_id": visit_id, "issued_at": at, "updated_at": at}
+            row["id"] = store.insert(conn, row)
+            ticket = store.get(conn, row["id"])
+            store.add_event(conn, ticket_id=ticket["id"], at=at, action="issue", from_status=None,
+                            to_status=ticket["status"], counter=None, actor=None)
+            self._outbox(conn, ticket)
+            public = self._public(ticket, with_position=True, conn=conn)
+            job_id = self._add_print_job(conn, ticket, public, now)
+        if self.spooler is not None:
+            self.spooler.submit(job_id)
+        self.bus.publish(TICKET_ISSUED, public)
+        print_status = self.spooler.wait(job_id, self.config.printer.wait_s) if self.spooler else "queued"
+        return Issued(public, print_status)
+
+    def _add_print_job(self, conn: Any, ticket: dict, public: dict, now: datetime) -> int:
+        service = self.config.service(ticket["service"])
+        payload = {
+            "kind": "ticket", "number": ticket["number"], "service_zh": service.name_zh,
+            "service_en": service.name_en, "people_ahead": public["people_ahead"],
+            "estimated_wait_s": public["estimated_wait_s"], "issued_at": now.isoformat(),
+            "site_name": self.config.site.name, "qr_payload": self.ticket_reference(ticket),
+            "priority": bool(ticket["priority"]),
+        }
+        return conn.execute(
+            "INSERT INTO print_jobs (ticket_id, kind, payload, status, created_at) VALUES (?, 'ticket', ?, 'pending', ?)",
+            (ticket["id"], json.dumps(payload, ensure_ascii=False), db_time(now))).lastrowid
+
+    def ticket_reference(self, ticket: dict) -> str:
+        """What the ticket's QR code holds: site, local id and number, short enough to scan."""
+        return f"KT1:{self.config.site.id}:{ticket['id']}:{ticket['number']}"
+
+    # -- counter actions --------------------------------------------------------------
+    def call_next(self, counter: str, actor: str | None = None) -> dict[str, Any] | None:
+        """Finish what the counter has, then call its first queued ticket; None if nobody waits."""
+        counter_def = self._counter(counter)
+        now = self.clock.now()
+        with self.db.write() as conn:
+            for current in store.at_counter(conn, counter):
+                self._transition(conn, current, Action.FINISH, now, counter, actor)
+            nxt = store.first_queued(conn, self.today(), counter_def.services)
+            if nxt is None:
+                return None
+            called = self._transition(conn, nxt, Action.CALL, now, counter, actor,
+                                      counter_services=frozenset(counter_def.services))
+        return self._after_call(called, counter)
+
+    def call(self, ticket_id: int, counter: str, actor: str | None = None) -> dict[str, Any]:
+        """Call one particular queued ticket (picked from the console's list)."""
+        counter_def = self._counter(counter)
+        now = self.clock.now()
+        with self.db.write() as conn:
+            row = self._row(conn, ticket_id)
+            called = self._transition(conn, row, Action.CALL, now, counter, actor,
+                                      counter_services=frozenset(counter_def.services))
+        return self._after_call(called, counter)
+
+    def act(self, ticket_id: int, action: Action, *, actor: str | None = None,
+            target_service: str | None = None) -> dict[str, Any]:
+        """recall, start, finish, no-show, reinstate, transfer or cancel one ticket."""
+        now = self.clock.now()
+        with self.db.write() as conn:
+            row = self._row(conn, ticket_id)
+            updated = self._transition(conn, row, action, now, row["counter"], actor, target_service=target_service)
+        public = self._public(updated, with_position=True)
+        if action is Action.RECALL:
+            return self._after_call(updated, updated["counter"])
+        self.bus.publish(TICKET_UPDATED, public)
+        return public
+
+    # -- internals --------------------------------------------------------------------
+    def _after_call(self, row: dict, counter: str) -> dict[str, Any]:
+        public = self._public(row)
+        self.bus.publish(TICKET_CALLED, public)
+        if self.speaker is not None:
+            self.speaker.announce(call_announcement(row["number"], counter))
+        return public
+
+    def _counter(self, counter: str):
+        counter_def = self.config.counter(counter)
+        if counter_def is None:
+            raise BadRequest("unknown_counter", f"unknown counter {counter!r}")
+        return counter_def
+
+    @staticmethod
+    def _row(conn: Any, ticket_id: int) -> dict:
+        row = store.get(conn, ticket_id)
+        if row is None:
+            raise NotFound(f"ticket {ticket_id} not found")
+        return row
+
+    def _transition(self, conn: Any, row: dict, action: Action, now: datetime, counter: str | None,
+                    actor: str | None, *, counter_services: frozenset[str] | None = None,
+                    target_service: str | None = None) -> dict:
+        state = TicketState(status=Status(row["status"]), service=row["service"], counter=row["counter"],
+                            no_show_at=from_db_time(row["no_show_at"], self.clock.tz))
+        to = check(state, action, now=now, counter_services=counter_services, target_service=target_service,
+                   known_services=self._letters,
+                   reinstate_window=timedelta(minutes=self.config.queue.reinstate_minutes))
+        at = db_time(now)
+        changes: dict[str, Any] = {"status": to.value, "updated_at": at}
+        if action is Action.CALL:
+            changes.update(counter=counter, called_at=at, started_at=None)
+        elif action is Action.RECALL:
+            changes.update(recalls=row["recalls"] + 1, called_at=at)
+        elif action is Action.START:
+            changes.update(started_at=at)
+        elif action is Action.FINISH:
+            changes.update(finished_at=at)
+        elif action is Action.NO_SHOW:
+            changes.update(no_show_at=at)
+        elif action is Action.REINSTATE:
+            changes.update(counter=None, no_show_at=None)
+        elif action is Action.TRANSFER:
+            changes.update(service=target_service, transferred=1, counter=None)
+        updated = store.update(conn, row["id"], changes)
+        store.add_event(conn, ticket_id=row["id"], at=at, action=action.value, from_status=row["status"],
+                        to_status=to.value, counter=counter, actor=actor,
+                        detail=f"{row['service']}->{target_service}" if target_service else None)
+        self._outbox(conn, updated)
+        return updated
+
+    def _outbox(self, conn: Any, ticket: dict) -> None:
+        outbox.add(conn, site_id=self.config.site.id, kind="ticket", local_id=ticket["id"],
+                   version=ticket["version"], occurred_at=to_iso(from_db_time(ticket["updated_at"], self.clock.tz)),
+                   data=self._record(ticket))
+
+    def _record(self, ticket: dict) -> dict[str, Any]:
+        """The ticket as the central office receives it (documented in README)."""
+        tz = self.clock.tz
+        times = ("issued_at", "called_at", "started_at", "finished_at", "no_show_at")
+        data = {k: ticket[k] for k in ("id", "number", "service", "origin_service", "day", "status", "counter",
+                                       "recalls", "resident_id", "visit_id", "version")}
+        data["priority"] = bool(ticket["priority"])
+        data["transferred"] = bool(ticket["transferred"])
+        for k in times:
+            moment = from_db_time(ticket[k], tz)
+            data[k] = to_iso(moment) if moment else None
+        return data
+
+    def _public(self, ticket: dict, *, with_position: bool = False, conn: Any = None) -> dict[str, Any]:
+        data = self._record(ticket)
+        service = self.config.service(ticket["service"])
+        data["service_name_zh"] = service.name_zh if service else ticket["service"]
+        data["service_name_en"] = service.name_en if service else ticket["service"]
+        data["reference"] = self.ticket_reference(ticket)
+        if with_position:
+            conn = conn or self.db.conn
+            queued = ticket["status"] in (Status.WAITING, Status.TRANSFERRED)
+            ahead = store.people_ahead(conn, ticket) if queued else 0
+            data["position"] = ahead + 1 if queued else 0
+            data["people_ahead"] = ahead
+            data["estimated_wait_s"] = self._estimate(conn, ticket["service"], ahead) if queued else 0
+        return data
+
+    def _estimate(self, conn: Any, service: str, ahead: int) -> int:
+        cfg = self.config.queue
+        typical = estimate.service_time(store.recent_durations(conn, service, cfg.estimate_window),
+                                        cfg.default_service_s)
+        serving = {c.id for c in self.config.counters if service in c.services}
+        active = store.active_counters(conn, db_time(self.clock.now() - ACTIVE_COUNTER_WINDOW)) & serving
+        return estimate.estimate_wait(ahead, typical, len(active) or 1)

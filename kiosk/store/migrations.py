@@ -1,0 +1,120 @@
+"""Numbered schema migrations, applied in order at start-up.
+
+Each migration is a list of SQL statements run in one write transaction together with
+its row in `schema_migrations`, so several processes starting at once apply each
+migration exactly once. Never edit a released migration: append a new one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, timezone
+
+MIGRATIONS: list[tuple[str, list[str]]] = [
+    ("0001_queue_core", [
+        """CREATE TABLE tickets (
+            id INTEGER PRIMARY KEY,
+            number TEXT NOT NULL,
+            service TEXT NOT NULL,
+            origin_service TEXT NOT NULL,
+            day TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            status TEXT NOT NULL CHECK (status IN
+                ('waiting','called','serving','done','no_show','transferred','cancelled')),
+            priority INTEGER NOT NULL DEFAULT 0,
+            transferred INTEGER NOT NULL DEFAULT 0,
+            counter TEXT,
+            recalls INTEGER NOT NULL DEFAULT 0,
+            resident_id TEXT,
+            visit_id INTEGER,
+            issued_at TEXT NOT NULL,
+            called_at TEXT,
+            started_at TEXT,
+            finished_at TEXT,
+            no_show_at TEXT,
+            updated_at TEXT NOT NULL,
+            version INTEGER NOT NULL DEFAULT 1,
+            UNIQUE (origin_service, day, seq)
+        )""",
+        "CREATE INDEX tickets_queue ON tickets (day, status, service)",
+        "CREATE INDEX tickets_counter ON tickets (counter, status)",
+        "CREATE INDEX tickets_finished ON tickets (service, finished_at)",
+        """CREATE TABLE ticket_numbers (
+            service TEXT NOT NULL,
+            day TEXT NOT NULL,
+            last INTEGER NOT NULL,
+            PRIMARY KEY (service, day)
+        )""",
+        """CREATE TABLE ticket_events (
+            id INTEGER PRIMARY KEY,
+            ticket_id INTEGER NOT NULL REFERENCES tickets(id),
+            at TEXT NOT NULL,
+            action TEXT NOT NULL,
+            from_status TEXT,
+            to_status TEXT NOT NULL,
+            counter TEXT,
+            actor TEXT,
+            detail TEXT
+        )""",
+        "CREATE INDEX ticket_events_ticket ON ticket_events (ticket_id)",
+        """CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            key TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL,
+            op TEXT NOT NULL CHECK (op IN ('upsert','delete')),
+            occurred_at TEXT NOT NULL,
+            data TEXT NOT NULL
+        )""",
+        """CREATE TABLE print_jobs (
+            id INTEGER PRIMARY KEY,
+            ticket_id INTEGER REFERENCES tickets(id),
+            kind TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('pending','printed','failed','skipped')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            created_at TEXT NOT NULL,
+            printed_at TEXT
+        )""",
+        "CREATE INDEX print_jobs_pending ON print_jobs (status, id)",
+        """CREATE TABLE users (
+            id INTEGER PRIMARY KEY,
+            username TEXT NOT NULL UNIQUE,
+            display_name TEXT NOT NULL,
+            role TEXT NOT NULL,
+            password_hash TEXT NOT NULL,
+            active INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL
+        )""",
+        """CREATE TABLE api_tokens (
+            id INTEGER PRIMARY KEY,
+            token_hash TEXT NOT NULL UNIQUE,
+            role TEXT NOT NULL,
+            name TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            revoked INTEGER NOT NULL DEFAULT 0
+        )""",
+    ]),
+]
+
+
+def apply_migrations(conn: sqlite3.Connection) -> list[str]:
+    """Apply the pending migrations; returns the names applied now."""
+    conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    applied_now = []
+    for name, statements in MIGRATIONS:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if conn.execute("SELECT 1 FROM schema_migrations WHERE name = ?", (name,)).fetchone():
+                conn.execute("COMMIT")
+                continue
+            for statement in statements:
+                conn.execute(statement)
+            conn.execute("INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)",
+                         (name, datetime.now(timezone.utc).isoformat()))
+            conn.execute("COMMIT")
+            applied_now.append(name)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return applied_now

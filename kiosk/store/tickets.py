@@ -1,0 +1,120 @@
+"""SQL for tickets. Functions take the connection of the caller's transaction."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any, Iterable
+
+from kiosk.queue.rules import QUEUED
+
+_QUEUED = tuple(s.value for s in QUEUED)
+_QUEUED_SQL = "status IN ('waiting', 'transferred')"
+ORDER_SQL = "priority DESC, transferred DESC, issued_at, id"
+
+
+def next_seq(conn: sqlite3.Connection, service: str, day: str) -> int:
+    row = conn.execute(
+        "INSERT INTO ticket_numbers (service, day, last) VALUES (?, ?, 1) "
+        "ON CONFLICT (service, day) DO UPDATE SET last = last + 1 RETURNING last",
+        (service, day),
+    ).fetchone()
+    return int(row[0])
+
+
+def insert(conn: sqlite3.Connection, values: dict[str, Any]) -> int:
+    cols = ", ".join(values)
+    marks = ", ".join("?" for _ in values)
+    return conn.execute(f"INSERT INTO tickets ({cols}) VALUES ({marks})", tuple(values.values())).lastrowid
+
+
+def get(conn: sqlite3.Connection, ticket_id: int) -> dict | None:
+    row = conn.execute("SELECT * FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
+    return dict(row) if row else None
+
+
+def update(conn: sqlite3.Connection, ticket_id: int, changes: dict[str, Any]) -> dict:
+    """Apply `changes`, bump the version, return the new row."""
+    sets = ", ".join(f"{k} = ?" for k in changes)
+    row = conn.execute(
+        f"UPDATE tickets SET {sets}, version = version + 1 WHERE id = ? RETURNING *",
+        (*changes.values(), ticket_id),
+    ).fetchone()
+    return dict(row)
+
+
+def add_event(conn: sqlite3.Connection, *, ticket_id: int, at: str, action: str, from_status: str | None,
+              to_status: str, counter: str | None, actor: str | None, detail: str | None = None) -> None:
+    conn.execute(
+        "INSERT INTO ticket_events (ticket_id, at, action, from_status, to_status, counter, actor, detail) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (ticket_id, at, action, from_status, to_status, counter, actor, detail),
+    )
+
+
+def first_queued(conn: sqlite3.Connection, day: str, services: Iterable[str]) -> dict | None:
+    services = list(services)
+    marks = ", ".join("?" for _ in services)
+    row = conn.execute(
+        f"SELECT * FROM tickets WHERE day = ? AND {_QUEUED_SQL} AND service IN ({marks}) "
+        f"ORDER BY {ORDER_SQL} LIMIT 1",
+        (day, *services),
+    ).fetchone()
+    return dict(row) if row else None
+
+
+def at_counter(conn: sqlite3.Connection, counter: str) -> list[dict]:
+    return [dict(r) for r in conn.execute(
+        "SELECT * FROM tickets WHERE counter = ? AND status IN ('called', 'serving') ORDER BY called_at",
+        (counter,),
+    )]
+
+
+def people_ahead(conn: sqlite3.Connection, ticket: dict) -> int:
+    """Queued tickets of the same service that will be called before this one."""
+    return int(conn.execute(
+        f"SELECT COUNT(*) FROM tickets WHERE day = ? AND service = ? AND {_QUEUED_SQL} AND id != ? AND "
+        "(priority > ? OR (priority = ? AND (transferred > ? OR (transferred = ? AND "
+        "(issued_at < ? OR (issued_at = ? AND id < ?))))))",
+        (ticket["day"], ticket["service"], ticket["id"],
+         ticket["priority"], ticket["priority"], ticket["transferred"], ticket["transferred"],
+         ticket["issued_at"], ticket["issued_at"], ticket["id"]),
+    ).fetchone()[0])
+
+
+def queued(conn: sqlite3.Connection, day: str, services: Iterable[str] | None = None, limit: int = 200) -> list[dict]:
+    sql = f"SELECT * FROM tickets WHERE day = ? AND {_QUEUED_SQL}"
+    params: list[Any] = [day]
+    if services is not None:
+        services = list(services)
+        sql += f" AND service IN ({', '.join('?' for _ in services)})"
+        params += services
+    sql += f" ORDER BY {ORDER_SQL} LIMIT ?"
+    return [dict(r) for r in conn.execute(sql, (*params, limit))]
+
+
+def waiting_counts(conn: sqlite3.Connection, day: str) -> dict[str, int]:
+    return {r[0]: r[1] for r in conn.execute(
+        f"SELECT service, COUNT(*) FROM tickets WHERE day = ? AND {_QUEUED_SQL} GROUP BY service", (day,))}
+
+
+def recent_durations(conn: sqlite3.Connection, service: str, limit: int) -> list[float]:
+    """Seconds from call to finish of the service's last finished tickets."""
+    return [r[0] for r in conn.execute(
+        "SELECT (julianday(finished_at) - julianday(called_at)) * 86400.0 FROM tickets "
+        "WHERE service = ? AND status = 'done' AND finished_at IS NOT NULL AND called_at IS NOT NULL "
+        "ORDER BY finished_at DESC LIMIT ?",
+        (service, limit),
+    )]
+
+
+def active_counters(conn: sqlite3.Connection, since: str) -> set[str]:
+    """Counters that called somebody since `since`."""
+    return {r[0] for r in conn.execute(
+        "SELECT DISTINCT counter FROM tickets WHERE counter IS NOT NULL AND called_at >= ?", (since,))}
+
+
+def recent_calls(conn: sqlite3.Connection, day: str, limit: int) -> list[dict]:
+    return [dict(r) for r in conn.execute(
+        "SELECT * FROM tickets WHERE day = ? AND called_at IS NOT NULL ORDER BY called_at DESC LIMIT ?",
+        (day, limit),
+    )]

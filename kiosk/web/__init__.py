@@ -1,0 +1,69 @@
+"""The application factory: one Flask app, a blueprint per audience."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, request, session
+from flask_babel import Babel
+from flask_wtf.csrf import CSRFProtect
+
+from kiosk.config import Config
+from kiosk.runtime import Kiosk
+
+log = logging.getLogger(__name__)
+
+LOCALES = ("zh_CN", "en")
+
+
+def _secret_key(data_dir: Path) -> str:
+    """The site's session key: made on first start under the data directory, never in the repo."""
+    path = data_dir / "secret_key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(secrets.token_hex(32))
+        tmp.chmod(0o600)
+        tmp.replace(path)
+    return path.read_text().strip()
+
+
+def create_app(config: Config | None = None, kiosk: Kiosk | None = None, **flask_config: Any) -> Flask:
+    """Build the web app around `kiosk` (or a new Kiosk built from `config`)."""
+    config = config or (kiosk.config if kiosk else Config())
+    kiosk = kiosk or Kiosk(config)
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=_secret_key(config.data_dir),
+        MAX_CONTENT_LENGTH=config.server.max_body_bytes,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        BABEL_DEFAULT_LOCALE=config.site.locale,
+        BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
+        WTF_CSRF_TIME_LIMIT=None,
+        JSON_AS_ASCII=False,
+    )
+    app.config.update(flask_config)
+    app.json.ensure_ascii = False
+    app.extensions["kiosk"] = kiosk
+
+    def select_locale() -> str:
+        wanted = request.args.get("lang")
+        if wanted in LOCALES:
+            session["lang"] = wanted
+        return session.get("lang") or config.site.locale
+
+    Babel(app, locale_selector=select_locale)
+    csrf = CSRFProtect(app)
+
+    from kiosk.web import admin, api, auth, desk, display, errors, kiosk_page
+
+    errors.register(app)
+    auth.init_app(app)
+    for bp in (api.bp, kiosk_page.bp, desk.bp, display.bp, admin.bp, auth.bp):
+        app.register_blueprint(bp)
+    csrf.exempt(api.bp)
+    return app

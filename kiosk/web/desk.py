@@ -1,0 +1,23 @@
+"""The receptionists' call-next console."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, render_template, request, session
+
+from kiosk.web.auth import login_required
+
+bp = Blueprint("desk", __name__)
+
+
+@bp.get("/desk")
+@login_required("receptionist")
+def console():
+    k = current_app.extensions["kiosk"]
+    counters = k.config.counters
+    wanted = request.args.get("counter") or session.get("counter") or counters[0].id
+    counter = k.config.counter(wanted)
+    if counter is None:
+        abort(404)
+    session["counter"] = counter.id
+    return render_template("desk.html", counter=counter, counters=counters, services=k.config.services,
+                           site=k.config.site)

@@ -1,0 +1,43 @@
+"""The residents' self-service touchscreen."""
+
+from __future__ import annotations
+
+import io
+
+import qrcode
+import qrcode.image.svg
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
+
+bp = Blueprint("kiosk", __name__)
+
+#: Longest payload the QR route encodes; ticket references are ~30 characters.
+QR_MAX_CHARS = 200
+
+
+@bp.get("/")
+def index():
+    return redirect(url_for("kiosk.touchscreen"))
+
+
+@bp.get("/kiosk")
+def touchscreen():
+    k = current_app.extensions["kiosk"]
+    return render_template("kiosk.html", services=k.queue.services(), site=k.config.site)
+
+
+@bp.get("/kiosk/qr.svg")
+def qr_svg():
+    """The QR code of `data` (a ticket reference) as SVG, for the result screen."""
+    data = request.args.get("data", "")
+    if not data:
+        abort(400, description="the data parameter is required")
+    if len(data) > QR_MAX_CHARS:
+        abort(400, description=f"data is longer than {QR_MAX_CHARS} characters")
+    qr = qrcode.QRCode(border=2, box_size=10, error_correction=qrcode.constants.ERROR_CORRECT_M,
+                       image_factory=qrcode.image.svg.SvgPathImage)
+    qr.add_data(data)
+    qr.make(fit=True)
+    buf = io.BytesIO()
+    qr.make_image().save(buf)
+    return Response(buf.getvalue(), mimetype="image/svg+xml",
+                    headers={"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"})

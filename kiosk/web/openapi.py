@@ -1,0 +1,109 @@
+"""The OpenAPI 3 description served at /api/v1/openapi.json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kiosk import __version__
+
+_ERROR = {"$ref": "#/components/schemas/Error"}
+_TICKET = {"$ref": "#/components/schemas/Ticket"}
+
+
+def _json(schema: dict) -> dict:
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*codes: int) -> dict:
+    return {str(c): {"description": "error", **_json(_ERROR)} for c in codes}
+
+
+def _op(summary: str, ok: dict, *, staff: bool = False, body: dict | None = None, errors=(400, 404)) -> dict:
+    op: dict[str, Any] = {"summary": summary, "responses": {**ok, **_errors(*errors)}}
+    if staff:
+        op["security"] = [{"bearer": []}, {"session": []}]
+        op["responses"].update(_errors(401, 403))
+    if body is not None:
+        op["requestBody"] = {"required": True, **_json(body)}
+    return op
+
+
+def _ticket_id_param() -> list[dict]:
+    return [{"name": "ticket_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+
+
+def openapi_document() -> dict[str, Any]:
+    action_paths = {}
+    for action, summary in (("recall", "Call the ticket again"), ("start", "Start serving a called ticket"),
+                            ("finish", "Finish the ticket"), ("no-show", "Mark a called ticket as no-show"),
+                            ("reinstate", "Put a no-show back in the queue (within 15 minutes)"),
+                            ("cancel", "Cancel a waiting ticket")):
+        action_paths[f"/api/v1/tickets/{{ticket_id}}/{action}"] = {
+            "post": {**_op(summary, {"200": {"description": "the ticket", **_json(_TICKET)}},
+                          staff=True, errors=(404, 409)), "parameters": _ticket_id_param()}}
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "Front-desk kiosk service", "version": __version__},
+        "paths": {
+            "/healthz": {"get": _op("Service and device health", {"200": {"description": "health"}}, errors=())},
+            "/api/v1/services": {"get": _op("Services with waiting counts", {"200": {"description": "services"}},
+                                            errors=())},
+            "/api/v1/board": {"get": _op("What the hall display shows", {"200": {"description": "board"}},
+                                         errors=())},
+            "/api/v1/tickets": {
+                "post": _op("Issue a ticket", {"201": {"description": "the new ticket", **_json(_TICKET)}},
+                            body={"type": "object", "additionalProperties": False, "required": ["service"],
+                                  "properties": {"service": {"type": "string", "example": "A"},
+                                                 "priority": {"type": "boolean"},
+                                                 "resident_token": {"type": "string"},
+                                                 "visit_id": {"type": "integer"}}},
+                            errors=(400, 413, 415)),
+                "get": _op("Queued tickets (staff)", {"200": {"description": "tickets"}}, staff=True),
+            },
+            "/api/v1/tickets/{ticket_id}": {"get": {**_op("One ticket with its position",
+                                                          {"200": {"description": "ticket", **_json(_TICKET)}},
+                                                          errors=(404,)), "parameters": _ticket_id_param()}},
+            "/api/v1/tickets/{ticket_id}/call": {"post": {**_op(
+                "Call one queued ticket to a counter", {"200": {"description": "the ticket", **_json(_TICKET)}},
+                staff=True, errors=(400, 404, 409),
+                body={"type": "object", "required": ["counter"], "properties": {"counter": {"type": "string"}}}),
+                "parameters": _ticket_id_param()}},
+            "/api/v1/tickets/{ticket_id}/transfer": {"post": {**_op(
+                "Transfer to another service, queued ahead of new tickets",
+                {"200": {"description": "the ticket", **_json(_TICKET)}}, staff=True, errors=(400, 404, 409),
+                body={"type": "object", "required": ["service"], "properties": {"service": {"type": "string"}}}),
+                "parameters": _ticket_id_param()}},
+            **action_paths,
+            "/api/v1/counters/{counter}": {"get": {**_op("Tickets at a counter", {"200": {"description": "ok"}},
+                                                         staff=True),
+                                                   "parameters": [{"name": "counter", "in": "path",
+                                                                   "required": True, "schema": {"type": "string"}}]}},
+            "/api/v1/counters/{counter}/call-next": {"post": {**_op(
+                "Finish the counter's ticket and call the next one",
+                {"200": {"description": "the called ticket", **_json(_TICKET)},
+                 "204": {"description": "nobody waits"}}, staff=True),
+                "parameters": [{"name": "counter", "in": "path", "required": True, "schema": {"type": "string"}}]}},
+            "/api/v1/events": {"get": {"summary": "Server-Sent Events: ticket.issued, ticket.called, ...",
+                                       "parameters": [{"name": "types", "in": "query", "schema": {"type": "string"}}],
+                                       "responses": {"200": {"description": "event stream",
+                                                             "content": {"text/event-stream": {}}}}}},
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
+                                "session": {"type": "apiKey", "in": "cookie", "name": "session"}},
+            "schemas": {
+                "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+                    "type": "object", "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}},
+                "Ticket": {"type": "object", "properties": {
+                    "id": {"type": "integer"}, "number": {"type": "string", "example": "A012"},
+                    "service": {"type": "string"}, "status": {"type": "string", "enum": [
+                        "waiting", "called", "serving", "done", "no_show", "transferred", "cancelled"]},
+                    "priority": {"type": "boolean"}, "counter": {"type": "string", "nullable": True},
+                    "position": {"type": "integer"}, "people_ahead": {"type": "integer"},
+                    "estimated_wait_s": {"type": "integer"}, "issued_at": {"type": "string", "format": "date-time"},
+                    "reference": {"type": "string"},
+                    "print": {"type": "object", "properties": {"status": {
+                        "type": "string", "enum": ["printed", "queued", "failed"]}}}}},
+            },
+        },
+    }

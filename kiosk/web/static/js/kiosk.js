@@ -1,0 +1,192 @@
+/* The residents' touchscreen: pick a service (optionally priority), get a ticket with
+ * its number, place in the queue, wait estimate, QR code and print status; back to the
+ * start after a while or on a tap. Waiting counts follow the queue live. */
+(function () {
+  "use strict";
+
+  var K = window.Kiosk;
+  var RESULT_SECONDS = 20;
+  var ERROR_SECONDS = 15;
+
+  var home = document.getElementById("home");
+  var busy = document.getElementById("busy");
+  var result = document.getElementById("result");
+  var priorityBtn = document.getElementById("priority");
+  var tiles = Array.prototype.slice.call(document.querySelectorAll(".tile[data-letter]"));
+  var doneBtn = document.getElementById("r-done");
+  var countdownEl = document.getElementById("r-countdown");
+  var errorBox = document.getElementById("k-error");
+  var errorText = document.getElementById("k-error-text");
+  var errorOk = document.getElementById("k-error-ok");
+  var bilingual = K.lang !== "en";
+
+  var priority = false;
+  var inFlight = false;
+  var countdown = null;
+  var errorTimer = null;
+
+  function setPriority(on) {
+    priority = !!on;
+    priorityBtn.setAttribute("aria-pressed", priority ? "true" : "false");
+  }
+
+  priorityBtn.addEventListener("click", function () {
+    setPriority(!priority);
+  });
+
+  function setBusy(on) {
+    busy.hidden = !on;
+    tiles.forEach(function (t) {
+      t.disabled = on;
+    });
+    priorityBtn.disabled = on;
+  }
+
+  function fill(id, text) {
+    var el = document.getElementById(id);
+    if (el) el.textContent = text;
+    return el;
+  }
+
+  /* ---- issuing -------------------------------------------------------------------- */
+
+  function issue(letter) {
+    if (inFlight) return;
+    inFlight = true;
+    setBusy(true);
+    K.api("POST", "/api/v1/tickets", { service: letter, priority: priority })
+      .then(showResult, showError)
+      .then(function () {
+        inFlight = false;
+        setBusy(false);
+      });
+  }
+
+  tiles.forEach(function (tile) {
+    tile.addEventListener("click", function () {
+      issue(tile.getAttribute("data-letter"));
+    });
+  });
+
+  function printLine(status) {
+    var el = document.getElementById("r-print");
+    el.setAttribute("data-status", status || "");
+    el.textContent = "";
+    var main = K.t(status || "printing");
+    el.appendChild(K.el("span", { class: "print-icon", "aria-hidden": "true" }));
+    el.appendChild(K.el("span", { class: "print-text" }, [
+      K.el("span", { class: "t-main", text: main }),
+      bilingual && K.strings[status + "_en"] ? K.el("span", { class: "t-sub", lang: "en", text: K.strings[status + "_en"] }) : null,
+    ]));
+  }
+
+  function showResult(ticket) {
+    fill("r-number", ticket.number);
+    fill("r-service", bilingual ? ticket.service_name_zh : ticket.service_name_en);
+    fill("r-service-sub", bilingual ? ticket.service_name_en : "");
+    document.getElementById("r-priority").hidden = !ticket.priority;
+    fill("r-ahead", String(ticket.people_ahead || 0));
+    var seconds = ticket.estimated_wait_s || 0;
+    fill("r-wait", String(seconds > 0 ? Math.max(1, Math.round(seconds / 60)) : 0));
+    var qr = document.getElementById("r-qr");
+    qr.src = "/kiosk/qr.svg?data=" + encodeURIComponent(ticket.reference || ticket.number);
+    printLine(ticket.print ? ticket.print.status : "queued");
+    result.setAttribute("data-ticket", ticket.number);
+
+    home.hidden = true;
+    result.hidden = false;
+    setPriority(false);
+    doneBtn.focus();
+    startCountdown();
+  }
+
+  function startCountdown() {
+    var left = RESULT_SECONDS;
+    countdownEl.textContent = String(left);
+    clearInterval(countdown);
+    countdown = setInterval(function () {
+      left -= 1;
+      countdownEl.textContent = String(Math.max(left, 0));
+      if (left <= 0) goHome();
+    }, 1000);
+  }
+
+  function goHome() {
+    clearInterval(countdown);
+    countdown = null;
+    if (result.hidden) return;
+    result.hidden = true;
+    result.removeAttribute("data-ticket");
+    home.hidden = false;
+    refreshCounts();
+    var first = tiles[0];
+    if (first && document.activeElement && document.activeElement !== document.body) first.focus();
+  }
+
+  // Any tap on the result screen (the Done button included) goes back to the start.
+  result.addEventListener("click", goHome);
+
+  /* ---- errors --------------------------------------------------------------------- */
+
+  function showError(err) {
+    var main;
+    var sub = null;
+    if (err && err.code === "network") {
+      main = K.t("network_kiosk");
+      sub = bilingual ? K.strings.network_kiosk_en : null;
+    } else {
+      main = K.describeError(err) + (err && err.status ? " (" + err.status + ")" : "");
+    }
+    errorText.textContent = "";
+    errorText.appendChild(K.el("span", { class: "t-main", text: main }));
+    if (sub) errorText.appendChild(K.el("span", { class: "t-sub", lang: "en", text: sub }));
+    errorBox.hidden = false;
+    errorOk.focus();
+    clearTimeout(errorTimer);
+    errorTimer = setTimeout(hideError, ERROR_SECONDS * 1000);
+  }
+
+  function hideError() {
+    clearTimeout(errorTimer);
+    if (errorBox.hidden) return;
+    errorBox.hidden = true;
+    if (tiles[0]) tiles[0].focus();
+  }
+
+  errorOk.addEventListener("click", hideError);
+  errorBox.addEventListener("click", function (ev) {
+    if (ev.target === errorBox) hideError();
+  });
+
+  document.addEventListener("keydown", function (ev) {
+    if (ev.key !== "Escape") return;
+    if (!errorBox.hidden) hideError();
+    else if (!result.hidden) goHome();
+  });
+
+  /* ---- live waiting counts -------------------------------------------------------- */
+
+  function showCounts(services) {
+    (services || []).forEach(function (s) {
+      var el = document.querySelector('[data-waiting="' + s.letter + '"]');
+      if (el) el.textContent = K.t("waiting", { n: s.waiting });
+    });
+  }
+
+  function refreshCounts() {
+    return K.api("GET", "/api/v1/services").then(function (body) {
+      showCounts(body && body.services);
+    }, function () { /* keep the last counts; the connection indicator says why */ });
+  }
+
+  var refreshSoon = K.debounce(refreshCounts, 250);
+  K.events(
+    { "ticket.issued": refreshSoon, "ticket.called": refreshSoon, "ticket.updated": refreshSoon },
+    {
+      onOpen: refreshCounts,
+      onState: function (state) {
+        document.body.classList.toggle("is-offline", state === "reconnecting");
+      },
+    }
+  );
+})();

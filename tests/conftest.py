@@ -1,0 +1,97 @@
+"""Shared fixtures: a temporary database and data directory per test, a settable clock,
+the real runtime and app, staff credentials, and a real waitress server on loopback."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from pathlib import Path
+from typing import Iterator
+from zoneinfo import ZoneInfo
+
+import pytest
+from waitress import create_server
+
+from kiosk.clock import FixedClock
+from kiosk.config import Config
+from kiosk.runtime import Kiosk
+from kiosk.web import create_app
+
+TZ = ZoneInfo("Asia/Shanghai")
+PASSWORD = "correct-horse-9"
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    cfg = Config()
+    cfg.database.path = str(tmp_path / "var" / "kiosk.db")
+    cfg.tts.output = "off"
+    cfg.printer.wait_s = 5.0
+    return cfg
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(datetime(2026, 11, 27, 9, 30, tzinfo=TZ))
+
+
+@pytest.fixture
+def kiosk(config: Config, clock: FixedClock) -> Iterator[Kiosk]:
+    k = Kiosk(config, clock=clock)
+    yield k
+    k.stop()
+
+
+@pytest.fixture
+def app(kiosk: Kiosk):
+    return create_app(kiosk=kiosk, TESTING=True)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def tokens(kiosk: Kiosk) -> dict[str, str]:
+    """A bearer token per role."""
+    return {role: kiosk.auth.create_token(role, f"test-{role}")
+            for role in ("receptionist", "specialist", "security", "manager")}
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def staff(kiosk: Kiosk) -> dict[str, str]:
+    """A user per role, all with PASSWORD."""
+    users = {"receptionist": "reception1", "specialist": "specialist1", "security": "guard1", "manager": "boss"}
+    for role, username in users.items():
+        kiosk.auth.add_user(username, PASSWORD, role)
+    return users
+
+
+class LiveServer:
+    """The app served by waitress on 127.0.0.1 in a thread, as `kiosk serve` does."""
+
+    def __init__(self, app) -> None:
+        self.server = create_server(app, host="127.0.0.1", port=0, threads=16, ident="kiosk-test")
+        self.url = f"http://127.0.0.1:{self.server.effective_port}"
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def start(self) -> "LiveServer":
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.close()
+        self.thread.join(5)
+
+
+@pytest.fixture
+def live_server(app, kiosk: Kiosk) -> Iterator[LiveServer]:
+    server = LiveServer(app).start()
+    yield server
+    kiosk.stopping.set()
+    server.stop()

@@ -1,0 +1,215 @@
+"""The printer back-ends against real transports on this machine: loopback TCP, a pty, files."""
+
+from __future__ import annotations
+
+import os
+import select
+import tty
+from pathlib import Path
+
+import pytest
+
+from kiosk.config import PrinterConfig
+from kiosk.devices.escpos_decode import decode
+from kiosk.devices.printer import (FilePrinter, NetworkPrinter, PreviewPrinter, PrinterError, SerialPrinter,
+                                   UsbPrinter, create_printer)
+from kiosk.devices.ticket_layout import FS_CHINESE_OFF, FS_CHINESE_ON, TicketPrint, render_ticket
+
+from .conftest import PAYLOAD
+
+TIMEOUT = 0.5
+
+
+def _large_job(ticket: TicketPrint) -> bytes:
+    """Four raster-QR tickets: more than the stub's kernel receive buffer can swallow."""
+    return render_ticket(ticket, native_qr=False) * 4
+
+
+def test_network_printer_delivers_a_ticket(tcp_printer, ticket: TicketPrint) -> None:
+    stub = tcp_printer()
+    data = render_ticket(ticket)
+
+    NetworkPrinter("127.0.0.1", stub.port, TIMEOUT).send(data)
+
+    received = stub.next_job()
+    assert received == data
+    assert FS_CHINESE_ON + "咨询".encode("gb18030") + FS_CHINESE_OFF in received
+    doc = decode(received)
+    assert "A012" in doc.text and "咨询" in doc.text
+    assert doc.qr_payloads == [PAYLOAD]
+    assert doc.cut
+
+
+def test_network_printer_delivers_a_raster_qr_ticket(tcp_printer, ticket: TicketPrint) -> None:
+    stub = tcp_printer()
+    data = render_ticket(ticket, native_qr=False)
+
+    NetworkPrinter("127.0.0.1", stub.port, TIMEOUT).send(data)
+
+    doc = decode(stub.next_job())
+    assert b"\x1d(k" not in data
+    assert len(doc.images) == 1
+    assert doc.qr_payloads == [PAYLOAD]
+    assert doc.cut
+
+
+def test_each_job_is_one_connection(tcp_printer, ticket: TicketPrint) -> None:
+    stub = tcp_printer()
+    printer = NetworkPrinter("127.0.0.1", stub.port, TIMEOUT)
+    first = render_ticket(ticket)
+    second = render_ticket(ticket, cut="full")
+
+    printer.send(first)
+    printer.send(second)
+
+    assert [stub.next_job(), stub.next_job()] == [first, second]
+
+
+def test_printer_down_raises_printer_error(closed_port: int, ticket: TicketPrint) -> None:
+    printer = NetworkPrinter("127.0.0.1", closed_port, TIMEOUT)
+    with pytest.raises(PrinterError, match=f"127.0.0.1:{closed_port}"):
+        printer.send(render_ticket(ticket))
+
+
+def test_printer_that_never_reads_raises_printer_error(tcp_printer, ticket: TicketPrint) -> None:
+    stub = tcp_printer("never_read", rcvbuf=1024)
+    with pytest.raises(PrinterError, match="not acknowledged|timed out"):
+        NetworkPrinter("127.0.0.1", stub.port, TIMEOUT).send(_large_job(ticket))
+
+
+def test_huge_job_to_a_printer_that_never_reads_times_out(tcp_printer) -> None:
+    stub = tcp_printer("never_read", rcvbuf=1024)
+    with pytest.raises(PrinterError, match="TimeoutError"):
+        NetworkPrinter("127.0.0.1", stub.port, TIMEOUT).send(b"\x1b@" + b"x" * 16_000_000)
+
+
+def test_printer_closing_mid_job_raises_printer_error(tcp_printer, ticket: TicketPrint) -> None:
+    stub = tcp_printer("close_mid_job", rcvbuf=1024)
+    with pytest.raises(PrinterError):
+        NetworkPrinter("127.0.0.1", stub.port, TIMEOUT).send(_large_job(ticket))
+
+
+def test_network_printer_works_again_after_a_failure(tcp_printer, closed_port: int,
+                                                     ticket: TicketPrint) -> None:
+    data = render_ticket(ticket)
+    with pytest.raises(PrinterError):
+        NetworkPrinter("127.0.0.1", closed_port, TIMEOUT).send(data)
+    stub = tcp_printer()
+    printer = NetworkPrinter("127.0.0.1", stub.port, TIMEOUT)
+    printer.send(data)
+    assert stub.next_job() == data
+
+
+def test_file_printer_writes_the_same_bytes_as_the_network(tmp_path: Path, tcp_printer,
+                                                           ticket: TicketPrint) -> None:
+    data = render_ticket(ticket)
+    stub = tcp_printer()
+    NetworkPrinter("127.0.0.1", stub.port, TIMEOUT).send(data)
+    printer = FilePrinter(tmp_path / "lp0")
+
+    printer.send(data)
+    printer.close()
+
+    assert (tmp_path / "lp0").read_bytes() == stub.next_job() == data
+
+
+def test_file_printer_keeps_the_device_open_between_jobs(tmp_path: Path) -> None:
+    printer = FilePrinter(tmp_path / "lp0")
+    printer.send(b"one\n")
+    printer.send(b"two\n")
+    printer.close()
+    assert (tmp_path / "lp0").read_bytes() == b"one\ntwo\n"
+
+
+def test_missing_file_device_raises_printer_error(tmp_path: Path) -> None:
+    with pytest.raises(PrinterError, match="lp0"):
+        FilePrinter(tmp_path / "no-such-dir" / "lp0").send(b"x")
+
+
+def test_serial_printer_writes_to_the_port(ticket: TicketPrint) -> None:
+    master, slave = os.openpty()
+    tty.setraw(master)
+    printer = SerialPrinter(os.ttyname(slave), 19200, TIMEOUT)
+    data = render_ticket(ticket)
+    try:
+        printer.send(data)
+        received = b""
+        while len(received) < len(data) and select.select([master], [], [], 5)[0]:
+            received += os.read(master, 65536)
+    finally:
+        printer.close()
+        os.close(master)
+        os.close(slave)
+    assert received == data
+
+
+def test_missing_serial_port_raises_printer_error(tmp_path: Path) -> None:
+    with pytest.raises(PrinterError, match="serial"):
+        SerialPrinter(str(tmp_path / "ttyUSB9"), 19200, TIMEOUT).send(b"x")
+
+
+def test_usb_printer_without_device_raises_printer_error() -> None:
+    printer = UsbPrinter(0x0416, 0x5011, TIMEOUT)
+    with pytest.raises(PrinterError) as excinfo:
+        printer.send(b"x")
+    try:
+        import usb  # noqa: F401
+    except ImportError:
+        assert "pyusb" in str(excinfo.value)
+    printer.close()
+
+
+def test_preview_printer_writes_one_file_per_job(tmp_path: Path, ticket: TicketPrint) -> None:
+    printer = PreviewPrinter(tmp_path / "prints")
+    jobs = [render_ticket(ticket, cut=cut) for cut in ("partial", "full", "none")]
+
+    for job in jobs:
+        printer.send(job)
+
+    files = printer.list_jobs(10)
+    assert [f.read_bytes() for f in files] == jobs[::-1]
+    assert all(f.suffix == ".bin" for f in files)
+    assert sorted(p.name for p in (tmp_path / "prints").iterdir()) == sorted(f.name for f in files)
+    assert printer.list_jobs(1) == files[:1]
+
+
+def test_preview_printer_fails_on_demand(tmp_path: Path) -> None:
+    printer = PreviewPrinter(tmp_path / "prints")
+    printer.fail_next(2)
+    for _ in range(2):
+        with pytest.raises(PrinterError, match="simulated"):
+            printer.send(b"job")
+    printer.send(b"job")
+    printer.set_offline(True)
+    with pytest.raises(PrinterError, match="offline"):
+        printer.send(b"job")
+    printer.set_offline(False)
+    printer.send(b"job")
+    assert len(printer.list_jobs()) == 2
+
+
+def test_preview_printer_keeps_only_the_newest_jobs(tmp_path: Path) -> None:
+    printer = PreviewPrinter(tmp_path / "prints", keep=3)
+    for i in range(5):
+        printer.send(f"job {i}".encode())
+    assert [f.read_bytes() for f in printer.list_jobs()] == [b"job 4", b"job 3", b"job 2"]
+
+
+def test_preview_printer_lists_nothing_before_the_first_job(tmp_path: Path) -> None:
+    assert PreviewPrinter(tmp_path / "prints").list_jobs() == []
+
+
+@pytest.mark.parametrize("backend, kind", [
+    ("preview", PreviewPrinter), ("network", NetworkPrinter), ("serial", SerialPrinter),
+    ("usb", UsbPrinter), ("file", FilePrinter),
+])
+def test_create_printer_chooses_the_back_end(tmp_path: Path, backend: str, kind: type) -> None:
+    printer = create_printer(PrinterConfig(backend=backend), tmp_path)
+    assert isinstance(printer, kind)
+    assert printer.name.startswith(backend)
+
+
+def test_create_printer_previews_into_the_data_directory(tmp_path: Path) -> None:
+    printer = create_printer(PrinterConfig(backend="preview"), tmp_path)
+    printer.send(b"job")
+    assert [p.parent for p in printer.list_jobs()] == [tmp_path / "prints"]
