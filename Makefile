@@ -37,7 +37,7 @@ $(STAMP): pyproject.toml
 	touch $@
 
 translations: $(STAMP)
-	$(BIN)/pybabel compile -q -d kiosk/web/translations
+	$(BIN)/pybabel compile -d kiosk/web/translations
 
 bench: install
 	$(BIN)/python bench/ticket_issue.py

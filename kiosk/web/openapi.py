@@ -46,6 +46,8 @@ def openapi_document() -> dict[str, Any]:
         "info": {"title": "Front-desk kiosk service", "version": __version__},
         "paths": {
             "/healthz": {"get": _op("Service and device health", {"200": {"description": "health"}}, errors=())},
+            "/api/v1/openapi.json": {"get": _op("This document", {"200": {"description": "OpenAPI 3"}},
+                                                errors=())},
             "/api/v1/services": {"get": _op("Services with waiting counts", {"200": {"description": "services"}},
                                             errors=())},
             "/api/v1/board": {"get": _op("What the hall display shows", {"200": {"description": "board"}},

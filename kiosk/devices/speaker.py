@@ -1,0 +1,389 @@
+"""Spoken announcements: one worker thread, fed by a bounded queue, owns the back-end.
+
+pyttsx3 and the espeak library are not thread-safe (HARDWARE-NOTES.md), so only the
+worker touches them; `announce()` only enqueues, so the request that caused an
+announcement never waits for speech. A full queue drops its oldest announcement: a
+stale call is worth less than the newest one.
+
+Back-ends (`create_speaker` picks one from `TtsConfig`):
+- off: announcements are accepted and discarded, no thread;
+- wav:<dir>: one WAV per announcement, rendered with the espeak-ng command line;
+- speaker: pyttsx3's espeak driver, which plays through `aplay`.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import queue
+import shutil
+import subprocess
+import tempfile
+import threading
+import wave
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Callable, Iterable, Protocol
+
+from kiosk.config import TtsConfig
+from kiosk.devices.announcement import Announcement
+
+log = logging.getLogger(__name__)
+
+OnDone = Callable[[Announcement, "str | None"], None]
+
+_STOP = object()
+_SUBPROCESS_TIMEOUT_S = 30.0
+
+
+class SpeakerError(RuntimeError):
+    """An announcement could not be produced; the message says why, for health()."""
+
+
+class Backend(Protocol):
+    output: str
+    voices: dict[str, str]
+
+    def prepare(self) -> None:
+        """Check the tools, device and voices; raise SpeakerError with the reason."""
+
+    def speak(self, announcement: Announcement, at: datetime) -> None:
+        """Say or render one announcement; raise on failure."""
+
+
+def resolve_voice(voice: str, files: Iterable[str]) -> str:
+    """The voice file `voice` names, spelt as espeak-ng lists it.
+
+    `voice` is a file path (`sit/cmn-latn-pinyin`) or a file name (`cmn-latn-pinyin`),
+    in any case, optionally with `+variant`. Only listed voices are accepted because the
+    espeak-ng CLI silently falls back to a language prefix for unknown names without a
+    folder: a typo like `cmn-latn-pinyn` gets the plain `cmn` voice ("hao four") and
+    `no-such-voice` gets Norwegian. The library refuses them, but only reports it to
+    pyttsx3's error callbacks.
+    """
+    base, plus, variant = voice.strip().partition("+")
+    files = list(files)
+    for matches in (lambda f: f.lower() == base.lower(),
+                    lambda f: f.lower().rsplit("/", 1)[-1] == base.lower()):
+        found = next((f for f in files if matches(f)), None)
+        if found:
+            return f"{found}{plus}{variant}"
+    raise SpeakerError(f"espeak-ng has no voice {voice!r} (e.g. sit/cmn-latn-pinyin, en)")
+
+
+class WavBackend:
+    """One WAV per announcement in `directory`, Mandarin then English.
+
+    Each sentence is rendered by the espeak-ng CLI (`-w`, ~15 ms a sentence) and the
+    sentences are joined with `wave`. The file appears atomically (tmp + rename) as
+    `<YYYYmmdd-HHMMSS-ffffff>-<key>.wav`, stamped with the time of the `announce()`.
+    """
+
+    def __init__(self, directory: str | os.PathLike, voice_zh: str, voice_en: str, rate: int) -> None:
+        self.directory = Path(directory)
+        self.output = f"wav:{directory}"
+        self.configured = {"zh": voice_zh, "en": voice_en}
+        self.voices: dict[str, str] = {}
+        self.rate = rate
+
+    def _espeak(self) -> str:
+        path = shutil.which("espeak-ng")
+        if path is None:
+            raise SpeakerError("espeak-ng not found (install the espeak-ng package)")
+        return path
+
+    def prepare(self) -> None:
+        if len(self.voices) < len(self.configured):
+            done = subprocess.run([self._espeak(), "--voices"], capture_output=True, text=True,
+                                  timeout=_SUBPROCESS_TIMEOUT_S, check=True)
+            files = [row.split()[4] for row in done.stdout.splitlines()[1:] if len(row.split()) > 4]
+            self.voices = {lang: resolve_voice(v, files) for lang, v in self.configured.items()}
+
+    def _render(self, text: str, voice: str, out: Path) -> tuple[Any, bytes]:
+        cmd = [self._espeak(), "-v", voice, "-s", str(self.rate), "-b", "1", "-w", str(out), "--stdin"]
+        done = subprocess.run(cmd, input=text.encode("utf-8"), capture_output=True,
+                              timeout=_SUBPROCESS_TIMEOUT_S)
+        reason = done.stderr.decode("utf-8", "replace").strip()
+        if done.returncode != 0 or not out.exists():
+            raise SpeakerError(f"espeak-ng -v {voice} failed: {reason or f'exit {done.returncode}'}")
+        with wave.open(str(out), "rb") as part:
+            return part.getparams(), part.readframes(part.getnframes())
+
+    def _free_path(self, at: datetime, key: str) -> Path:
+        while True:
+            path = self.directory / f"{at:%Y%m%d-%H%M%S-%f}-{key}.wav"
+            if not path.exists():
+                return path
+            at += timedelta(microseconds=1)
+
+    def speak(self, announcement: Announcement, at: datetime) -> None:
+        self.prepare()
+        texts = announcement.texts()
+        if not texts:
+            raise SpeakerError(f"announcement {announcement.key!r} has nothing to say")
+        with tempfile.TemporaryDirectory(prefix="kiosk-tts-") as tmp:
+            parts = [self._render(text, self.voices[lang], Path(tmp) / f"{i}.wav")
+                     for i, (lang, text) in enumerate(texts)]
+        params = parts[0][0]
+        if any(p[:3] != params[:3] for p, _ in parts):
+            raise SpeakerError(f"espeak-ng sentences differ in sample format: {[p[:3] for p, _ in parts]}")
+        self.directory.mkdir(parents=True, exist_ok=True)
+        final = self._free_path(at, announcement.key)
+        partial = final.with_name(f".{final.name}.tmp")
+        try:
+            with wave.open(str(partial), "wb") as out:
+                out.setparams(params)
+                for _, frames in parts:
+                    out.writeframes(frames)
+            os.replace(partial, final)
+        finally:
+            partial.unlink(missing_ok=True)
+
+
+def _silence_wav(seconds: float = 0.05, rate: int = 22050) -> bytes:
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(b"\0\0" * int(seconds * rate))
+    return buf.getvalue()
+
+
+class Pyttsx3Backend:
+    """pyttsx3's espeak driver, speaking through `aplay`; used from the worker only.
+
+    pyttsx3 2.99 quirks this works around: a second `say()` before `runAndWait()` is
+    lost (so one `say()` + `runAndWait()` per sentence); `runAndWait()` with nothing to
+    say never returns (so empty texts are never passed); a voice it cannot set is only
+    reported to 'error' callbacks (so voices are resolved up front, and callback errors
+    become exceptions); and it ignores aplay's exit status (so `aplay` is probed with a
+    short silence before each announcement, for health()).
+    """
+
+    output = "speaker"
+
+    def __init__(self, voice_zh: str, voice_en: str, rate: int) -> None:
+        self.configured = {"zh": voice_zh, "en": voice_en}
+        self.voices: dict[str, str] = {}
+        self.rate = rate
+        self._engine: Any = None
+        self._errors: list[BaseException] = []
+
+    def _on_error(self, name: Any = None, exception: BaseException | None = None, **_: Any) -> None:
+        self._errors.append(exception or RuntimeError("pyttsx3 reported an error"))
+
+    def _probe_audio(self) -> None:
+        aplay = shutil.which("aplay")
+        if aplay is None:
+            raise SpeakerError("aplay not found (install alsa-utils): announcements are not audible")
+        done = subprocess.run([aplay, "-q"], input=_silence_wav(), capture_output=True,
+                              timeout=_SUBPROCESS_TIMEOUT_S)
+        if done.returncode != 0:
+            reason = done.stderr.decode("utf-8", "replace").strip() or f"exit {done.returncode}"
+            raise SpeakerError(f"no audio output: aplay: {reason}")
+
+    def _ensure_engine(self) -> Any:
+        if self._engine is None:
+            import pyttsx3
+
+            engine = pyttsx3.init("espeak")
+            engine.connect("error", self._on_error)
+            self._engine = engine
+        if len(self.voices) < len(self.configured):
+            files = [v.id for v in self._engine.getProperty("voices")]
+            self.voices = {lang: resolve_voice(v, files) for lang, v in self.configured.items()}
+        return self._engine
+
+    def prepare(self) -> None:
+        self._ensure_engine()
+        self._probe_audio()
+
+    def speak(self, announcement: Announcement, at: datetime) -> None:
+        self.prepare()
+        engine = self._engine
+        for lang, text in announcement.texts():
+            self._errors.clear()
+            engine.setProperty("voice", self.voices[lang])
+            engine.setProperty("rate", self.rate)
+            engine.say(text)
+            engine.runAndWait()
+            if self._errors:
+                raise SpeakerError(f"pyttsx3: {self._errors[0]}")
+
+
+class Speaker:
+    """Queue + worker around a back-end; `backend=None` is the 'off' speaker.
+
+    Every `announce()` ends exactly once as spoken, failed, dropped (queue full) or
+    discarded (speaker off or stopping); `on_done(announcement, reason)` is then called
+    with reason None for spoken, from the worker, or from the announcing thread for
+    dropped and discarded ones.
+    """
+
+    def __init__(self, backend: Backend | None, *, maxsize: int = 32, on_done: OnDone | None = None,
+                 now: Callable[[], datetime] = datetime.now) -> None:
+        self.backend = backend
+        self.output = backend.output if backend else "off"
+        self._queue: queue.Queue = queue.Queue(maxsize=maxsize)
+        self._put_lock = threading.Lock()
+        self._cond = threading.Condition()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._on_done = on_done
+        self._now = now
+        self._counts = {"spoken": 0, "failed": 0, "dropped": 0, "discarded": 0}
+        self._last_ok: bool | None = None
+        self._last_error: str | None = None
+        self._last_error_at: str | None = None
+
+    def start(self) -> None:
+        if self.backend is None or self._thread is not None or self._stopping.is_set():
+            return
+        self._thread = threading.Thread(target=self._run, name="speaker", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> bool:
+        """Let the announcement being spoken finish and discard the queued ones; True if
+        the worker ended within `timeout`."""
+        self._stopping.set()
+        if self._thread is None:
+            self._discard_queued()
+            return True
+        self._put(_STOP)
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            log.warning("speaker worker still busy after %.1f s", timeout)
+            return False
+        self._discard_queued()
+        return True
+
+    def announce(self, announcement: Announcement) -> None:
+        """Queue `announcement` and return at once."""
+        if self.backend is None or self._stopping.is_set():
+            why = "discarded: speaker off" if self.backend is None else "discarded: speaker stopping"
+            self._finish(announcement, "discarded", why)
+            return
+        self._put((announcement, self._now()))
+
+    def _put(self, item: Any) -> None:
+        dropped = []
+        with self._put_lock:
+            while True:
+                try:
+                    self._queue.put_nowait(item)
+                    break
+                except queue.Full:
+                    try:
+                        dropped.append(self._queue.get_nowait())
+                    except queue.Empty:
+                        pass
+        for old in dropped:
+            if old is not _STOP:
+                log.warning("speaker queue full (%d): dropped announcement %s", self._queue.maxsize, old[0].key)
+                self._finish(old[0], "dropped", "dropped: queue full")
+
+    def _discard_queued(self) -> None:
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if item is not _STOP:
+                self._finish(item[0], "discarded", "discarded: speaker stopping")
+
+    def _run(self) -> None:
+        try:
+            self.backend.prepare()
+        except Exception as exc:
+            log.error("speaker %s not ready: %s", self.output, exc)
+            self._record_error(f"not ready: {exc}")
+        while True:
+            item = self._queue.get()
+            if item is _STOP:
+                return
+            announcement, at = item
+            if self._stopping.is_set():
+                self._finish(announcement, "discarded", "discarded: speaker stopping")
+                continue
+            try:
+                self.backend.speak(announcement, at)
+            except SpeakerError as exc:
+                log.error("announcement %s failed: %s", announcement.key, exc)
+                self._finish(announcement, "failed", str(exc))
+            except Exception as exc:
+                log.exception("announcement %s failed", announcement.key)
+                self._finish(announcement, "failed", f"{type(exc).__name__}: {exc}")
+            else:
+                self._finish(announcement, "spoken", None)
+
+    def _record_error(self, error: str) -> None:
+        with self._cond:
+            self._last_ok = False
+            self._last_error = error
+            self._last_error_at = datetime.now().isoformat(timespec="seconds")
+
+    def _finish(self, announcement: Announcement, outcome: str, reason: str | None) -> None:
+        if outcome == "failed":
+            self._record_error(reason or "failed")
+        with self._cond:
+            self._counts[outcome] += 1
+            if outcome == "spoken":
+                self._last_ok = True
+            self._cond.notify_all()
+        if self._on_done is not None:
+            try:
+                self._on_done(announcement, reason)
+            except Exception:
+                log.exception("speaker on_done callback failed")
+
+    @property
+    def finished(self) -> int:
+        """How many announcements have ended (spoken, failed, dropped or discarded)."""
+        with self._cond:
+            return sum(self._counts.values())
+
+    def wait_finished(self, count: int, timeout: float) -> bool:
+        """Block until `finished >= count`; False on timeout."""
+        with self._cond:
+            return self._cond.wait_for(lambda: sum(self._counts.values()) >= count, timeout)
+
+    def health(self) -> dict[str, Any]:
+        with self._cond:
+            worker_died = (self._thread is not None and not self._thread.is_alive()
+                           and not self._stopping.is_set())
+            if self.backend is None:
+                status = "off"
+            elif self._last_ok is False or worker_died:
+                status = "error"
+            else:
+                status = "ok"
+            return {
+                "status": status,
+                "output": self.output,
+                "voices": dict(self.backend.voices) if self.backend else {},
+                **self._counts,
+                "pending": self._queue.qsize(),
+                "last_error": "speaker worker died" if worker_died else self._last_error,
+                "last_error_at": self._last_error_at,
+            }
+
+
+def create_speaker(cfg: TtsConfig, *, on_done: OnDone | None = None, maxsize: int = 32,
+                   now: Callable[[], datetime] = datetime.now) -> Speaker:
+    """The speaker `cfg` asks for; not started. A relative wav dir is relative to the
+    working directory."""
+    output = cfg.output.strip()
+    if not cfg.enabled or output == "off":
+        backend: Backend | None = None
+    elif output.startswith("wav:"):
+        directory = output[len("wav:"):].strip()
+        if not directory:
+            raise ValueError("tts.output 'wav:' needs a directory, e.g. wav:var/announcements")
+        backend = WavBackend(directory, cfg.voice_zh, cfg.voice_en, cfg.rate)
+    elif output == "speaker":
+        backend = Pyttsx3Backend(cfg.voice_zh, cfg.voice_en, cfg.rate)
+    else:
+        raise ValueError(f"tts.output {cfg.output!r} must be speaker, off or wav:<dir>")
+    return Speaker(backend, maxsize=maxsize, on_done=on_done, now=now)

@@ -1,0 +1,134 @@
+"""Fixtures for the web tests: compiled translations, Debian's Chromium driven by
+Playwright (never `playwright install`), pages that fail the test on a JavaScript
+error, a staff login through the real form, and the screenshot directory."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable, Iterator
+from urllib.parse import quote
+
+import pytest
+
+from tests.conftest import PASSWORD
+
+ROOT = Path(__file__).resolve().parents[2]
+TRANSLATIONS = ROOT / "kiosk" / "web" / "translations"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-dev-shm-usage",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+
+KIOSK_PORTRAIT = {"width": 1080, "height": 1920}
+LANDSCAPE = {"width": 1920, "height": 1080}
+LAPTOP = {"width": 1366, "height": 768}
+
+
+def compile_catalogs() -> None:
+    """Compile each .po next to it when its .mo is missing or older (as `make translations` does).
+
+    Written to a temporary file and renamed, so parallel test workers never read half a file.
+    """
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for po in TRANSLATIONS.glob("*/LC_MESSAGES/messages.po"):
+        mo = po.with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        with po.open("rb") as fh:
+            catalog = read_po(fh, locale=po.parent.parent.name)
+        fd, tmp = tempfile.mkstemp(dir=po.parent, suffix=".mo.tmp")
+        with os.fdopen(fd, "wb") as out:
+            write_mo(out, catalog)
+        os.replace(tmp, mo)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiled_translations() -> None:
+    compile_catalogs()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def open_page(browser, live_server) -> Iterator[Callable]:
+    """open_page(viewport, touch=False) → a page in its own browser context (own cookies).
+
+    Uncaught JavaScript errors and console errors fail the test at teardown. Contexts are
+    closed before the live server stops, so no SSE stream outlives the test.
+    """
+    contexts = []
+    errors: list[str] = []
+
+    def make(viewport: dict | None = None, touch: bool = False, locale: str = "zh-CN"):
+        context = browser.new_context(viewport=viewport or LANDSCAPE, has_touch=touch, locale=locale,
+                                      base_url=live_server.url)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda exc: errors.append(f"{page.url}: {exc}"))
+        page.on("console", lambda msg: msg.type == "error" and not _expected_console_error(msg.text)
+                and errors.append(f"{page.url}: console: {msg.text}"))
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+    assert not errors, "JavaScript errors:\n" + "\n".join(errors)
+
+
+def _expected_console_error(text: str) -> bool:
+    # Chromium logs failed requests that the page handles itself: 4xx answers to API
+    # calls shown as toasts, and the SSE stream dropping while the browser is offline.
+    return "Failed to load resource" in text or "net::ERR_INTERNET_DISCONNECTED" in text
+
+
+@pytest.fixture
+def login(staff) -> Callable:
+    """login(page, role, next="/desk") signs in through the real /login form."""
+
+    def do(page, role: str = "receptionist", next: str = "/desk") -> None:
+        page.goto(f"/login?next={quote(next)}")
+        page.fill("#username", staff[role])
+        page.fill("#password", PASSWORD)
+        page.click("#login-submit")
+        page.wait_for_url(f"**{next.split('?')[0]}*")
+
+    return do
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir(tmp_path_factory) -> Path:
+    """$KIOSK_SCREENSHOTS, or a temporary directory."""
+    wanted = os.environ.get("KIOSK_SCREENSHOTS")
+    path = Path(wanted) if wanted else tmp_path_factory.mktemp("screenshots")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture
+def shot(screenshot_dir) -> Callable:
+    """shot(page, name) saves a full-viewport PNG as <name>.png and checks nothing overflows sideways."""
+
+    def take(page, name: str) -> Path:
+        page.evaluate("document.fonts.ready")
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{name}: the page is {overflow}px wider than the viewport"
+        path = screenshot_dir / f"{name}.png"
+        page.screenshot(path=str(path))
+        return path
+
+    return take
