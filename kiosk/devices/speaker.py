@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import time
 import wave
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -35,6 +36,7 @@ OnDone = Callable[[Announcement, "str | None"], None]
 
 _STOP = object()
 _SUBPROCESS_TIMEOUT_S = 30.0
+_UTTERANCE_TIMEOUT_S = 60.0
 
 
 class SpeakerError(RuntimeError):
@@ -154,12 +156,18 @@ def _silence_wav(seconds: float = 0.05, rate: int = 22050) -> bytes:
 class Pyttsx3Backend:
     """pyttsx3's espeak driver, speaking through `aplay`; used from the worker only.
 
-    pyttsx3 2.99 quirks this works around: a second `say()` before `runAndWait()` is
-    lost (so one `say()` + `runAndWait()` per sentence); `runAndWait()` with nothing to
-    say never returns (so empty texts are never passed); a voice it cannot set is only
-    reported to 'error' callbacks (so voices are resolved up front, and callback errors
-    become exceptions); and it ignores aplay's exit status (so `aplay` is probed with a
-    short silence before each announcement, for health()).
+    pyttsx3 2.99 quirks this works around:
+    - a second `say()` before `runAndWait()` is lost: one `say()` + `runAndWait()` per
+      sentence;
+    - the driver runs espeak asynchronously (AUDIO_OUTPUT_RETRIEVAL), synthesis and
+      `aplay` happen on espeak's thread, and the first `runAndWait()` after init returns
+      before anything is said: each sentence waits for the 'finished-utterance'
+      notification and for espeak to go idle, else the next sentence mixes into it;
+    - `runAndWait()` with nothing to say never returns: empty texts are never passed;
+    - a voice it cannot set is only reported to 'error' callbacks: voices are resolved
+      up front and callback errors become exceptions;
+    - it ignores aplay's exit status: `aplay` is probed with a short silence before each
+      announcement, so health() tells when nothing can be heard.
     """
 
     output = "speaker"
@@ -170,6 +178,7 @@ class Pyttsx3Backend:
         self.rate = rate
         self._engine: Any = None
         self._errors: list[BaseException] = []
+        self._finished = threading.Event()
 
     def _on_error(self, name: Any = None, exception: BaseException | None = None, **_: Any) -> None:
         self._errors.append(exception or RuntimeError("pyttsx3 reported an error"))
@@ -190,6 +199,7 @@ class Pyttsx3Backend:
 
             engine = pyttsx3.init("espeak")
             engine.connect("error", self._on_error)
+            engine.connect("finished-utterance", lambda **_: self._finished.set())
             self._engine = engine
         if len(self.voices) < len(self.configured):
             files = [v.id for v in self._engine.getProperty("voices")]
@@ -200,17 +210,28 @@ class Pyttsx3Backend:
         self._ensure_engine()
         self._probe_audio()
 
+    def _say(self, voice: str, text: str) -> None:
+        from pyttsx3.drivers import _espeak
+
+        engine = self._engine
+        self._errors.clear()
+        self._finished.clear()
+        engine.setProperty("voice", voice)
+        engine.setProperty("rate", self.rate)
+        engine.say(text)
+        engine.runAndWait()
+        if not self._finished.wait(_UTTERANCE_TIMEOUT_S):
+            raise SpeakerError(f"pyttsx3 did not finish a sentence within {_UTTERANCE_TIMEOUT_S:.0f} s")
+        deadline = time.monotonic() + _UTTERANCE_TIMEOUT_S
+        while _espeak.IsPlaying() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        if self._errors:
+            raise SpeakerError(f"pyttsx3: {self._errors[0]}")
+
     def speak(self, announcement: Announcement, at: datetime) -> None:
         self.prepare()
-        engine = self._engine
         for lang, text in announcement.texts():
-            self._errors.clear()
-            engine.setProperty("voice", self.voices[lang])
-            engine.setProperty("rate", self.rate)
-            engine.say(text)
-            engine.runAndWait()
-            if self._errors:
-                raise SpeakerError(f"pyttsx3: {self._errors[0]}")
+            self._say(self.voices[lang], text)
 
 
 class Speaker:

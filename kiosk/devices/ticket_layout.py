@@ -66,10 +66,12 @@ def wrap(text: str, columns: int) -> list[str]:
     columns = max(columns, 2)
     lines: list[str] = []
     for paragraph in text.split("\n"):
-        line = ""
+        line, used = "", 0
         for ch in paragraph:
-            if text_columns(line + ch) <= columns:
+            width = 1 if ord(ch) < 0x80 else 2
+            if used + width <= columns:
                 line += ch
+                used += width
                 continue
             head, sep, tail = line.rpartition(" ")
             if sep and head.strip() and ch != " ":
@@ -78,6 +80,7 @@ def wrap(text: str, columns: int) -> list[str]:
             else:
                 lines.append(line.rstrip())
                 line = "" if ch == " " else ch
+            used = text_columns(line)
         lines.append(line)
     return lines
 
@@ -186,8 +189,7 @@ def _qr(p: Escpos, payload: str, *, native: bool, paper_px: int) -> None:
         return
     code = qrcode.QRCode(version=None, error_correction=ERROR_CORRECT_M, border=0)
     code.add_data(payload)
-    code.make(fit=True)
-    modules = code.modules_count
+    modules = code.best_fit() * 4 + 17  # the size alone; building the matrix costs ~3 ms
     module_px = max(2, min(8, paper_px // 2 // modules))
     p.set(align="center", custom_size=True, width=1, height=1)
     p.print_and_feed(1)
@@ -195,6 +197,7 @@ def _qr(p: Escpos, payload: str, *, native: bool, paper_px: int) -> None:
         p.qr(payload, native=True, size=module_px, ec=QR_ECLEVEL_M)
     else:
         code.box_size = module_px
+        code.make(fit=True)
         image = EscposImage(code.make_image().get_image())
         header = b"\x1dv0\x00" + _low_high(image.width_bytes) + _low_high(image.height)
         p._raw(header + image.to_raster_format())

@@ -12,10 +12,10 @@ from typing import Any
 
 from kiosk.clock import Clock, db_time, from_db_time, local_day, to_iso
 from kiosk.config import Config
-from kiosk.devices.announcement import Announcement, call_announcement
+from kiosk.devices.announcement import call_announcement
 from kiosk.events import TICKET_CALLED, TICKET_ISSUED, TICKET_UPDATED, EventBus
 from kiosk.queue import estimate
-from kiosk.queue.rules import Action, Status, TicketState, TransitionError, check, format_number
+from kiosk.queue.rules import Action, Status, TicketState, check, format_number
 from kiosk.store import outbox
 from kiosk.store import tickets as store
 from kiosk.store.db import Database

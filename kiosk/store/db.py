@@ -4,8 +4,12 @@ Each thread gets its own connection (sqlite3 connections are not thread-safe). W
 run in `with db.write() as conn:`, which takes the database write lock up front
 (`BEGIN IMMEDIATE`) so a read-then-write such as "take the next number" or "take the
 next waiting ticket" is atomic across threads and processes. Connections are in
-autocommit mode so nothing commits behind our back; sqlite-utils' own writers are used
-only by migrations, outside any explicit transaction.
+autocommit mode so nothing commits behind our back.
+
+Writers of one process first queue on a Python lock: SQLite's own busy handler makes a
+waiting writer sleep in steps of up to 100 ms, which under a burst of concurrent
+requests costs far more than the transactions themselves. Other processes still
+meet at SQLite's lock, with `busy_timeout`.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ class Database:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
+        self._write_lock = threading.Lock()
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
@@ -57,14 +62,15 @@ class Database:
     def write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction holding the write lock from its first statement."""
         conn = self.conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        else:
-            conn.execute("COMMIT")
+        with self._write_lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            else:
+                conn.execute("COMMIT")
 
     def query(self, sql: str, params: Any = ()) -> list[dict]:
         return [dict(r) for r in self.conn.execute(sql, params).fetchall()]

@@ -1,7 +1,7 @@
 """The queue service on a real SQLite file: numbering, ordering, transitions, outbox."""
 
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import pytest
 

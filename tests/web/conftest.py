@@ -110,6 +110,29 @@ def login(staff) -> Callable:
     return do
 
 
+#: Visible elements sticking out sideways past the box that clips them (or the viewport).
+CLIPPED_JS = """() => {
+  const bad = [];
+  for (const el of document.querySelectorAll('body *')) {
+    const r = el.getBoundingClientRect();
+    if (!r.width || !r.height || el.closest('[hidden], .sr-only, .skip-link')) continue;
+    let clip = el.parentElement;
+    while (clip && clip !== document.body) {
+      const s = getComputedStyle(clip);
+      if (s.overflowX !== 'visible') break;
+      clip = clip.parentElement;
+    }
+    const right = clip && clip !== document.body ? clip.getBoundingClientRect().right : window.innerWidth;
+    const left = clip && clip !== document.body ? clip.getBoundingClientRect().left : 0;
+    if (r.right > right + 1 || r.left < left - 1) {
+      bad.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + '.' + [...el.classList].join('.') +
+               ' (' + Math.round(r.left) + '..' + Math.round(r.right) + ' in ' + Math.round(left) + '..' + Math.round(right) + ')');
+    }
+  }
+  return bad.slice(0, 8);
+}"""
+
+
 @pytest.fixture(scope="session")
 def screenshot_dir(tmp_path_factory) -> Path:
     """$KIOSK_SCREENSHOTS, or a temporary directory."""
@@ -123,12 +146,14 @@ def screenshot_dir(tmp_path_factory) -> Path:
 def shot(screenshot_dir) -> Callable:
     """shot(page, name) saves a full-viewport PNG as <name>.png and checks nothing overflows sideways."""
 
-    def take(page, name: str) -> Path:
+    def take(page, name: str, full_page: bool = False) -> Path:
         page.evaluate("document.fonts.ready")
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"{name}: the page is {overflow}px wider than the viewport"
+        clipped = page.evaluate(CLIPPED_JS)
+        assert not clipped, f"{name}: content cut off at the side: {clipped}"
         path = screenshot_dir / f"{name}.png"
-        page.screenshot(path=str(path))
+        page.screenshot(path=str(path), animations="disabled", full_page=full_page)
         return path
 
     return take

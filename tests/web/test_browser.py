@@ -335,5 +335,6 @@ def test_screenshots_of_every_page(open_page, login, tokens, shot):
     expect(admin.locator(".device-printer")).to_be_visible()
     admin.wait_for_function("() => [...document.querySelectorAll('.print img')].every(i => i.complete)")
     shot(admin, "admin")
+    shot(admin, "admin-full", full_page=True)
     admin.locator("#printer-retry").click()
     expect(admin).to_have_url(re.compile(r"/admin/$"))

@@ -31,7 +31,17 @@
       if (!card) return;
       var t = c.ticket;
       card.classList.toggle("is-idle", !t);
-      card.querySelector('[data-field="number"]').textContent = t ? t.number : "—";
+      var numberEl = card.querySelector('[data-field="number"]');
+      numberEl.textContent = t ? t.number : "—";
+      numberEl.classList.toggle("is-long", !!t && t.number.length > 4);
+      var stateEl = card.querySelector('[data-field="state"]');
+      var status = t ? t.status : "";
+      stateEl.setAttribute("data-state", status);
+      stateEl.textContent = "";
+      if (status === "called" || status === "serving") {
+        stateEl.appendChild(document.createTextNode(K.t("state_" + status)));
+        if (bilingual) stateEl.appendChild(K.el("span", { lang: "en", text: " " + K.t("state_" + status + "_en") }));
+      }
       var service = card.querySelector('[data-field="service"]');
       service.textContent = "";
       if (t) {
@@ -65,7 +75,7 @@
       return;
     }
     calls.slice(0, RECENT_ROWS).forEach(function (t) {
-      recent.appendChild(K.el("li", { class: "d-recent-row status-" + t.status }, [
+      recent.appendChild(K.el("li", { class: "d-recent-row is-" + t.status }, [
         K.el("span", { class: "d-recent-no", text: t.number }),
         K.el("span", { class: "d-recent-arrow", "aria-hidden": "true", text: "→" }),
         K.el("span", { class: "d-recent-counter", text: K.t("counter", { counter: t.counter || "–" }) }),

@@ -81,7 +81,7 @@
   }
 
   function showResult(ticket) {
-    fill("r-number", ticket.number);
+    fill("r-number", ticket.number).classList.toggle("is-long", ticket.number.length > 4);
     fill("r-service", bilingual ? ticket.service_name_zh : ticket.service_name_en);
     fill("r-service-sub", bilingual ? ticket.service_name_en : "");
     document.getElementById("r-priority").hidden = !ticket.priority;

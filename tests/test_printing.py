@@ -1,0 +1,139 @@
+"""Tickets printed through the spooler to a TCP printer on 127.0.0.1, a printer that is
+down and comes back, and the preview back-end shown on the admin page."""
+
+import threading
+
+import pytest
+
+from kiosk.devices.escpos_decode import decode
+from kiosk.events import PRINTER_STATUS
+from kiosk.runtime import Kiosk
+from kiosk.web import create_app
+from tests.conftest import PASSWORD
+from tests.peers import TcpPrinterStub, free_port
+
+
+@pytest.fixture
+def network_config(config):
+    config.printer.backend = "network"
+    config.printer.port = free_port()
+    config.printer.timeout_s = 1.0
+    config.printer.wait_s = 5.0
+    return config
+
+
+@pytest.fixture
+def make_kiosk(clock):
+    made = []
+
+    def make(cfg):
+        k = Kiosk(cfg, clock=clock)
+        made.append(k)
+        return k
+
+    yield make
+    for k in made:
+        k.stop()
+
+
+def test_ticket_printed_to_tcp_printer_carries_number_service_and_reference(network_config, make_kiosk):
+    printer = TcpPrinterStub(port=network_config.printer.port)
+    try:
+        k = make_kiosk(network_config)
+        r = create_app(kiosk=k).test_client().post("/api/v1/tickets", json={"service": "A"})
+        ticket = r.get_json()
+        assert ticket["print"]["status"] == "printed"
+        data = printer.next_job()
+    finally:
+        printer.close()
+    doc = decode(data)
+    assert ticket["number"] in doc.text
+    assert "咨询" in doc.text
+    assert b"\x1c\x26" + "咨询".encode("gb18030") in data
+    assert doc.qr_payloads == [ticket["reference"]]
+    assert str(ticket["id"]) in ticket["reference"]
+    assert doc.cut
+
+
+def test_printer_down_ticket_still_issued_then_printed_when_it_listens(network_config, make_kiosk):
+    k = make_kiosk(network_config)
+    statuses = []
+    k.bus.add_listener(lambda e: statuses.append(e.data["status"]) if e.name == PRINTER_STATUS else None)
+    client = create_app(kiosk=k).test_client()
+    first = client.post("/api/v1/tickets", json={"service": "B"})
+    assert first.status_code == 201
+    assert first.get_json()["print"]["status"] == "queued"
+    second = client.post("/api/v1/tickets", json={"service": "A"}).get_json()
+    assert second["print"]["status"] == "queued"
+    assert client.get("/healthz").get_json()["devices"]["printer"]["status"] == "offline"
+    assert client.get("/healthz").get_json()["status"] == "degraded"
+    assert k.db.scalar("SELECT COUNT(*) FROM tickets") == 2
+
+    printer = TcpPrinterStub(port=network_config.printer.port)
+    try:
+        jobs = [decode(printer.next_job(timeout=20)), decode(printer.next_job(timeout=20))]
+    finally:
+        printer.close()
+    printed = {doc.qr_payloads[0] for doc in jobs}
+    assert printed == {first.get_json()["reference"], second["reference"]}
+    assert statuses[:2] == ["offline", "ok"]
+    pending = k.db.scalar("SELECT COUNT(*) FROM print_jobs WHERE status != 'printed'")
+    assert pending == 0
+    assert client.get("/healthz").get_json()["devices"]["printer"]["status"] == "ok"
+
+
+def test_pending_print_survives_a_restart(network_config, make_kiosk):
+    down = make_kiosk(network_config)
+    ticket = down.queue.issue("C").ticket
+    down.stop()
+    printer = TcpPrinterStub(port=network_config.printer.port)
+    try:
+        make_kiosk(network_config)
+        assert ticket["number"] in decode(printer.next_job(timeout=20)).text
+    finally:
+        printer.close()
+
+
+def test_printer_failures_never_block_issue_for_long(network_config, make_kiosk):
+    """Ten kiosks issuing at once against a dead printer all get their tickets."""
+    k = make_kiosk(network_config)
+    results = []
+
+    def issue():
+        results.append(k.queue.issue("A"))
+
+    threads = [threading.Thread(target=issue) for _ in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(r.ticket["number"] for r in results) == [f"A{i:03d}" for i in range(1, 11)]
+    assert {r.print_status for r in results} == {"queued"}
+
+
+def test_preview_printer_writes_jobs_the_admin_page_shows(kiosk, client, staff, config):
+    ticket = client.post("/api/v1/tickets", json={"service": "E"}).get_json()
+    assert ticket["print"]["status"] == "printed"
+    jobs = sorted((config.data_dir / "prints").glob("*.bin"))
+    assert len(jobs) == 1
+    assert ticket["number"] in decode(jobs[0].read_bytes()).text
+    import re
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', client.get("/login").get_data(as_text=True))
+    client.post("/login", data={"username": staff["manager"], "password": PASSWORD, "csrf_token": token.group(1)})
+    page = client.get("/admin/").get_data(as_text=True)
+    assert f"/admin/prints/{jobs[0].stem}.png" in page
+    png = client.get(f"/admin/prints/{jobs[0].stem}.png")
+    assert png.status_code == 200 and png.data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert client.get("/admin/prints/..%2Fsecret_key.png").status_code == 404
+
+
+def test_simulated_printer_failure_is_retried(kiosk, client):
+    kiosk.printer.fail_next(1)
+    r = client.post("/api/v1/tickets", json={"service": "A"}).get_json()
+    assert r["print"]["status"] == "queued"
+    kiosk.spooler.retry_now()
+    for _ in range(100):
+        if kiosk.db.scalar("SELECT status FROM print_jobs WHERE ticket_id = ?", (r["id"],)) == "printed":
+            break
+        threading.Event().wait(0.1)
+    assert kiosk.db.scalar("SELECT status FROM print_jobs WHERE ticket_id = ?", (r["id"],)) == "printed"
