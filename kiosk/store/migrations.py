@@ -95,6 +95,23 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
             revoked INTEGER NOT NULL DEFAULT 0
         )""",
     ]),
+    ("0002_residents", [
+        """CREATE TABLE residents (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            unit TEXT NOT NULL DEFAULT '',
+            phone TEXT NOT NULL DEFAULT '',
+            phone_norm TEXT NOT NULL DEFAULT '',
+            id_hash TEXT,
+            id_masked TEXT,
+            active INTEGER NOT NULL DEFAULT 1,
+            source TEXT NOT NULL DEFAULT 'local',
+            updated_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX residents_phone ON residents (phone_norm)",
+        "CREATE INDEX residents_id_hash ON residents (id_hash)",
+        "CREATE INDEX residents_unit ON residents (unit)",
+    ]),
 ]
 
 

@@ -338,3 +338,23 @@ def test_screenshots_of_every_page(open_page, login, tokens, shot):
     shot(admin, "admin-full", full_page=True)
     admin.locator("#printer-retry").click()
     expect(admin).to_have_url(re.compile(r"/admin/$"))
+
+
+def test_display_shows_reconnecting_and_catches_up(open_page, tokens):
+    display = open_page(LANDSCAPE)
+    display.goto("/display")
+    wait_live(display)
+    expect(display.locator("#live")).to_be_hidden()
+    display.context.set_offline(True)
+    expect(display.locator("body")).to_have_attribute("data-live", "reconnecting")
+    expect(display.locator("#live")).to_be_visible()
+    expect(display.locator("#live")).to_contain_text("正在重新连接")
+
+    # Called while the display was cut off: it shows up once the stream is back.
+    setup = open_page(LANDSCAPE)
+    issue(setup, "F")
+    api(setup, "POST", "/api/v1/counters/1/call-next", tokens["receptionist"])
+    display.context.set_offline(False)
+    expect(display.locator("body")).to_have_attribute("data-live", "open", timeout=20_000)
+    expect(display.locator('.d-counter[data-counter="1"] [data-field="number"]')).to_have_text("F001")
+    expect(display.locator("#live")).to_be_hidden()
