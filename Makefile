@@ -1,25 +1,38 @@
 # Two entry points: `make run` (set up, load demo data, serve on :8080 with simulated
 # devices) and `make test` (set up, run the whole suite). Both work on a fresh Debian or
-# Raspberry Pi OS machine as root or with sudo.
+# Raspberry Pi OS machine as root or with sudo. `sudo make install` turns the box into an
+# installed front desk (systemd units, /opt/kiosk, /etc/kiosk, udev rules; see
+# docs/operator-guide.md); the developer setup the others use is `make setup`.
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-APT_PACKAGES := python3-venv libzbar0 espeak-ng chromium fonts-wqy-microhei socat
+APT_PACKAGES := python3-venv libzbar0 espeak-ng chromium fonts-wqy-microhei socat systemd
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 PYTEST_ARGS ?=
 
-.PHONY: run test install system-packages translations bench clean
+.PHONY: run test setup install uninstall docs system-packages translations bench clean
 
-run: install
+run: setup
 	$(BIN)/kiosk demo load
 	$(BIN)/kiosk serve
 
-test: install
+test: setup
 	$(BIN)/python -m pytest -n 2 -p no:cacheprovider $(PYTEST_ARGS)
 
-install: system-packages $(STAMP) translations
+setup: system-packages $(STAMP) translations
+
+# The edge box (root): DESTDIR=/tmp/stage stages into a folder without touching the system,
+# PREFIX (default /opt/kiosk), SKIP_VENV=1, PIP_ARGS: see deploy/install.sh.
+install uninstall:
+	DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" SKIP_VENV="$(SKIP_VENV)" PIP_ARGS="$(PIP_ARGS)" \
+	  PYTHON="$(PYTHON)" KIOSK_CMD="$(KIOSK_CMD)" deploy/install.sh $@
+
+# Files generated from the config schema (tests/deploy checks they are up to date).
+docs: $(STAMP)
+	$(BIN)/kiosk config reference > docs/config-reference.md
+	$(BIN)/kiosk config example > deploy/kiosk.toml.example
 
 system-packages:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -39,7 +52,7 @@ $(STAMP): pyproject.toml
 translations: $(STAMP)
 	$(BIN)/pybabel compile -d kiosk/web/translations
 
-bench: install
+bench: setup
 	$(BIN)/python bench/ticket_issue.py
 
 clean:

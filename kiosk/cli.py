@@ -37,6 +37,7 @@ def serve(config_path: str | None, host: str | None, port: int | None) -> None:
     from waitress import create_server
 
     from kiosk.runtime import Kiosk
+    from kiosk.watchdog import Watchdog
     from kiosk.web import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -55,11 +56,13 @@ def serve(config_path: str | None, host: str | None, port: int | None) -> None:
 
     signal.signal(signal.SIGTERM, shutdown)
     click.echo(f"kiosk serving on http://{cfg.server.host}:{server.effective_port}", err=True)
+    watchdog = Watchdog.from_env(kiosk.health).start()  # systemd: READY=1, then WATCHDOG=1 while the db is ok
     try:
         server.run()
     except KeyboardInterrupt:
         pass
     finally:
+        watchdog.stop()
         kiosk.stop()
         server.close()
 
@@ -147,6 +150,78 @@ def demo_load(config_path: str | None) -> None:
             click.echo(line)
     finally:
         k.stop()
+
+
+# -- deployment: backups, udev rules, generated config docs (docs/operator-guide.md) --------
+@main.command("backup")
+@config_option
+@click.option("--out", "out_dir", type=click.Path(file_okay=False),
+              help="Folder for the backup (default: backup.dir, else backups/ in the data directory).")
+def backup_cmd(config_path: str | None, out_dir: str | None) -> None:
+    """Write a consistent copy of the database (SQLite online backup); keep the newest backup.keep."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from kiosk.backup import BackupError, backup_database, default_backup_dir
+
+    cfg = _load(config_path)
+    try:
+        result = backup_database(cfg.database.path, out_dir or default_backup_dir(cfg), keep=cfg.backup.keep,
+                                 now=datetime.now(ZoneInfo(cfg.site.timezone)))
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    for old in result.removed:
+        click.echo(f"removed old backup {old}", err=True)
+    click.echo(str(result.path))
+
+
+@main.command("restore")
+@config_option
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def restore_cmd(config_path: str | None, file: str, yes: bool) -> None:
+    """Replace the database with backup FILE (checked first; the current one is kept as .before-restore)."""
+    from kiosk.backup import BackupError, check_backup_file, restore_database
+
+    cfg = _load(config_path)
+    try:
+        check_backup_file(file)
+        if not yes:
+            click.confirm(f"Replace {cfg.database.path} with {file}?", abort=True)
+        result = restore_database(file, cfg.database.path)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    if result.before_restore:
+        click.echo(f"previous database kept as {result.before_restore}", err=True)
+    click.echo(f"restored {file} into {result.path}", err=True)
+
+
+@main.command("udev-rules")
+@config_option
+def udev_rules_cmd(config_path: str | None) -> None:
+    """Print udev rules naming the printer, modem and scanner /dev/kiosk-* by USB id ([devices])."""
+    from kiosk.deploy import udev_rules
+
+    try:
+        click.echo(udev_rules(_load(config_path)), nl=False)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@config_group.command("reference")
+def config_reference_cmd() -> None:
+    """Print the Markdown reference of every config key (docs/config-reference.md)."""
+    from kiosk.deploy import config_reference
+
+    click.echo(config_reference(), nl=False)
+
+
+@config_group.command("example")
+def config_example_cmd() -> None:
+    """Print the commented example config for an installed box (deploy/kiosk.toml.example)."""
+    from kiosk.deploy import config_example
+
+    click.echo(config_example(), nl=False)
 
 
 if __name__ == "__main__":

@@ -107,6 +107,22 @@ class RetentionConfig:
 
 
 @dataclass
+class DevicesConfig:
+    printer_usb: str = _f("", "udev: USB id vvvv:pppp[:serial] of the ticket printer, linked as /dev/kiosk-printer; "
+                              "empty = printer.usb_vendor_id:usb_product_id.")
+    modem_usb: str = _f("", "udev: USB id vvvv:pppp[:serial] of the caller-ID modem, linked as /dev/kiosk-modem; "
+                            "empty = no rule.")
+    scanner_usb: str = _f("", "udev: USB id vvvv:pppp[:serial] of a serial barcode scanner, linked as "
+                              "/dev/kiosk-scanner; empty = no rule.")
+
+
+@dataclass
+class BackupConfig:
+    dir: str = _f("", "Folder of the nightly database backups; empty = backups/ in the data directory.")
+    keep: int = _f(14, "How many backups `kiosk backup` keeps in its folder (0 = all); older ones are deleted.")
+
+
+@dataclass
 class QueueConfig:
     default_service_s: int = _f(300, "Assumed service time before any ticket of a service was finished.")
     estimate_window: int = _f(20, "How many recent finished tickets the wait estimate looks at.")
@@ -152,6 +168,8 @@ class Config:
     tts: TtsConfig = field(default_factory=TtsConfig)
     sync: SyncConfig = field(default_factory=SyncConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
+    devices: DevicesConfig = field(default_factory=DevicesConfig)
+    backup: BackupConfig = field(default_factory=BackupConfig)
     queue: QueueConfig = field(default_factory=QueueConfig)
     services: list = field(default_factory=lambda: [ServiceDef(**s) for s in DEFAULT_SERVICES])
     counters: list = field(default_factory=lambda: [CounterDef(**c) for c in DEFAULT_COUNTERS])

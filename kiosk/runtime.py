@@ -19,6 +19,7 @@ from kiosk.services.auth import AuthService
 from kiosk.services.printing import PrintSpooler
 from kiosk.services.queue import QueueService
 from kiosk.store import Database, open_database
+from sync.state import read_status as read_sync_status
 
 log = logging.getLogger(__name__)
 
@@ -75,15 +76,15 @@ class Kiosk:
         }
         try:
             self.db.scalar("SELECT 1")
-            backlog = self.db.scalar("SELECT COUNT(*) FROM outbox")
+            sync = read_sync_status(self.db)  # backlog, last success/error, dead letters, stopped
             db = {"status": "ok", "path": self.db.path}
         except Exception as exc:
-            backlog = None
+            sync = {"backlog": None}
             db = {"status": "error", "error": str(exc)}
         degraded = db["status"] != "ok" or devices["printer"]["status"] != "ok" or \
-            devices["tts"]["status"] == "error"
+            devices["tts"]["status"] == "error" or bool(sync.get("stopped"))
         return {"status": "degraded" if degraded else "ok", "devices": devices, "db": db,
-                "sync": {"backlog": backlog}}
+                "sync": sync}
 
 
 def dump(obj: Any) -> str:

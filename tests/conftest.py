@@ -10,7 +10,7 @@ from typing import Iterator
 from zoneinfo import ZoneInfo
 
 import pytest
-from waitress import create_server
+from waitress import create_server, wasyncore
 
 from kiosk.clock import FixedClock
 from kiosk.config import Config
@@ -85,8 +85,10 @@ class LiveServer:
         return self
 
     def stop(self) -> None:
-        self.server.close()
-        self.thread.join(5)
+        """Close every socket from inside waitress's own loop, which then ends by itself."""
+        self.server.trigger.pull_trigger(lambda: wasyncore.close_all(self.server._map))
+        self.thread.join(10)
+        self.server.task_dispatcher.shutdown()
 
 
 @pytest.fixture

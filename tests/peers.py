@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import queue
 import socket
+import struct
 import threading
 
 
@@ -72,3 +73,88 @@ class TcpPrinterStub:
             while chunk := conn.recv(65536):
                 chunks.append(chunk)
         self.jobs.put(b"".join(chunks))
+
+
+class FlakyProxy:
+    """A loopback TCP proxy in front of `upstream_port` that cuts connections.
+
+    Every `drop_every`-th chunk coming back from the upstream is swallowed and both
+    sides are reset (RST), so the client loses an answer the server may already have
+    acted on: the case idempotency keys exist for. `drop_every=0` forwards everything.
+    """
+
+    def __init__(self, upstream_port: int, drop_every: int = 0, port: int = 0) -> None:
+        self.upstream_port = upstream_port
+        self.drop_every = drop_every
+        self.dropped = 0
+        self._chunks = 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._conns: list[socket.socket] = []
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._listener.bind(("127.0.0.1", port))
+        self._listener.listen(16)
+        self._listener.settimeout(0.05)
+        self.port = self._listener.getsockname()[1]
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self._listener.close()
+        with self._lock:
+            conns, self._conns = self._conns, []
+        for conn in conns:
+            self._reset(conn)
+
+    @staticmethod
+    def _reset(conn: socket.socket) -> None:
+        try:
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            conn.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        conn.close()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.upstream_port), timeout=5)
+            except OSError:
+                self._reset(client)
+                continue
+            client.settimeout(None)
+            upstream.settimeout(None)
+            with self._lock:
+                self._conns += [client, upstream]
+            threading.Thread(target=self._pump, args=(client, upstream, False), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, True), daemon=True).start()
+
+    def _pump(self, src: socket.socket, dst: socket.socket, from_upstream: bool) -> None:
+        try:
+            while chunk := src.recv(65536):
+                if from_upstream and self.drop_every:
+                    with self._lock:
+                        self._chunks += 1
+                        drop = self._chunks % self.drop_every == 0
+                        self.dropped += drop
+                    if drop:
+                        self._reset(dst)
+                        self._reset(src)
+                        return
+                dst.sendall(chunk)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass

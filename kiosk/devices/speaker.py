@@ -156,13 +156,19 @@ def _silence_wav(seconds: float = 0.05, rate: int = 22050) -> bytes:
 class Pyttsx3Backend:
     """pyttsx3's espeak driver, speaking through `aplay`; used from the worker only.
 
-    pyttsx3 2.99 quirks this works around:
+    Quirks of pyttsx3 2.99 + espeak-ng 1.51 this works around:
     - a second `say()` before `runAndWait()` is lost: one `say()` + `runAndWait()` per
       sentence;
-    - the driver runs espeak asynchronously (AUDIO_OUTPUT_RETRIEVAL), synthesis and
-      `aplay` happen on espeak's thread, and the first `runAndWait()` after init returns
-      before anything is said: each sentence waits for the 'finished-utterance'
-      notification and for espeak to go idle, else the next sentence mixes into it;
+    - the driver runs espeak asynchronously (AUDIO_OUTPUT_RETRIEVAL): synthesis and
+      `aplay` run on espeak's thread and `runAndWait()` can return before the sentence
+      is said (always on the first call): each sentence waits for 'finished-utterance'
+      and for espeak to go idle, else sentences mix;
+    - the rate goes through espeak's command queue and was sometimes not yet applied
+      when the text was synthesised (the sentence came out at the old rate): the rate
+      is read back before `say()` (with the library's own `espeak_GetParameter`, since
+      pyttsx3's binding drops its `current` argument);
+    - the driver starts "busy", so property changes before the first `runAndWait()`
+      are deferred: the engine is marked idle once created, so they apply at once;
     - `runAndWait()` with nothing to say never returns: empty texts are never passed;
     - a voice it cannot set is only reported to 'error' callbacks: voices are resolved
       up front and callback errors become exceptions;
@@ -200,6 +206,7 @@ class Pyttsx3Backend:
             engine = pyttsx3.init("espeak")
             engine.connect("error", self._on_error)
             engine.connect("finished-utterance", lambda **_: self._finished.set())
+            engine.proxy.setBusy(False)
             self._engine = engine
         if len(self.voices) < len(self.configured):
             files = [v.id for v in self._engine.getProperty("voices")]
@@ -210,21 +217,31 @@ class Pyttsx3Backend:
         self._ensure_engine()
         self._probe_audio()
 
+    @staticmethod
+    def _wait_until(condition: Callable[[], bool], timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.001)
+        return True
+
     def _say(self, voice: str, text: str) -> None:
         from pyttsx3.drivers import _espeak
 
         engine = self._engine
         self._errors.clear()
         self._finished.clear()
+        self._wait_until(lambda: not _espeak.IsPlaying(), _UTTERANCE_TIMEOUT_S)
         engine.setProperty("voice", voice)
         engine.setProperty("rate", self.rate)
+        if not self._wait_until(lambda: _espeak.dll.espeak_GetParameter(_espeak.RATE, 1) == self.rate, 1.0):
+            log.warning("espeak did not take rate %d within 1 s; speaking anyway", self.rate)
         engine.say(text)
         engine.runAndWait()
         if not self._finished.wait(_UTTERANCE_TIMEOUT_S):
             raise SpeakerError(f"pyttsx3 did not finish a sentence within {_UTTERANCE_TIMEOUT_S:.0f} s")
-        deadline = time.monotonic() + _UTTERANCE_TIMEOUT_S
-        while _espeak.IsPlaying() and time.monotonic() < deadline:
-            time.sleep(0.005)
+        self._wait_until(lambda: not _espeak.IsPlaying(), _UTTERANCE_TIMEOUT_S)
         if self._errors:
             raise SpeakerError(f"pyttsx3: {self._errors[0]}")
 

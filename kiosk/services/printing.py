@@ -78,7 +78,10 @@ class PrintSpooler:
         self._wake.set()
 
     def health(self) -> dict[str, Any]:
-        pending = self._db.scalar("SELECT COUNT(*) FROM print_jobs WHERE status = 'pending'")
+        try:
+            pending = self._db.scalar("SELECT COUNT(*) FROM print_jobs WHERE status = 'pending'")
+        except Exception:
+            pending = None
         return {
             "status": "ok" if self._online else "offline",
             "backend": self._printer.name,

@@ -112,6 +112,35 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
         "CREATE INDEX residents_id_hash ON residents (id_hash)",
         "CREATE INDEX residents_unit ON residents (unit)",
     ]),
+    ("0003_sync", [
+        # outbox rows the central office refused (or that could not be sent), with why
+        """CREATE TABLE sync_dead_letters (
+            id INTEGER PRIMARY KEY,
+            key TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            op TEXT NOT NULL,
+            occurred_at TEXT NOT NULL,
+            data TEXT NOT NULL,
+            error TEXT NOT NULL,
+            batch_id TEXT,
+            failed_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX sync_dead_letters_key ON sync_dead_letters (key)",
+        # the sync agent's one row of state, read by `kiosk-sync status` and /healthz
+        """CREATE TABLE sync_state (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            last_success_at TEXT,
+            last_error TEXT,
+            last_error_at TEXT,
+            stopped_reason TEXT,
+            stopped_at TEXT,
+            residents_cursor TEXT,
+            residents_pulled_at TEXT,
+            sent_total INTEGER NOT NULL DEFAULT 0,
+            agent_seen_at TEXT
+        )""",
+        "INSERT INTO sync_state (id) VALUES (1)",
+    ]),
 ]
 
 

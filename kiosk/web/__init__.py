@@ -61,6 +61,10 @@ def create_app(config: Config | None = None, kiosk: Kiosk | None = None, **flask
 
     from kiosk.web import admin, api, auth, desk, display, errors, kiosk_page
 
+    @app.context_processor
+    def inject_site() -> dict[str, Any]:
+        return {"site": config.site}
+
     errors.register(app)
     auth.init_app(app)
     for bp in (api.bp, kiosk_page.bp, desk.bp, display.bp, admin.bp, auth.bp):

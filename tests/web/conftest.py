@@ -5,7 +5,9 @@ error, a staff login through the real form, and the screenshot directory."""
 from __future__ import annotations
 
 import os
+import socket
 import tempfile
+import threading
 from pathlib import Path
 from typing import Callable, Iterator
 from urllib.parse import quote
@@ -57,6 +59,9 @@ def browser():
     sync_api = pytest.importorskip("playwright.sync_api")
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    # Generous waits for a loaded CI box (two workers, print previews rendering);
+    # they only bound how long a failing test takes, a passing one never waits them out.
+    sync_api.expect.set_options(timeout=15_000)
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         yield browser
@@ -73,10 +78,10 @@ def open_page(browser, live_server) -> Iterator[Callable]:
     contexts = []
     errors: list[str] = []
 
-    def make(viewport: dict | None = None, touch: bool = False, locale: str = "zh-CN"):
+    def make(viewport: dict | None = None, touch: bool = False, locale: str = "zh-CN", base_url: str | None = None):
         context = browser.new_context(viewport=viewport or LANDSCAPE, has_touch=touch, locale=locale,
-                                      base_url=live_server.url)
-        context.set_default_timeout(10_000)
+                                      base_url=base_url or live_server.url)
+        context.set_default_timeout(15_000)
         contexts.append(context)
         page = context.new_page()
         page.on("pageerror", lambda exc: errors.append(f"{page.url}: {exc}"))
@@ -94,6 +99,83 @@ def _expected_console_error(text: str) -> bool:
     # Chromium logs failed requests that the page handles itself: 4xx answers to API
     # calls shown as toasts, and the SSE stream dropping while the browser is offline.
     return "Failed to load resource" in text or "net::ERR_INTERNET_DISCONNECTED" in text
+
+
+class TcpProxy:
+    """A TCP relay in front of the live server whose connections the test can cut, as a
+    flaky network between the hall display and the box does. Nothing is faked: the
+    browser and the server see real connections being closed."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.refusing = False
+        self.closed = False
+        self._lock = threading.Lock()
+        self._sockets: set[socket.socket] = set()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self.closed:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            if self.refusing:
+                client.close()
+                continue
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._sockets.update((client, upstream))
+            for src, dst in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
+
+    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while chunk := src.recv(65536):
+                dst.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            for sock in (src, dst):
+                self._drop(sock)
+
+    def _drop(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.discard(sock)
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        sock.close()
+
+    def cut(self) -> None:
+        """Drop every open connection and refuse new ones until restore()."""
+        self.refusing = True
+        with self._lock:
+            sockets = list(self._sockets)
+        for sock in sockets:
+            self._drop(sock)
+
+    def restore(self) -> None:
+        self.refusing = False
+
+    def close(self) -> None:
+        self.closed = True
+        self.cut()
+        self.listener.close()
+
+
+@pytest.fixture
+def flaky_network(live_server) -> Iterator[TcpProxy]:
+    proxy = TcpProxy(int(live_server.url.rsplit(":", 1)[1]))
+    yield proxy
+    proxy.close()
 
 
 @pytest.fixture

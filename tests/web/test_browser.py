@@ -110,6 +110,20 @@ def test_kiosk_keyboard_tab_and_enter(open_page):
     expect(page.locator("#home")).to_be_visible()
 
 
+def test_kiosk_result_goes_home_by_itself_after_20_seconds(open_page):
+    page = open_page(KIOSK_PORTRAIT, touch=True)
+    page.clock.install()  # the page's own timers, driven by the test instead of waited for
+    page.goto("/kiosk")
+    page.locator('.tile[data-letter="F"]').tap()
+    expect(page.locator("#r-number")).to_have_text("F001")
+    page.clock.run_for(10_000)
+    expect(page.locator("#result")).to_be_visible()
+    expect(page.locator("#r-countdown")).to_have_text("10")
+    page.clock.run_for(11_000)
+    expect(page.locator("#home")).to_be_visible()
+    expect(page.locator("#result")).to_be_hidden()
+
+
 def test_kiosk_network_error_is_shown_clearly(open_page):
     page = open_page(KIOSK_PORTRAIT, touch=True)
     page.goto("/kiosk")
@@ -241,9 +255,8 @@ def test_language_switch_shows_english_and_sticks(open_page, login):
     expect(page.locator(".k-title .t-main")).to_have_text("Please choose a service")
     expect(page.locator('.tile[data-letter="A"] .tile-name')).to_have_text("Inquiry")
     expect(page.locator('[data-waiting="A"]')).to_have_text("0 waiting")
-    page.locator('.tile[data-letter="A"]').tap()
-    expect(page.locator("#r-print")).to_contain_text(re.compile("Please take your ticket|printer is temporarily unavailable"))
 
+    # The choice is kept in the session for the other pages.
     page.goto("/display")
     expect(page.locator(".brand-page")).to_contain_text("Now serving")
     page.goto("/login")
@@ -252,6 +265,17 @@ def test_language_switch_shows_english_and_sticks(open_page, login):
     expect(page.locator("#call-next")).to_contain_text("Call next")
     page.locator('.lang-switch a[data-lang="zh_CN"]').click()
     expect(page.locator("#call-next")).to_contain_text("叫号")
+
+
+def test_kiosk_goes_back_to_chinese_after_an_english_ticket(open_page):
+    page = open_page(KIOSK_PORTRAIT, touch=True)
+    page.goto("/kiosk?lang=en")
+    page.locator('.tile[data-letter="A"]').tap()
+    expect(page.locator("#r-print")).to_contain_text(re.compile("Please take your ticket|printer is temporarily unavailable"))
+    expect(page.locator(".stat-label").first).to_have_text("People ahead")
+    page.locator("#r-done").tap()
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    expect(page.locator(".k-title .t-main")).to_have_text("请选择办理业务")
 
 
 # -- screenshots --------------------------------------------------------------------------
@@ -274,6 +298,8 @@ def test_screenshots_of_every_page(open_page, login, tokens, shot):
     shot(login_page, "login")
     login_page.goto("/login?lang=en")
     shot(login_page, "login-en")
+    login_page.goto("/no-such-page?lang=zh_CN")
+    shot(login_page, "error-404")
 
     desk = open_page(LANDSCAPE)
     login(desk, "receptionist", "/desk?counter=1")
@@ -305,6 +331,9 @@ def test_screenshots_of_every_page(open_page, login, tokens, shot):
     kiosk_page.goto("/kiosk")
     wait_live(kiosk_page)
     shot(kiosk_page, "kiosk-home")
+    kiosk_page.locator("#priority").tap()
+    shot(kiosk_page, "kiosk-home-priority")
+    kiosk_page.locator("#priority").tap()
     kiosk_page.locator('.tile[data-letter="A"]').tap()
     expect(kiosk_page.locator("#r-number")).to_have_text(re.compile(r"^A\d{3}$"))
     kiosk_page.wait_for_function("() => document.getElementById('r-qr').naturalWidth > 0")
@@ -323,8 +352,9 @@ def test_screenshots_of_every_page(open_page, login, tokens, shot):
     kiosk_page.locator('.tile[data-letter="B"]').tap()
     kiosk_page.wait_for_function("() => document.getElementById('r-qr').naturalWidth > 0")
     shot(kiosk_page, "kiosk-ticket-en")
+    kiosk_page.goto("/kiosk?lang=en")
+    wait_live(kiosk_page)
     kiosk_page.context.set_offline(True)
-    kiosk_page.locator("#r-done").tap()
     kiosk_page.locator('.tile[data-letter="E"]').tap()
     expect(kiosk_page.locator("#k-error")).to_be_visible()
     shot(kiosk_page, "kiosk-error-en")
@@ -340,12 +370,14 @@ def test_screenshots_of_every_page(open_page, login, tokens, shot):
     expect(admin).to_have_url(re.compile(r"/admin/$"))
 
 
-def test_display_shows_reconnecting_and_catches_up(open_page, tokens):
-    display = open_page(LANDSCAPE)
+def test_display_shows_reconnecting_and_catches_up(open_page, tokens, flaky_network):
+    display = open_page(LANDSCAPE, base_url=flaky_network.url)
     display.goto("/display")
     wait_live(display)
     expect(display.locator("#live")).to_be_hidden()
-    display.context.set_offline(True)
+    display.evaluate("window.__notReloaded = true")
+
+    flaky_network.cut()
     expect(display.locator("body")).to_have_attribute("data-live", "reconnecting")
     expect(display.locator("#live")).to_be_visible()
     expect(display.locator("#live")).to_contain_text("正在重新连接")
@@ -354,7 +386,8 @@ def test_display_shows_reconnecting_and_catches_up(open_page, tokens):
     setup = open_page(LANDSCAPE)
     issue(setup, "F")
     api(setup, "POST", "/api/v1/counters/1/call-next", tokens["receptionist"])
-    display.context.set_offline(False)
+    flaky_network.restore()
     expect(display.locator("body")).to_have_attribute("data-live", "open", timeout=20_000)
     expect(display.locator('.d-counter[data-counter="1"] [data-field="number"]')).to_have_text("F001")
     expect(display.locator("#live")).to_be_hidden()
+    assert display.evaluate("window.__notReloaded") is True

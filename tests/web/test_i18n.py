@@ -12,7 +12,8 @@ from babel.messages.pofile import read_po
 
 from tests.web.conftest import ROOT, TRANSLATIONS
 
-CATALOG = TRANSLATIONS / "zh_CN" / "LC_MESSAGES" / "messages.po"
+# Flask-Babel looks the catalog up under the normalised name of zh_CN.
+CATALOG = TRANSLATIONS / "zh_Hans_CN" / "LC_MESSAGES" / "messages.po"
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "N_": None}
 
 

@@ -7,6 +7,7 @@
   var K = window.Kiosk;
   var RESULT_SECONDS = 20;
   var ERROR_SECONDS = 15;
+  var IDLE_SECONDS = 90;
 
   var home = document.getElementById("home");
   var busy = document.getElementById("busy");
@@ -19,6 +20,7 @@
   var errorText = document.getElementById("k-error-text");
   var errorOk = document.getElementById("k-error-ok");
   var bilingual = K.lang !== "en";
+  var defaultLang = document.body.getAttribute("data-default-lang") || "zh_CN";
 
   var priority = false;
   var inFlight = false;
@@ -117,6 +119,7 @@
     if (result.hidden) return;
     result.hidden = true;
     result.removeAttribute("data-ticket");
+    if (resetLanguage()) return;
     home.hidden = false;
     refreshCounts();
     var first = tiles[0];
@@ -125,6 +128,30 @@
 
   // Any tap on the result screen (the Done button included) goes back to the start.
   result.addEventListener("click", goHome);
+
+  /* ---- language ------------------------------------------------------------------- */
+
+  // Someone switched the kiosk to English: the next person finds it in the site's own
+  // language again, after their ticket or when the screen has been left alone.
+  function resetLanguage() {
+    if (K.lang === defaultLang) return false;
+    location.replace(location.pathname + "?lang=" + encodeURIComponent(defaultLang));
+    return true;
+  }
+
+  var idleTimer = null;
+  function noteActivity() {
+    clearTimeout(idleTimer);
+    if (K.lang === defaultLang) return;
+    idleTimer = setTimeout(function () {
+      if (result.hidden && errorBox.hidden && !inFlight) resetLanguage();
+      else noteActivity();
+    }, IDLE_SECONDS * 1000);
+  }
+  ["pointerdown", "keydown"].forEach(function (name) {
+    document.addEventListener(name, noteActivity, true);
+  });
+  noteActivity();
 
   /* ---- errors --------------------------------------------------------------------- */
 
