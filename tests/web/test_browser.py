@@ -167,6 +167,18 @@ def test_display_updates_live_when_the_desk_calls(open_page, login):
     expect(display.locator("#live")).to_be_hidden()
 
 
+def test_display_clock_shows_the_sites_time_not_the_browsers(open_page):
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    display = open_page(LANDSCAPE)
+    display.goto("/display")
+    now = datetime.now(ZoneInfo("Asia/Shanghai"))
+    expect(display.locator("[data-clock-time]")).not_to_have_text("--:--")
+    shown = display.locator("[data-clock-time]").text_content()
+    assert shown in {f"{now:%H:%M}", f"{now + timedelta(minutes=1):%H:%M}"}, shown
+
+
 def test_desk_buttons_recall_noshow_reinstate_transfer_finish(open_page, login, kiosk, clock):
     desk = open_page(LAPTOP)
     for service in ("A", "A", "B"):

@@ -258,10 +258,22 @@
     var clocks = document.querySelectorAll("[data-clock]");
     if (!clocks.length) return;
     var weekdays = K.strings.weekdays || ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+    var dayIndex = { Sun: 0, Mon: 1, Tue: 2, Wed: 3, Thu: 4, Fri: 5, Sat: 6 };
+    // The site's time zone, not the browser's: the box may run in UTC.
+    var fmt;
+    try {
+      fmt = new Intl.DateTimeFormat("en-US", { timeZone: document.body.dataset.tz || undefined, hour12: false,
+        hour: "2-digit", minute: "2-digit", month: "numeric", day: "numeric", weekday: "short" });
+    } catch (e) {
+      fmt = new Intl.DateTimeFormat("en-US", { hour12: false, hour: "2-digit", minute: "2-digit",
+        month: "numeric", day: "numeric", weekday: "short" });
+    }
     function tick() {
-      var now = new Date();
-      var time = pad(now.getHours()) + ":" + pad(now.getMinutes());
-      var date = K.t("date_format", { weekday: weekdays[now.getDay()], month: now.getMonth() + 1, day: now.getDate() });
+      var parts = {};
+      fmt.formatToParts(new Date()).forEach(function (p) { parts[p.type] = p.value; });
+      var time = pad(Number(parts.hour) % 24) + ":" + parts.minute;
+      var date = K.t("date_format", { weekday: weekdays[dayIndex[parts.weekday]], month: Number(parts.month),
+                                      day: Number(parts.day) });
       clocks.forEach(function (c) {
         var t = c.querySelector("[data-clock-time]");
         var d = c.querySelector("[data-clock-date]");
