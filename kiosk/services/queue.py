@@ -75,6 +75,17 @@ class QueueService:
     def at_counter(self, counter: str) -> list[dict[str, Any]]:
         return [self._public(r) for r in store.at_counter(self.db.conn, counter)]
 
+    def reinstatable(self, counter: str) -> list[dict[str, Any]]:
+        """The counter's no-shows that can still be put back in the queue, newest first."""
+        window = timedelta(minutes=self.config.queue.reinstate_minutes)
+        rows = store.no_shows_since(self.db.conn, counter, db_time(self.clock.now() - window))
+        tickets = []
+        for row in rows:
+            ticket = self._public(row)
+            ticket["reinstate_until"] = to_iso(from_db_time(row["no_show_at"], self.clock.tz) + window)
+            tickets.append(ticket)
+        return tickets
+
     def board(self, recent: int = 8) -> dict[str, Any]:
         """What the hall display shows: now serving per counter, last calls, waiting counts."""
         conn = self.db.conn

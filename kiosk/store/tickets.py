@@ -69,6 +69,13 @@ def at_counter(conn: sqlite3.Connection, counter: str) -> list[dict]:
     )]
 
 
+def no_shows_since(conn: sqlite3.Connection, counter: str, since: str) -> list[dict]:
+    return [dict(r) for r in conn.execute(
+        "SELECT * FROM tickets WHERE counter = ? AND status = 'no_show' AND no_show_at >= ? ORDER BY no_show_at DESC",
+        (counter, since),
+    )]
+
+
 def people_ahead(conn: sqlite3.Connection, ticket: dict) -> int:
     """Queued tickets of the same service that will be called before this one."""
     return int(conn.execute(

@@ -104,7 +104,8 @@ def list_queued():
 def counter_state(counter: str):
     if kiosk().config.counter(counter) is None:
         raise ApiError(404, "not_found", f"unknown counter {counter!r}")
-    return jsonify({"counter": counter, "tickets": kiosk().queue.at_counter(counter)})
+    queue = kiosk().queue
+    return jsonify({"counter": counter, "tickets": queue.at_counter(counter), "no_shows": queue.reinstatable(counter)})
 
 
 @bp.post("/api/v1/counters/<counter>/call-next")

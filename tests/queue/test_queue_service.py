@@ -193,3 +193,18 @@ def test_history_records_who_did_what(kiosk):
          "actor": "reception1", "detail": "A->C"},
     ]
     assert q.get(t["id"])["service"] == "C" and q.get(t["id"])["number"] == "A001"
+
+
+def test_reinstatable_no_shows_per_counter(kiosk, clock, client, tokens):
+    from tests.conftest import bearer
+
+    q = kiosk.queue
+    t = q.issue("A").ticket
+    q.call_next("1")
+    q.act(t["id"], Action.NO_SHOW)
+    shown = client.get("/api/v1/counters/1", headers=bearer(tokens["receptionist"])).get_json()["no_shows"]
+    assert [s["number"] for s in shown] == [t["number"]]
+    assert shown[0]["reinstate_until"] == "2026-11-27T09:45:00+08:00"
+    assert q.reinstatable("2") == []
+    clock.advance(minutes=15, seconds=1)
+    assert q.reinstatable("1") == []

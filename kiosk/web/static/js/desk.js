@@ -164,13 +164,10 @@
     loading = Promise.all([
       K.api("GET", "/api/v1/counters/" + encodeURIComponent(counter)),
       K.api("GET", "/api/v1/tickets?service=" + encodeURIComponent(services.join(","))),
-      K.api("GET", "/api/v1/board"),
     ]).then(function (res) {
       state.atCounter = (res[0] && res[0].tickets) || [];
+      state.noShows = (res[0] && res[0].no_shows) || [];
       state.queue = (res[1] && res[1].tickets) || [];
-      state.noShows = ((res[2] && res[2].recent_calls) || []).filter(function (t) {
-        return t.status === "no_show" && String(t.counter) === counter;
-      });
       render();
       document.body.setAttribute("data-loaded", "true");
     }, function (err) {
