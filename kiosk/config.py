@@ -69,6 +69,10 @@ class PrinterConfig:
 class CameraConfig:
     source: str = _f("sim", "sim | '' (off) | integer index | rtsp/http URL | video file path.")
     decoder: str = _f("pyzbar", "pyzbar | zxing.")
+    fps: float = _f(10.0, "Frames per second read and decoded (a video file or sim is paced to this).")
+    repeat_s: float = _f(30.0, "A code seen again within this many seconds of its last sighting is ignored "
+                               "(one check-in per card held up).")
+    snapshot_quality: int = _f(80, "JPEG quality of the check-in snapshots (1-100).")
 
 
 @dataclass
@@ -76,6 +80,10 @@ class PhoneConfig:
     port: str = _f("sim", "sim | '' (off) | serial device or pyserial URL of the caller-ID modem.")
     baudrate: int = _f(9600, "Modem line speed.")
     init: list = _f(["ATZ", "AT+VCID=1"], "Commands sent at start; each must answer OK.")
+    ok_timeout_s: float = _f(3.0, "Seconds to wait for the modem's OK to each init command before the phone "
+                                  "shows degraded and the port is retried.")
+    retry_max_s: float = _f(30.0, "Longest wait between attempts to reopen a missing or silent modem "
+                                  "(back-off doubles from 0.25 s up to this).")
 
 
 @dataclass
@@ -104,6 +112,18 @@ class SyncConfig:
 class RetentionConfig:
     snapshots_days: int = _f(90, "Camera snapshots older than this are deleted.")
     visits_days: int = _f(365, "Visit records older than this are deleted.")
+    purge_hour: int = _f(3, "Local hour at which the service applies these rules every day.")
+
+
+@dataclass
+class CheckinConfig:
+    card_days: int = _f(365, "Validity of a new resident QR card, in days (`kiosk qr issue --days` overrides).")
+    pass_hours: int = _f(24, "Validity of a visitor pass (its QR code checks the visitor out).")
+    photo_notice_zh: str = _f("签到时摄像头将为访客记录拍摄一张照片，照片保存 {days} 天后自动删除。",
+                              "Notice shown before a snapshot is taken (personal-information law); "
+                              "{days} = retention.snapshots_days.")
+    photo_notice_en: str = _f("A photo is taken at check-in for the visit log and deleted after {days} days.",
+                              "The same notice in English.")
 
 
 @dataclass
@@ -127,6 +147,35 @@ class QueueConfig:
     default_service_s: int = _f(300, "Assumed service time before any ticket of a service was finished.")
     estimate_window: int = _f(20, "How many recent finished tickets the wait estimate looks at.")
     reinstate_minutes: int = _f(15, "How long a no-show ticket can be put back in the queue.")
+
+
+@dataclass
+class CasesConfig:
+    inquiry_minutes: int = _f(5, "Deadline of an inquiry's first answer, in minutes from the ticket's issue "
+                                 "(or the case's creation when it has no ticket).")
+    complaint_minutes: int = _f(1440, "Deadline of a complaint's feedback to the resident, in minutes.")
+    repair_minutes: int = _f(2880, "Deadline of a repair's feedback to the resident, in minutes.")
+    other_minutes: int = _f(1440, "Deadline of any other case, in minutes.")
+    due_soon_fraction: float = _f(0.2, "A case is 'due soon' when less than this share of its time is left.")
+    due_soon_max_minutes: int = _f(120, "...but never earlier than this many minutes before its deadline.")
+    watch_interval_s: float = _f(15.0, "Seconds between two rounds of the deadline watcher.")
+    inquiry_service: str = _f("A", "Letter of the inquiry service whose waiting tickets are watched "
+                                   "against the inquiry deadline; empty = do not watch tickets.")
+
+
+@dataclass
+class SurveyConfig:
+    questionnaire_id: str = _f("2026-q4", "Identifier of the current questionnaire; change it when the "
+                                         "questions change so answers of different versions are kept apart.")
+    questions: list = _f(["Overall, how satisfied are you with the service centre?",
+                          "How satisfied are you with the cleanliness of the estate?",
+                          "How satisfied are you with how repairs are handled?"],
+                         "Questions of the periodic questionnaire the kiosk offers on its idle screen "
+                         "(each answered 1-5); English text, translated on screen when a translation exists.")
+    questions_zh: list = _f(["总体而言，您对物业服务中心满意吗？", "您对小区的清洁卫生满意吗？",
+                             "您对报修处理满意吗？"],
+                            "The same questions in Chinese, one per entry of `questions`.")
+    idle_prompt_s: int = _f(60, "Seconds of kiosk inactivity after which the questionnaire is offered; 0 = never.")
 
 
 @dataclass
@@ -168,9 +217,12 @@ class Config:
     tts: TtsConfig = field(default_factory=TtsConfig)
     sync: SyncConfig = field(default_factory=SyncConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
+    checkin: CheckinConfig = field(default_factory=CheckinConfig)
     devices: DevicesConfig = field(default_factory=DevicesConfig)
     backup: BackupConfig = field(default_factory=BackupConfig)
     queue: QueueConfig = field(default_factory=QueueConfig)
+    cases: CasesConfig = field(default_factory=CasesConfig)
+    survey: SurveyConfig = field(default_factory=SurveyConfig)
     services: list = field(default_factory=lambda: [ServiceDef(**s) for s in DEFAULT_SERVICES])
     counters: list = field(default_factory=lambda: [CounterDef(**c) for c in DEFAULT_COUNTERS])
 
@@ -257,8 +309,14 @@ def validate(config: Config) -> None:
     out = config.tts.output
     if not (out in ("speaker", "off") or out.startswith("wav:")):
         raise ConfigError(f"tts.output {out!r} must be speaker, off or wav:<dir>")
+    if config.camera.decoder not in ("pyzbar", "zxing"):
+        raise ConfigError("camera.decoder must be pyzbar or zxing")
     if config.site.locale not in ("zh_CN", "en"):
         raise ConfigError("site.locale must be zh_CN or en")
+    if len(config.survey.questions_zh) != len(config.survey.questions):
+        raise ConfigError("survey.questions_zh must have one entry per survey.questions entry")
+    if not 0 < config.cases.due_soon_fraction < 1:
+        raise ConfigError("cases.due_soon_fraction must be between 0 and 1")
 
 
 def load(path: str | os.PathLike | None = None) -> Config:

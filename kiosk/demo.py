@@ -34,6 +34,9 @@ def load_demo(kiosk) -> Iterator[str]:
         if not kiosk.queue.queued():
             for service, priority in (("A", False), ("B", False), ("A", True), ("D", False), ("E", False)):
                 kiosk.queue.issue(service, priority=priority)
+    from kiosk.demo_visits import load_demo_residents
+
+    yield from load_demo_residents(kiosk)
     yield f"demo staff accounts (user, role, password) are in {creds_path}:"
     if creds_path.exists():
         yield from creds_path.read_text(encoding="utf-8").splitlines()

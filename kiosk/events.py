@@ -25,8 +25,14 @@ PRINTER_STATUS = "printer.status"
 CALL_INCOMING = "call.incoming"
 QR_SCANNED = "qr.scanned"
 VISIT_CHECKED_IN = "visit.checked_in"
+VISIT_CHECKED_OUT = "visit.checked_out"
+CAMERA_STATUS = "camera.status"
 CASE_DUE_SOON = "case.due_soon"
 CASE_OVERDUE = "case.overdue"
+CASE_CREATED = "case.created"
+CASE_UPDATED = "case.updated"
+CASE_ESCALATED = "case.escalated"
+SURVEY_ANSWERED = "survey.answered"
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,5 @@ def normalise(number: str) -> str:
         digits = digits[4:]
     elif digits.startswith(COUNTRY) and (explicit_plus or len(digits) - 2 >= _MIN_NATIONAL_DIGITS):
         digits = digits[2:]
-    if digits.startswith("0"):
-        digits = digits[1:]
+    digits = digits.removeprefix("0")
     return digits

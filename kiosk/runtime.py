@@ -18,6 +18,13 @@ from kiosk.events import EventBus
 from kiosk.services.auth import AuthService
 from kiosk.services.printing import PrintSpooler
 from kiosk.services.queue import QueueService
+from kiosk.services.checkin import SLIP_KINDS, Checkin
+from kiosk.services.calls import CallService
+from kiosk.devices.phone import create_phone
+from kiosk.services.cases import CaseService
+from kiosk.services.surveys import SurveyService
+from kiosk.services.quality import QualityService
+from kiosk.reports.compute import Reports
 from kiosk.store import Database, open_database
 from sync.state import read_status as read_sync_status
 
@@ -38,6 +45,15 @@ class Kiosk:
         self.spooler = PrintSpooler(self.db, self.printer, self.render_job, self.bus, self.clock)
         self.speaker: Speaker = create_speaker(config.tts)
         self.queue = QueueService(self.db, config, self.clock, self.bus, self.spooler, self.speaker)
+        self.calls = CallService(self.db, config, self.clock, self.bus)
+        self.phone = create_phone(config.phone, on_call=self.calls.incoming)  # the caller-ID modem worker
+        self.cases = CaseService(self.db, config, self.clock, self.bus, self.spooler)
+        self.surveys = SurveyService(self.db, config, self.clock, self.bus)
+        self.quality = QualityService(self.db, self.clock)
+        self.reports = Reports(self.db, config, self.clock)
+        self.checkin = Checkin(self.db, config, self.clock, self.bus, spooler=self.spooler,
+                               speaker=self.speaker)  # visits, camera, scanner, daily purge
+        self.visits = self.checkin.visits
         self.stopping = threading.Event()
         self._started = False
         if start_workers:
@@ -47,19 +63,30 @@ class Kiosk:
         if self._started:
             return
         self.spooler.start()
+        self.cases.start()  # the case deadline watcher
         self.speaker.start()
+        self.phone.start()
+        self.checkin.start()
         self._started = True
 
     def stop(self) -> None:
         self.stopping.set()
         if self._started:
+            self.checkin.stop()
+            self.phone.stop()
             self.speaker.stop()
             self.spooler.stop()
+            self.cases.stop()
             self._started = False
         self.db.close()
 
     def render_job(self, payload: dict[str, Any]) -> bytes:
         """ESC/POS bytes of a stored print job."""
+        if payload.get("kind") == "case_slip":
+            from kiosk.services.case_slip import render_case_slip
+            return render_case_slip(payload, self.config.printer)
+        if payload.get("kind") in SLIP_KINDS:
+            return self.checkin.render(payload)
         if payload.get("kind") != "ticket":
             raise ValueError(f"unknown print job kind {payload.get('kind')!r}")
         fields = {k: v for k, v in payload.items() if k != "kind"}
@@ -70,8 +97,8 @@ class Kiosk:
     def health(self) -> dict[str, Any]:
         devices = {
             "printer": self.spooler.health(),
-            "camera": {"status": "off", "detail": "not built yet"},
-            "phone": {"status": "off", "detail": "not built yet"},
+            "camera": self.checkin.health(),
+            "phone": self.phone.health(),
             "tts": self.speaker.health(),
         }
         try:
@@ -82,7 +109,8 @@ class Kiosk:
             sync = {"backlog": None}
             db = {"status": "error", "error": str(exc)}
         degraded = db["status"] != "ok" or devices["printer"]["status"] != "ok" or \
-            devices["tts"]["status"] == "error" or bool(sync.get("stopped"))
+            devices["tts"]["status"] == "error" or devices["phone"]["status"] == "degraded" or \
+            devices["camera"]["status"] == "reconnecting" or bool(sync.get("stopped"))
         return {"status": "degraded" if degraded else "ok", "devices": devices, "db": db,
                 "sync": sync}
 

@@ -16,8 +16,9 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, TextIO
+from typing import TextIO
 
 import httpx
 
@@ -45,6 +46,10 @@ class Interrupted(Exception):
     """The stop event was set (SIGTERM, Ctrl-C) while waiting or between batches."""
 
 
+class _PullRefused(Exception):
+    """The directory request got a 4xx other than 401/403."""
+
+
 class _Transient(Exception):
     def __init__(self, message: str, retry_after_s: float | None = None) -> None:
         super().__init__(message)
@@ -63,7 +68,7 @@ class AgentSettings:
     backoff: Backoff = field(default_factory=Backoff)
 
     @classmethod
-    def from_config(cls, config: Config, **overrides) -> "AgentSettings":
+    def from_config(cls, config: Config, **overrides) -> AgentSettings:
         s = config.sync
         return cls(site_id=config.site.id, url=s.url.rstrip("/"), secret=s.secret,
                    batch_size=max(1, s.batch_size), interval_s=max(0.05, s.interval_s), **overrides)
@@ -96,6 +101,7 @@ class SyncAgent:
             base_url=settings.url, headers={"User-Agent": USER_AGENT},
             timeout=httpx.Timeout(settings.timeout_s, connect=min(10.0, settings.timeout_s)))
         self.failures = 0  # consecutive transient failures, drives the back-off
+        self.clock_offset_s = 0.0  # learnt from the receiver's Date header after a timestamp_skew 401
 
     def close(self) -> None:
         if self._own_client:
@@ -104,17 +110,24 @@ class SyncAgent:
     # -- one exchange each ---------------------------------------------------------------
     def _signed(self, body: bytes, extra: dict[str, str] | None = None) -> dict[str, str]:
         s = self.settings
-        return protocol.signed_headers(s.site_id, s.secret, int(self._wall()), body, extra)
+        return protocol.signed_headers(s.site_id, s.secret, int(self._wall() + self.clock_offset_s), body, extra)
 
     def _request(self, method: str, path: str, body: bytes = b"", extra: dict[str, str] | None = None,
                  params: dict | None = None) -> tuple[int | None, bytes, str | None, str | None]:
-        headers = self._signed(body, extra)
-        if body:
-            headers["Content-Type"] = "application/json"
-        try:
-            r = self.client.request(method, path, content=body, headers=headers, params=params)
-        except httpx.TransportError as exc:
-            return None, b"", None, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        for attempt in (1, 2):
+            headers = self._signed(body, extra)
+            if body:
+                headers["Content-Type"] = "application/json"
+            try:
+                r = self.client.request(method, path, content=body, headers=headers, params=params)
+            except httpx.TransportError as exc:
+                return None, b"", None, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            offset = protocol.clock_offset(r.status_code, r.content, r.headers.get("Date"), self._wall())
+            if attempt == 1 and offset is not None:
+                log.warning("sync: our clock is %+.0f s off the central office's; signing with its time", -offset)
+                self.clock_offset_s = offset
+                continue
+            break
         return r.status_code, r.content, r.headers.get("Retry-After"), None
 
     def send_next_batch(self) -> tuple[int, int] | None:
@@ -150,8 +163,9 @@ class SyncAgent:
             state.settle(self.db, accepted_ids=[], rejected=[(i, decision.error) for i in ids.values()],
                          batch_id=batch.batch_id, at=now, success=False, error=decision.error)
             return 0, len(ids) + len(batch.unsendable)
-        accepted = [ids[k] for k in dict.fromkeys(decision.accepted)]
-        rejected_keys = {k: e for k, e in decision.rejected if k not in set(decision.accepted)}
+        accepted_keys = dict.fromkeys(decision.accepted)
+        accepted = [ids[k] for k in accepted_keys]
+        rejected_keys = {k: e for k, e in decision.rejected if k not in accepted_keys}
         rejected = [(ids[k], e) for k, e in rejected_keys.items()]
         if not accepted and not rejected:
             raise _Transient(f"central answered for none of the {len(ids)} records sent")
@@ -171,13 +185,15 @@ class SyncAgent:
                 entries, new_cursor = protocol.parse_directory(body)
             except ValueError as exc:
                 raise _Transient(f"directory answer not understood: {exc}") from None
-            applied, skipped = state.apply_directory_page(self.db, entries, new_cursor, state.utc_now())
+            _, skipped = state.apply_directory_page(self.db, entries, new_cursor, state.utc_now())
             if skipped:
                 log.warning("directory: skipped %d entries without an id or name", skipped)
             return len(entries) if new_cursor != cursor else 0
         decision = protocol.classify(status, body, transport_error=transport_error, retry_after=retry_after)
         if decision.action == protocol.STOP:
             raise SyncStopped(decision.error)
+        if decision.action == protocol.DEAD_LETTER:  # another 4xx: asking again at once will not help
+            raise _PullRefused(decision.error)
         raise _Transient(decision.error, decision.retry_after_s)
 
     # -- with retries ---------------------------------------------------------------------
@@ -230,7 +246,12 @@ class SyncAgent:
         """Bring the local directory up to date, page by page from the stored cursor."""
         total = 0
         for _ in range(MAX_PULL_PAGES):
-            n = self._retrying(self.pull_page, max_failures)
+            try:
+                n = self._retrying(self.pull_page, max_failures)
+            except _PullRefused as exc:
+                log.warning("sync: directory pull refused: %s", exc)
+                state.note_error(self.db, f"directory pull: {exc}", state.utc_now())
+                break
             total += n
             if n == 0:
                 break
@@ -253,10 +274,14 @@ class SyncAgent:
                     log.info("sync: sent %d records (%d rejected) in %d batches, %.0f rec/s",
                              report.accepted, report.rejected, report.batches, report.rate)
                 if time.monotonic() >= next_pull:
-                    pulled = self.pull()
+                    # one try per interval: a failing directory must not hold back the records
+                    next_pull = time.monotonic() + self.settings.pull_interval_s
+                    try:
+                        pulled = self.pull(max_failures=0)
+                    except GaveUp:
+                        pulled = 0
                     if pulled:
                         log.info("sync: %d directory changes applied", pulled)
-                    next_pull = time.monotonic() + self.settings.pull_interval_s
             except Interrupted:
                 break
             self.stop.wait(self.settings.interval_s)

@@ -19,8 +19,9 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
+from datetime import UTC
 
 import click
 
@@ -136,17 +137,21 @@ def run(config_path, backoff_base, backoff_cap, timeout_s, pull_interval) -> Non
 @config_option
 @tuning_options
 @click.option("--no-pull", is_flag=True, help="Only push the outbox; do not pull the directory.")
+@click.option("--full-pull", is_flag=True, help="Forget the directory cursor and pull the whole directory.")
 @click.option("--max-failures", type=int, default=5, show_default=True,
               help="Consecutive transient failures (with back-off) before giving up with exit code 4.")
-def once(config_path, backoff_base, backoff_cap, timeout_s, pull_interval, no_pull, max_failures) -> None:
+def once(config_path, backoff_base, backoff_cap, timeout_s, pull_interval, no_pull, full_pull, max_failures) -> None:
     """Drain the outbox as it is now, pull the directory, and exit 0."""
     from sync.agent import GaveUp, Interrupted, SyncStopped
+    from sync.state import reset_residents_cursor
 
     _logging()
     cfg = _load(config_path)
     with _single_agent(cfg):
         agent = _agent(cfg, backoff_base, backoff_cap, timeout_s, pull_interval)
         _stop_on_signals(agent.stop)
+        if full_pull and not no_pull:
+            reset_residents_cursor(agent.db)
         try:
             report = agent.once(max_failures=max_failures, pull=not no_pull)
         except SyncStopped as exc:
@@ -164,11 +169,11 @@ def once(config_path, backoff_base, backoff_cap, timeout_s, pull_interval, no_pu
 
 
 def _ago(iso: str | None) -> str:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     if not iso:
         return "never"
-    seconds = int((datetime.now(timezone.utc) - datetime.fromisoformat(iso)).total_seconds())
+    seconds = int((datetime.now(UTC) - datetime.fromisoformat(iso)).total_seconds())
     for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
         if seconds >= size:
             return f"{iso} ({seconds // size} {unit} ago)"

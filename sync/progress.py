@@ -6,7 +6,8 @@ Only used when the stream is a terminal; `render` is pure and tested on its own.
 from __future__ import annotations
 
 import time
-from typing import Callable, TextIO
+from collections.abc import Callable
+from typing import TextIO
 
 
 def _clock(seconds: float | None) -> str:
@@ -21,7 +22,7 @@ def _clock(seconds: float | None) -> str:
 def render(done: int, total: int, elapsed_s: float, width: int = 28) -> str:
     total = max(total, done)
     fraction = done / total if total else 1.0
-    filled = int(round(fraction * width))
+    filled = round(fraction * width)
     rate = done / elapsed_s if elapsed_s > 0 else 0.0
     eta = (total - done) / rate if rate > 0 else None
     return (f"sync [{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,} {fraction:4.0%} "
@@ -40,7 +41,7 @@ class Progress:
         self._min_interval_s = min_interval_s
 
     @classmethod
-    def for_stream(cls, stream: TextIO, total: int) -> "Progress | None":
+    def for_stream(cls, stream: TextIO, total: int) -> Progress | None:
         """A bar when `stream` is a terminal, else None."""
         try:
             return cls(stream, total) if stream.isatty() else None

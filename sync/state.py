@@ -11,15 +11,16 @@ the error, in the same transaction.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from kiosk.phone_numbers import normalise
 from kiosk.store.db import Database
 
 
 def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 # -- the outbox ------------------------------------------------------------------------
@@ -93,14 +94,22 @@ def residents_cursor(db: Database) -> str | None:
     return db.scalar("SELECT residents_cursor FROM sync_state WHERE id = 1")
 
 
+def reset_residents_cursor(db: Database) -> None:
+    """Forget the cursor: the next pull fetches the whole directory again."""
+    with db.write() as conn:
+        conn.execute("UPDATE sync_state SET residents_cursor = NULL WHERE id = 1")
+
+
+# An ID hash made here (with the site key, by check-in or `kiosk residents import`) comes
+# with its masked form; the central office's hash is keyed differently and never has a
+# mask. So a row with a mask keeps its own hash, which is the one check-in can match.
 _UPSERT_RESIDENT = """
 INSERT INTO residents (id, name, unit, phone, phone_norm, id_hash, id_masked, active, source, updated_at)
 VALUES (:id, :name, :unit, :phone, :phone_norm, :id_hash, NULL, :active, 'central', :at)
 ON CONFLICT (id) DO UPDATE SET
     name = excluded.name, unit = excluded.unit, phone = excluded.phone, phone_norm = excluded.phone_norm,
-    id_masked = CASE WHEN excluded.id_hash IS NULL OR excluded.id_hash IS residents.id_hash
-                     THEN residents.id_masked END,
-    id_hash = COALESCE(excluded.id_hash, residents.id_hash),
+    id_hash = CASE WHEN residents.id_masked IS NOT NULL THEN residents.id_hash
+                   ELSE COALESCE(excluded.id_hash, residents.id_hash) END,
     active = excluded.active, source = 'central', updated_at = excluded.updated_at
 """
 

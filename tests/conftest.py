@@ -27,6 +27,7 @@ def config(tmp_path: Path) -> Config:
     cfg.database.path = str(tmp_path / "var" / "kiosk.db")
     cfg.tts.output = "off"
     cfg.printer.wait_s = 5.0
+    cfg.camera.source = ""  # camera tests switch it on (tests/checkin)
     return cfg
 
 

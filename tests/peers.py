@@ -122,7 +122,7 @@ class FlakyProxy:
         while not self._stop.is_set():
             try:
                 client, _ = self._listener.accept()
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except OSError:
                 return
@@ -158,3 +158,95 @@ class FlakyProxy:
                 s.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+
+
+class PtyModem:
+    """A Hayes caller-ID modem played on a pseudo-terminal (issue 4).
+
+    `os.openpty()` + `tty.setraw(master)`: the app opens `path` (a symlink to the
+    slave), the modem answers on the master: each `AT...` command is echoed and
+    answered `OK` (or nothing when `silent`), and `commands` records what arrived.
+    `unplug()` closes both ends (the app's reads fail as on a pulled USB cable);
+    `replug()` makes a new pty and re-points the symlink, as udev's stable
+    /dev/kiosk-modem link does when the modem comes back.
+    """
+
+    def __init__(self, path: str, *, silent: bool = False) -> None:
+        import os
+
+        self.path = path
+        self.silent = silent
+        self.commands: list[str] = []
+        self._cond = threading.Condition()
+        self._master = self._slave = -1
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._os = os
+        self.replug()
+
+    def replug(self) -> None:
+        import os
+        import tty
+
+        master, slave = os.openpty()
+        tty.setraw(master)
+        self._master, self._slave = master, slave  # the slave stays open here, as a line stays present
+        tmp = self.path + ".new"
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
+        os.symlink(os.ttyname(slave), tmp)
+        os.replace(tmp, self.path)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, args=(master, self._stop), daemon=True)
+        self._thread.start()
+
+    def unplug(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+        for fd in (self._master, self._slave):
+            try:
+                self._os.close(fd)
+            except OSError:
+                pass
+        self._master = self._slave = -1
+
+    close = unplug
+
+    def send(self, data: bytes) -> None:
+        """Bytes from the modem to the app (RING, caller-ID blocks, noise)."""
+        self._os.write(self._master, data)
+
+    def wait_commands(self, count: int, timeout: float = 30.0) -> list[str]:
+        with self._cond:
+            self._cond.wait_for(lambda: len(self.commands) >= count, timeout)
+            return list(self.commands)
+
+    def _serve(self, master: int, stop: threading.Event) -> None:
+        import select
+
+        pending = b""
+        while not stop.is_set():
+            ready, _, _ = select.select([master], [], [], 0.05)
+            if not ready:
+                continue
+            try:
+                chunk = self._os.read(master, 1024)
+            except OSError:
+                return
+            pending += chunk
+            while b"\r" in pending:
+                raw, pending = pending.split(b"\r", 1)
+                command = raw.decode("ascii", "replace").strip()
+                if not command:
+                    continue
+                with self._cond:
+                    self.commands.append(command)
+                    self._cond.notify_all()
+                reply = command.encode() + b"\r\r\n"
+                if not self.silent:
+                    reply += b"OK\r\n"
+                try:
+                    self._os.write(master, reply)
+                except OSError:
+                    return

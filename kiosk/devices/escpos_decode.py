@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Union
 
 import qrcode
-from PIL import Image, ImageDraw, ImageFont, ImageOps
+from PIL import Image, ImageDraw, ImageFont
+
+from kiosk.devices.qr_decode import find_qr_payloads
 
 ESC, GS, FS, DLE = 0x1B, 0x1D, 0x1C, 0x10
 ALIGNS = ("left", "center", "right")
@@ -28,7 +30,6 @@ FONT_PATHS = (
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
     "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf",
 )
-ZBAR_CFG_BINARY = 4
 
 _CODEPAGES = {0: "cp437", 2: "cp850", 3: "cp860", 4: "cp863", 5: "cp865", 16: "cp1252",
               17: "cp866", 18: "cp852", 19: "cp858"}
@@ -461,36 +462,6 @@ def _bitmap(body: bytes, width: int, height: int) -> Image.Image | None:
         return None
     bits = Image.frombytes("1", (width, rows), body[:rows * row_bytes], "raw", "1;I")
     return bits.convert("L")
-
-
-def find_qr_payloads(image: Image.Image) -> list[str]:
-    """QR payloads in `image`, decoded by zbar in binary mode so UTF-8 comes back exact."""
-    try:
-        from ctypes import c_void_p, cast
-
-        from pyzbar import pyzbar
-        from pyzbar.wrapper import ZBarConfig, ZBarSymbol
-    except Exception:
-        return []
-    grey = image.convert("L")
-    factor = 300 // max(grey.width, grey.height, 1)
-    if factor > 1:
-        grey = grey.resize((grey.width * factor, grey.height * factor), Image.NEAREST)
-    grey = ImageOps.expand(grey, border=32, fill=255)
-    pixels = grey.tobytes()
-    found: list[str] = []
-    with pyzbar._image_scanner() as scanner:
-        pyzbar.zbar_image_scanner_set_config(scanner, ZBarSymbol.NONE, ZBarConfig.CFG_ENABLE, 0)
-        pyzbar.zbar_image_scanner_set_config(scanner, ZBarSymbol.QRCODE, ZBarConfig.CFG_ENABLE, 1)
-        pyzbar.zbar_image_scanner_set_config(scanner, ZBarSymbol.QRCODE, ZBAR_CFG_BINARY, 1)
-        with pyzbar._image() as zimage:
-            pyzbar.zbar_image_set_format(zimage, pyzbar._FOURCC["L800"])
-            pyzbar.zbar_image_set_size(zimage, grey.width, grey.height)
-            pyzbar.zbar_image_set_data(zimage, cast(pixels, c_void_p), len(pixels), None)
-            if pyzbar.zbar_scan_image(scanner, zimage) > 0:
-                for symbol in pyzbar._decode_symbols(pyzbar._symbols_for_image(zimage)):
-                    found.append(symbol.data.decode("utf-8", errors="replace"))
-    return found
 
 
 # -- rendering -----------------------------------------------------------------------

@@ -363,6 +363,12 @@ class Speaker:
             self._last_error_at = datetime.now().isoformat(timespec="seconds")
 
     def _finish(self, announcement: Announcement, outcome: str, reason: str | None) -> None:
+        """Record the outcome; `on_done` runs first, so a waiter on `finished` sees its effects."""
+        if self._on_done is not None:
+            try:
+                self._on_done(announcement, reason)
+            except Exception:
+                log.exception("speaker on_done callback failed")
         if outcome == "failed":
             self._record_error(reason or "failed")
         with self._cond:
@@ -370,11 +376,6 @@ class Speaker:
             if outcome == "spoken":
                 self._last_ok = True
             self._cond.notify_all()
-        if self._on_done is not None:
-            try:
-                self._on_done(announcement, reason)
-            except Exception:
-                log.exception("speaker on_done callback failed")
 
     @property
     def finished(self) -> int:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime, timezone
 
+from kiosk.store.cases_schema import MIGRATION_0005_CASES
+
 MIGRATIONS: list[tuple[str, list[str]]] = [
     ("0001_queue_core", [
         """CREATE TABLE tickets (
@@ -140,6 +142,102 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
             agent_seen_at TEXT
         )""",
         "INSERT INTO sync_state (id) VALUES (1)",
+    ]),
+    ("0004_visits", [
+        # one row per check-in: a resident (card, ID number) or a registered visitor
+        """CREATE TABLE visits (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('resident','visitor')),
+            method TEXT NOT NULL CHECK (method IN ('qr','id','manual')),
+            resident_id TEXT,
+            name TEXT NOT NULL DEFAULT '',
+            phone TEXT NOT NULL DEFAULT '',
+            phone_norm TEXT NOT NULL DEFAULT '',
+            unit TEXT NOT NULL DEFAULT '',
+            purpose TEXT NOT NULL DEFAULT '',
+            id_hash TEXT,
+            id_masked TEXT,
+            source TEXT NOT NULL DEFAULT 'kiosk',
+            day TEXT NOT NULL,
+            checked_in_at TEXT NOT NULL,
+            checked_out_at TEXT,
+            snapshot_path TEXT,
+            snapshot_sha256 TEXT,
+            ticket_id INTEGER,
+            updated_at TEXT NOT NULL,
+            version INTEGER NOT NULL DEFAULT 1
+        )""",
+        "CREATE INDEX visits_checked_in ON visits (checked_in_at)",
+        "CREATE INDEX visits_method ON visits (method, checked_in_at)",
+        "CREATE INDEX visits_unit ON visits (unit, checked_in_at)",
+        "CREATE INDEX visits_resident ON visits (resident_id)",
+        "CREATE INDEX visits_snapshot ON visits (checked_in_at) WHERE snapshot_path IS NOT NULL",
+        # substring search over name, unit and phone (3+ characters; shorter queries use LIKE)
+        """CREATE VIRTUAL TABLE visits_fts USING fts5(name, unit, phone, content='visits', content_rowid='id',
+            tokenize='trigram')""",
+        """CREATE TRIGGER visits_fts_ins AFTER INSERT ON visits BEGIN
+            INSERT INTO visits_fts (rowid, name, unit, phone) VALUES (new.id, new.name, new.unit, new.phone);
+        END""",
+        """CREATE TRIGGER visits_fts_del AFTER DELETE ON visits BEGIN
+            INSERT INTO visits_fts (visits_fts, rowid, name, unit, phone)
+            VALUES ('delete', old.id, old.name, old.unit, old.phone);
+        END""",
+        """CREATE TRIGGER visits_fts_upd AFTER UPDATE OF name, unit, phone ON visits BEGIN
+            INSERT INTO visits_fts (visits_fts, rowid, name, unit, phone)
+            VALUES ('delete', old.id, old.name, old.unit, old.phone);
+            INSERT INTO visits_fts (rowid, name, unit, phone) VALUES (new.id, new.name, new.unit, new.phone);
+        END""",
+        # who viewed or exported what on the security and admin pages
+        """CREATE TABLE audit_log (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            role TEXT NOT NULL DEFAULT '',
+            action TEXT NOT NULL,
+            target TEXT NOT NULL DEFAULT '',
+            detail TEXT NOT NULL DEFAULT ''
+        )""",
+        "CREATE INDEX audit_log_at ON audit_log (at)",
+        # resident cards withdrawn before they expire (by signature)
+        """CREATE TABLE revoked_tokens (
+            sig TEXT PRIMARY KEY,
+            resident_id TEXT NOT NULL,
+            revoked_at TEXT NOT NULL,
+            reason TEXT NOT NULL DEFAULT ''
+        )""",
+        # cards issued (not the payloads: they are secrets of the holder), for listing and revoking
+        """CREATE TABLE resident_cards (
+            sig TEXT PRIMARY KEY,
+            resident_id TEXT NOT NULL,
+            issued_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            issued_by TEXT NOT NULL DEFAULT ''
+        )""",
+        "CREATE INDEX resident_cards_resident ON resident_cards (resident_id)",
+    ]),
+    ("0005_cases", MIGRATION_0005_CASES),
+    ("0006_calls", [
+        # one row per incoming call seen by the caller-ID modem (kiosk/devices/phone.py)
+        """CREATE TABLE calls (
+            id INTEGER PRIMARY KEY,
+            number TEXT NOT NULL DEFAULT '',
+            number_norm TEXT NOT NULL DEFAULT '',
+            name TEXT NOT NULL DEFAULT '',
+            kind TEXT NOT NULL CHECK (kind IN ('normal','private','out_of_area')),
+            resident_id TEXT,
+            modem_stamp TEXT,
+            started_at TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'missed' CHECK (status IN ('missed','handled')),
+            handled_by TEXT,
+            handled_at TEXT,
+            case_id INTEGER,
+            updated_at TEXT NOT NULL,
+            version INTEGER NOT NULL DEFAULT 1
+        )""",
+        "CREATE INDEX calls_started ON calls (started_at)",
+        "CREATE INDEX calls_status ON calls (status, started_at)",
+        "CREATE INDEX calls_resident ON calls (resident_id)",
+        "CREATE INDEX calls_case ON calls (case_id)",
     ]),
 ]
 

@@ -60,6 +60,9 @@ def create_app(config: Config | None = None, kiosk: Kiosk | None = None, **flask
     csrf = CSRFProtect(app)
 
     from kiosk.web import admin, api, auth, desk, display, errors, kiosk_page
+    from kiosk.web import api_visits, residents_admin, security
+    from kiosk.web import api_calls, phone_pages
+    from kiosk.web import cases as cases_web, reports as reports_web
 
     @app.context_processor
     def inject_site() -> dict[str, Any]:
@@ -67,7 +70,13 @@ def create_app(config: Config | None = None, kiosk: Kiosk | None = None, **flask
 
     errors.register(app)
     auth.init_app(app)
-    for bp in (api.bp, kiosk_page.bp, desk.bp, display.bp, admin.bp, auth.bp):
+    for bp in (api.bp, kiosk_page.bp, desk.bp, display.bp, admin.bp, auth.bp,
+               cases_web.api_bp, cases_web.bp, reports_web.api_bp, reports_web.bp,
+               api_calls.bp, phone_pages.bp, api_visits.bp, security.bp, residents_admin.bp):
         app.register_blueprint(bp)
     csrf.exempt(api.bp)
+    csrf.exempt(api_visits.bp)
+    csrf.exempt(api_calls.bp)
+    csrf.exempt(cases_web.api_bp)
+    csrf.exempt(reports_web.api_bp)
     return app

@@ -76,9 +76,15 @@ def board():
 def issue_ticket():
     body = json_body({"service": (str, True), "priority": (bool, False), "resident_token": (str, False),
                       "visit_id": (int, False)})
-    if body.get("resident_token"):
-        raise ApiError(400, "not_supported", "resident tokens are not accepted yet; check in first")
-    issued = kiosk().queue.issue(body["service"], priority=bool(body.get("priority")), visit_id=body.get("visit_id"))
+    resident_id = None
+    if body.get("resident_token"):  # a resident card: refused (4xx, no ticket) unless valid for this site
+        resident_id = kiosk().visits.resident_from_token(body["resident_token"][:512])["id"]
+    elif body.get("visit_id"):
+        resident_id = kiosk().visits.resident_of_visit(body["visit_id"])
+    issued = kiosk().queue.issue(body["service"], priority=bool(body.get("priority")), visit_id=body.get("visit_id"),
+                                 resident_id=resident_id)
+    if body.get("visit_id"):
+        kiosk().visits.link_ticket(body["visit_id"], issued.ticket["id"])
     ticket = dict(issued.ticket)
     ticket["print"] = {"status": issued.print_status}
     response = jsonify(ticket)

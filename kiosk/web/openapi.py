@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from kiosk import __version__
+from kiosk.web.openapi_calls import calls_paths
+from kiosk.web.openapi_visits import visit_paths
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 _TICKET = {"$ref": "#/components/schemas/Ticket"}
@@ -76,6 +78,7 @@ def openapi_document() -> dict[str, Any]:
                 body={"type": "object", "required": ["service"], "properties": {"service": {"type": "string"}}}),
                 "parameters": _ticket_id_param()}},
             **action_paths,
+            **calls_paths(_op, _json),
             "/api/v1/counters/{counter}": {"get": {**_op("Tickets at a counter", {"200": {"description": "ok"}},
                                                          staff=True),
                                                    "parameters": [{"name": "counter", "in": "path",
@@ -85,6 +88,7 @@ def openapi_document() -> dict[str, Any]:
                 {"200": {"description": "the called ticket", **_json(_TICKET)},
                  "204": {"description": "nobody waits"}}, staff=True),
                 "parameters": [{"name": "counter", "in": "path", "required": True, "schema": {"type": "string"}}]}},
+            **visit_paths(),
             "/api/v1/events": {"get": {"summary": "Server-Sent Events: ticket.issued, ticket.called, ...",
                                        "parameters": [{"name": "types", "in": "query", "schema": {"type": "string"}}],
                                        "responses": {"200": {"description": "event stream",

@@ -21,7 +21,7 @@ import json
 import re
 import threading
 import time
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
 
 from flask import Flask, jsonify, render_template_string, request
 from werkzeug.exceptions import HTTPException

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import json
 import secrets as secrets_mod
-from datetime import datetime, timezone
+from collections.abc import Iterable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from kiosk.store.db import Database
 from sync.central.directory import Entry
@@ -69,7 +70,7 @@ SCHEMA = [
 
 
 def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 class CentralStore:

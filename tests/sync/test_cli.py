@@ -7,7 +7,6 @@ import os
 import pty
 import signal
 import subprocess
-import time
 
 import httpx
 
@@ -61,8 +60,7 @@ def test_once_gives_up_with_exit_4_when_central_stays_down_and_status_shows_why(
     _, err = agent.communicate(timeout=WAIT_S)
     assert agent.returncode == 4 and "gave up after 2 retries" in err.decode()
     text = kiosk_sync("status", config=config).communicate(timeout=30)[0].decode()
-    lines = dict(line.split(None, 1) if not line.startswith(("last ", "dead ", "agent ")) else
-                 (line[:13].strip(), line[13:].strip()) for line in text.splitlines())
+    lines = {line[:13].strip(): line[14:] for line in text.splitlines()}  # "label         value"
     assert lines["backlog"].startswith("3 records, oldest 2026-11-27T08:00")
     assert lines["last success"] == "never" and "ConnectError" in lines["last error"]
     assert lines["dead letters"] == "0" and lines["stopped"] == "no"

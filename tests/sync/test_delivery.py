@@ -6,18 +6,26 @@ import json
 import signal
 import subprocess
 import time
-from pathlib import Path
-
-import pytest
 
 from kiosk.runtime import Kiosk
 from kiosk.store import Database, open_database, outbox
 from kiosk.web import create_app as create_kiosk_app
+from sync.agent import AgentSettings, SyncAgent
 from sync.state import read_status
 from tests.peers import FlakyProxy, free_port
 
-from .conftest import (SECRET, SITE, agent_for, copy_site_db, kiosk_sync, make_changes, outbox_keys, site_config,
-                       write_config)
+from .conftest import (
+    FAST_BACKOFF,
+    SECRET,
+    SITE,
+    agent_for,
+    copy_site_db,
+    kiosk_sync,
+    make_changes,
+    outbox_keys,
+    site_config,
+    write_config,
+)
 
 WAIT_S = 120  # a hang guard only: nothing asserts on how long anything takes
 
@@ -58,8 +66,8 @@ def test_ten_thousand_changes_made_while_central_is_down_all_arrive_once(tmp_pat
     port = free_port()
     cfg = site_config(tmp_path, f"http://127.0.0.1:{port}", batch_size=500)
     open_database(cfg.database.path).close()
-    agent = kiosk_sync("run", config=write_config(cfg, tmp_path / "site.toml"),
-                       stderr=open(tmp_path / "agent.log", "wb"))
+    with open(tmp_path / "agent.log", "wb") as log:
+        agent = kiosk_sync("run", config=write_config(cfg, tmp_path / "site.toml"), stderr=log)
     try:
         assert make_changes(cfg, 10_000) == 10_000  # through the queue service, while the agent retries
         keys = outbox_keys(cfg)
@@ -97,14 +105,14 @@ def test_503_every_third_request_and_dropped_connections_still_deliver_every_key
 
 
 def test_agent_killed_mid_drain_and_restarted_loses_nothing(tmp_path, central_factory, changes_3000):
-    central = central_factory(delay_s=0.02)  # slow enough that a kill lands mid-drain
+    central = central_factory(delay_s=0.04)  # slow enough that a kill lands mid-drain
     cfg = site_config(tmp_path, central.url, batch_size=50)
     copy_site_db(changes_3000, cfg)
     keys = outbox_keys(cfg)
     config = write_config(cfg, tmp_path / "site.toml")
     for threshold in (500, 1_500):
         agent = kiosk_sync("run", config=config)
-        wait_for(lambda: central.store.record_count() >= threshold, f"{threshold} records", proc=agent)
+        wait_for(lambda n=threshold: central.store.record_count() >= n, f"{threshold} records", proc=agent)
         agent.send_signal(signal.SIGKILL)
         agent.wait(30)
         assert 0 < outbox_size(cfg) < 3_000 and central.store.record_count() < 3_000
@@ -193,3 +201,15 @@ def test_other_4xx_moves_the_whole_batch_to_dead_letters(tmp_path, central_facto
     st = read_status(local(cfg))
     assert st["backlog"] == 0 and st["dead_letters"] == 20 and "HTTP 413 too_many_records" in st["last_error"]["message"]
     assert central.store.record_count() == 0
+
+
+def test_a_kiosk_clock_an_hour_off_still_syncs_by_the_receivers_date(tmp_path, central_factory):
+    central = central_factory()
+    cfg = site_config(tmp_path, central.url)
+    make_changes(cfg, 10)
+    settings = AgentSettings.from_config(cfg, backoff=FAST_BACKOFF)
+    agent = SyncAgent(open_database(cfg.database.path), settings, wall=lambda: time.time() - 3600)  # no RTC
+    report = agent.once(max_failures=0)
+    agent.close()
+    assert report.accepted == 10 and agent.clock_offset_s > 3000
+    assert read_status(local(cfg))["stopped"] is None and central.store.record_count() == 10

@@ -5,7 +5,7 @@ from click.testing import CliRunner
 
 from kiosk.store import Database
 from sync.central.cli import main as central_cli
-from sync.state import read_status
+from sync.state import read_status, reset_residents_cursor
 
 from .conftest import agent_for, site_config
 
@@ -32,10 +32,13 @@ def test_pull_adds_updates_deactivates_and_resumes_from_its_cursor(tmp_path, cen
     cfg = site_config(tmp_path, central.url)
     import_csv(central, tmp_path, "r1,张三,1-101,+86 138-0013-8000,11010519491231002X\n"
                                   "r2,李四,1-102,010-12345678,\nr3,王五,2-201,13900139000,\n"
-                                  "r4,赵六,2-202,,\nr5,钱七,3-301,0755-87654321,\n")
+                                  "r4,赵六,2-202,,\nr5,钱七,3-301,0755-87654321,11010519491231002X\n")
     agent = agent_for(cfg)
     with agent.db.write() as conn:  # a resident the site added itself: the pull leaves it alone
         conn.execute("INSERT INTO residents (id, name, unit, updated_at) VALUES ('L1', '本地', '9-901', 'x')")
+        # r5 is known here too, with an ID hash made with the site key: check-in matches by that one
+        conn.execute("INSERT INTO residents (id, name, unit, id_hash, id_masked, updated_at) "
+                     "VALUES ('r5', '钱七', '3-301', 'site-keyed', '4403**********1234', 'x')")
 
     assert agent.pull() == 5
     rows = residents(cfg)
@@ -46,6 +49,8 @@ def test_pull_adds_updates_deactivates_and_resumes_from_its_cursor(tmp_path, cen
     assert len(r1["id_hash"]) == 64 and rows["r2"]["id_hash"] is None
     assert rows["r2"]["phone_norm"] == "1012345678" and rows["r5"]["phone_norm"] == "75587654321"
     assert rows["L1"]["source"] == "local"
+    assert (rows["r5"]["id_hash"], rows["r5"]["id_masked"], rows["r5"]["source"]) == \
+        ("site-keyed", "4403**********1234", "central")
     first_cursor = read_status(agent.db)["residents"]["cursor"]
     assert first_cursor == "5"
 
@@ -73,6 +78,21 @@ def test_pull_adds_updates_deactivates_and_resumes_from_its_cursor(tmp_path, cen
     assert agent.pull() == 2
     rows = residents(cfg)
     assert rows["r4"]["active"] == 0 and rows["r2"]["active"] == 1
+
+    # a full pull (kiosk-sync once --full-pull) starts again from nothing
+    reset_residents_cursor(agent.db)
+    assert agent.pull() == 6 and read_status(agent.db)["residents"]["cursor"] == "10"
+    agent.close()
+
+
+def test_a_refused_pull_is_reported_and_skipped(tmp_path, central):
+    cfg = site_config(tmp_path, central.url)
+    agent = agent_for(cfg)
+    with agent.db.write() as conn:
+        conn.execute("UPDATE sync_state SET residents_cursor = 'not-a-cursor'")
+    assert agent.pull(max_failures=0) == 0  # a 400 is not retried, and is not a reason to stop
+    st = read_status(agent.db)
+    assert "directory pull: HTTP 400 bad_cursor" in st["last_error"]["message"] and st["stopped"] is None
     agent.close()
 
 

@@ -5,7 +5,7 @@ import json
 import random
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from kiosk.phone_numbers import normalise
@@ -271,3 +271,13 @@ def test_read_csv_hashes_id_numbers_and_reports_bad_lines():
     assert errors == ["line 4: id and name are required",
                       "line 5: id_number is not a valid 18-character ID number"]
     assert read_csv("name,phone\nx,1\n", b"k")[1][0].startswith("header must be")
+
+
+def test_clock_offset_only_for_timestamp_skew_with_a_date():
+    skew = b'{"error": {"code": "timestamp_skew", "message": "off"}}'
+    date = "Fri, 27 Nov 2026 02:00:00 GMT"  # 1795744800
+    assert protocol.clock_offset(401, skew, date, 1795744800 - 3600) == 3600
+    assert protocol.clock_offset(401, b'{"error": {"code": "bad_signature", "message": "x"}}', date, 0) is None
+    assert protocol.clock_offset(401, skew, None, 0) is None
+    assert protocol.clock_offset(401, skew, "not a date", 0) is None
+    assert protocol.clock_offset(200, skew, date, 0) is None

@@ -56,7 +56,8 @@
     if (inFlight) return;
     inFlight = true;
     setBusy(true);
-    K.api("POST", "/api/v1/tickets", { service: letter, priority: priority })
+    K.api("POST", "/api/v1/tickets", Object.assign({ service: letter, priority: priority },
+                                               K.ticketExtras ? K.ticketExtras() : {}))
       .then(showResult, showError)
       .then(function () {
         inFlight = false;

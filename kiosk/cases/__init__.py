@@ -1,0 +1,1 @@
+"""Pure rules of cases: types, channels, states, deadlines and deadline alerts."""

@@ -1,0 +1,282 @@
+"""The figures of the daily consolidation and the monthly analysis, read from the store.
+
+Periods are calendar days / months of the site's time zone; stored times are UTC text,
+so each period becomes a [start, end) pair of stored-time strings. Labels are bilingual
+(Chinese first) because the same tables go into the page, the CSV and the XLSX.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from kiosk.cases import rules
+from kiosk.cases.rules import Deadlines
+from kiosk.clock import Clock, db_time, from_db_time, to_iso
+from kiosk.config import Config
+from kiosk.reports.model import Kpi, Report, Table, mean, median, p90, share
+from kiosk.store.db import Database
+
+TYPE_ZH = {"inquiry": "咨询", "complaint": "投诉", "repair": "报修", "other": "其他"}
+CHANNEL_ZH = {"counter": "前台", "phone": "电话", "kiosk": "自助机", "app": "APP"}
+STATUS_ZH = {"open": "待处理", "in_progress": "处理中", "feedback_given": "已反馈", "closed": "已结案"}
+VERDICT_ZH = {"good": "良好", "acceptable": "合格", "poor": "不合格"}
+
+
+def _bi(zh: str, en: str) -> str:
+    return f"{zh} {en}"
+
+
+def month_bounds(month: str) -> tuple[date, date]:
+    first = datetime.strptime(month, "%Y-%m").date()
+    nxt = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return first, nxt
+
+
+def previous_month(month: str) -> str:
+    first, _ = month_bounds(month)
+    return (first - timedelta(days=1)).strftime("%Y-%m")
+
+
+class Reports:
+    def __init__(self, db: Database, config: Config, clock: Clock) -> None:
+        self.db = db
+        self.config = config
+        self.clock = clock
+        self.deadlines = Deadlines.from_config(config.cases)
+
+    # -- helpers ----------------------------------------------------------------------
+    def _span(self, first: date, end: date) -> tuple[str, str]:
+        tz = self.clock.tz
+        return (db_time(datetime.combine(first, datetime.min.time(), tz)),
+                db_time(datetime.combine(end, datetime.min.time(), tz)))
+
+    def _local(self, text: str | None) -> datetime | None:
+        return from_db_time(text, self.clock.tz)
+
+    def _cases(self, start: str, end: str) -> list[dict]:
+        return self.db.query("SELECT * FROM cases WHERE created_at >= ? AND created_at < ? ORDER BY id", (start, end))
+
+    def _sla(self, case: dict, now: datetime) -> str:
+        stopped = rules.clock_stopped_at(case["type"], first_answer_at=self._local(case["first_answer_at"]),
+                                         feedback_at=self._local(case["feedback_at"]),
+                                         closed_at=self._local(case["closed_at"]))
+        return rules.sla_state(now, self._local(case["clock_start"]), self._local(case["due_at"]), stopped,
+                               self.deadlines)
+
+    def _service_name(self, letter: str) -> str:
+        s = self.config.service(letter)
+        return f"{letter} {s.name_zh}" if s else letter
+
+    # -- daily ------------------------------------------------------------------------
+    def daily(self, day: str) -> Report:
+        first = datetime.strptime(day, "%Y-%m-%d").date()
+        start, end = self._span(first, first + timedelta(days=1))
+        now = self.clock.now()
+        cases = self._cases(start, end)
+        ic = [c for c in cases if c["type"] in ("inquiry", "complaint")]
+        report = Report("daily", day, f"每日汇总 Daily consolidation {day}", to_iso(now))
+        tickets = self.db.query(
+            "SELECT service, status, issued_at, called_at FROM tickets WHERE issued_at >= ? AND issued_at < ?",
+            (start, end))
+        report.kpis = [
+            Kpi("tickets", _bi("取号", "Tickets"), len(tickets)),
+            Kpi("served", _bi("已办结号票", "Tickets served"), sum(t["status"] == "done" for t in tickets)),
+            Kpi("inquiries", _bi("咨询", "Inquiries"), sum(c["type"] == "inquiry" for c in cases)),
+            Kpi("complaints", _bi("投诉", "Complaints"), sum(c["type"] == "complaint" for c in cases)),
+            Kpi("cases", _bi("全部事项", "All cases"), len(cases)),
+            Kpi("open", _bi("未结案", "Still open"), sum(c["status"] != "closed" for c in cases)),
+            Kpi("overdue", _bi("超时", "Overdue"), sum(self._sla(c, now) in ("overdue", "missed") for c in cases)),
+        ]
+        by_cat = Counter((c["type"], c["category"] or "—") for c in ic)
+        report.tables.append(Table("by_category", _bi("咨询与投诉分类", "Inquiries and complaints by category"),
+                                   [_bi("类型", "Type"), _bi("分类", "Category"), _bi("数量", "Count")],
+                                   [[TYPE_ZH[t], cat, n] for (t, cat), n in sorted(by_cat.items(),
+                                                                                   key=lambda kv: (-kv[1], kv[0]))],
+                                   chart="bar"))
+        types = ("inquiry", "complaint", "repair", "other")
+        for key, field, names, title in (("by_status", "status", STATUS_ZH, _bi("按状态", "By status")),
+                                         ("by_channel", "channel", CHANNEL_ZH, _bi("按渠道", "By channel"))):
+            counts = Counter((c[field], c["type"]) for c in cases)
+            report.tables.append(Table(key, title, [_bi("项", "Item")] + [TYPE_ZH[t] for t in types] + [_bi("合计", "Total")],
+                                       [[names[v]] + [counts[(v, t)] for t in types] + [sum(counts[(v, t)] for t in types)]
+                                        for v in names]))
+        handlers = Counter(c["closed_by"] or c["assignee"] or c["created_by"] or "—" for c in cases)
+        report.tables.append(Table("by_handler", _bi("处理人", "Handled by"), [_bi("员工", "Staff"), _bi("数量", "Count")],
+                                   [[h, n] for h, n in sorted(handlers.items(), key=lambda kv: (-kv[1], kv[0]))]))
+        still_open = self.db.query("SELECT * FROM cases WHERE status != 'closed' AND created_at < ? ORDER BY due_at",
+                                   (end,))
+        report.tables.append(Table("still_open", _bi("仍未结案", "Still open"),
+                                   ["编号 No.", _bi("类型", "Type"), _bi("内容", "Description"), _bi("状态", "Status"),
+                                    _bi("期限", "Due"), "SLA"],
+                                   [[f"C{c['id']:05d}", TYPE_ZH[c["type"]], c["description"][:80], STATUS_ZH[c["status"]],
+                                     to_iso(self._local(c["due_at"]))[:16].replace("T", " "), self._sla(c, now)]
+                                    for c in still_open]))
+        return report
+
+    # -- monthly ----------------------------------------------------------------------
+    def _month_figures(self, month: str) -> dict[str, Any]:
+        first, nxt = month_bounds(month)
+        start, end = self._span(first, nxt)
+        now = self.clock.now()
+        tickets = self.db.query(
+            "SELECT id, service, origin_service, status, issued_at, called_at, started_at, finished_at, counter "
+            "FROM tickets WHERE issued_at >= ? AND issued_at < ?", (start, end))
+        cases = self._cases(start, end)
+        surveys = self.db.query("SELECT score FROM surveys WHERE created_at >= ? AND created_at < ?", (start, end))
+        inquiries = [c for c in cases if c["type"] == "inquiry"]
+        complaints = [c for c in cases if c["type"] == "complaint"]
+        slas = {c["id"]: self._sla(c, now) for c in cases}
+        return {
+            "first": first, "nxt": nxt, "start": start, "end": end, "now": now, "tickets": tickets, "cases": cases,
+            "surveys": surveys, "slas": slas,
+            "tickets_n": len(tickets),
+            "served_n": sum(t["status"] == "done" for t in tickets),
+            "cases_n": len(cases),
+            "inquiry_5min": share(sum(slas[c["id"]] == "met" for c in inquiries), len(inquiries)),
+            "complaint_24h": share(sum(slas[c["id"]] == "met" for c in complaints), len(complaints)),
+            "overdue_n": sum(s in ("overdue", "missed") for s in slas.values()),
+            "satisfaction": mean([s["score"] for s in surveys]),
+            "surveys_n": len(surveys),
+        }
+
+    def monthly(self, month: str) -> Report:
+        f = self._month_figures(month)
+        prev_month = previous_month(month)
+        p = self._month_figures(prev_month)
+        report = Report("monthly", month, f"月度分析 Monthly analysis {month}", to_iso(f["now"]))
+        report.kpis = [
+            Kpi("tickets", _bi("取号量", "Tickets"), f["tickets_n"], p["tickets_n"]),
+            Kpi("served", _bi("已办结", "Served"), f["served_n"], p["served_n"]),
+            Kpi("cases", _bi("事项", "Cases"), f["cases_n"], p["cases_n"]),
+            Kpi("inquiry_5min", _bi("咨询5分钟内答复率", "Inquiries answered within 5 min"), f["inquiry_5min"],
+                p["inquiry_5min"], "%"),
+            Kpi("complaint_24h", _bi("投诉24小时内反馈率", "Complaints fed back within 24 h"), f["complaint_24h"],
+                p["complaint_24h"], "%"),
+            Kpi("overdue", _bi("超时事项", "Overdue cases"), f["overdue_n"], p["overdue_n"]),
+            Kpi("satisfaction", _bi("满意度均分", "Satisfaction average"), f["satisfaction"], p["satisfaction"], "/5"),
+            Kpi("surveys", _bi("评价数", "Ratings"), f["surveys_n"], p["surveys_n"]),
+        ]
+        tz = self.clock.tz
+        days = [(f["first"] + timedelta(days=i)).isoformat() for i in range((f["nxt"] - f["first"]).days)]
+        letters = [s.letter for s in self.config.services]
+        per_day = Counter((self._local(t["issued_at"]).date().isoformat(), t["origin_service"]) for t in f["tickets"])
+        report.tables.append(Table("tickets_per_day", _bi("每日取号量（按服务）", "Tickets per day by service"),
+                                   [_bi("日期", "Day")] + [self._service_name(x) for x in letters] + [_bi("合计", "Total")],
+                                   [[d] + [per_day[(d, x)] for x in letters] + [sum(per_day[(d, x)] for x in letters)]
+                                    for d in days], chart="stacked"))
+        case_day = Counter((self._local(c["created_at"]).date().isoformat(), c["channel"]) for c in f["cases"])
+        report.tables.append(Table("cases_per_day", _bi("每日事项（按渠道）", "Cases per day by channel"),
+                                   [_bi("日期", "Day")] + [CHANNEL_ZH[c] for c in rules.CHANNELS] + [_bi("合计", "Total")],
+                                   [[d] + [case_day[(d, c)] for c in rules.CHANNELS] +
+                                    [sum(case_day[(d, c)] for c in rules.CHANNELS)] for d in days], chart="stacked"))
+        waits: dict[str, list[float]] = defaultdict(list)
+        for t in f["tickets"]:
+            if t["called_at"]:
+                waits[t["origin_service"]].append(
+                    (self._local(t["called_at"]) - self._local(t["issued_at"])).total_seconds() / 60.0)
+        report.tables.append(Table("wait_times", _bi("等候时间（分钟）", "Wait time (minutes)"),
+                                   [_bi("服务", "Service"), _bi("已叫号", "Called"), _bi("中位数", "Median"), "P90"],
+                                   [[self._service_name(x), len(waits[x]), median(waits[x]), p90(waits[x])]
+                                    for x in letters], chart="bar"))
+        by_type = Counter(c["type"] for c in f["cases"])
+        met = Counter(c["type"] for c in f["cases"] if f["slas"][c["id"]] == "met")
+        late = Counter(c["type"] for c in f["cases"] if f["slas"][c["id"]] in ("overdue", "missed"))
+        report.tables.append(Table("sla", _bi("服务时限达成", "Service-level results"),
+                                   [_bi("类型", "Type"), _bi("数量", "Cases"), _bi("按时", "On time"),
+                                    _bi("超时", "Overdue"), _bi("按时率%", "On-time %")],
+                                   [[TYPE_ZH[t], by_type[t], met[t], late[t], share(met[t], by_type[t])]
+                                    for t in rules.TYPES]))
+        dist = Counter(s["score"] for s in f["surveys"])
+        report.tables.append(Table("satisfaction", _bi("满意度分布", "Satisfaction distribution"),
+                                   [_bi("评分", "Score"), _bi("数量", "Ratings"), _bi("占比%", "Share %")],
+                                   [[s, dist[s], share(dist[s], f["surveys_n"])] for s in (5, 4, 3, 2, 1)], chart="bar"))
+        q_rows = self.db.query("SELECT questionnaire_id, answers FROM questionnaire_answers WHERE created_at >= ? AND "
+                               "created_at < ?", (f["start"], f["end"]))
+        cfg = self.config.survey
+        per_q: dict[int, list[int]] = defaultdict(list)
+        for r in q_rows:
+            if r["questionnaire_id"] == cfg.questionnaire_id:
+                for i, v in enumerate(json.loads(r["answers"])):
+                    per_q[i].append(v)
+        report.tables.append(Table("questionnaire", _bi("问卷结果", "Questionnaire results"),
+                                   [_bi("问题", "Question"), _bi("答卷数", "Answers"), _bi("均分", "Average")],
+                                   [[f"{zh} {en}", len(per_q[i]), mean(per_q[i])]
+                                    for i, (en, zh) in enumerate(zip(cfg.questions, cfg.questions_zh))]))
+        cats = Counter(c["category"] or "—" for c in f["cases"] if c["type"] == "complaint")
+        prev_cats = Counter(c["category"] or "—" for c in p["cases"] if c["type"] == "complaint")
+        report.tables.append(Table("top_complaints", _bi("投诉分类排行", "Top complaint categories"),
+                                   [_bi("分类", "Category"), _bi("本月", "This month"), _bi("上月", "Last month")],
+                                   [[cat, n, prev_cats[cat]] for cat, n in
+                                    sorted(cats.items(), key=lambda kv: (-kv[1], kv[0]))[:10]], chart="bar"))
+        report.tables.append(self._overdue_table(f))
+        report.tables.append(self._staff_table(f))
+        report.tables.append(self._spot_table(f))
+        report.tables.append(self._actions_table(month))
+        report.kpis.append(Kpi("spot_poor", _bi("抽查不合格率", "Spot checks judged poor"),
+                               self._spot_poor_share(f), None, "%"))
+        return report
+
+    def _overdue_table(self, f: dict) -> Table:
+        rows = [[f"C{c['id']:05d}", TYPE_ZH[c["type"]], c["category"] or "—", c["description"][:60],
+                 to_iso(self._local(c["due_at"]))[:16].replace("T", " "), f["slas"][c["id"]]]
+                for c in f["cases"] if f["slas"][c["id"]] in ("overdue", "missed")]
+        return Table("overdue_cases", _bi("超时事项", "Overdue cases"),
+                     ["编号 No.", _bi("类型", "Type"), _bi("分类", "Category"), _bi("内容", "Description"),
+                      _bi("期限", "Due"), "SLA"], rows)
+
+    def _staff_table(self, f: dict) -> Table:
+        """Per staff member: tickets served (who called them), median handling time, cases closed."""
+        served = self.db.query(
+            "SELECT t.id, t.called_at, t.started_at, t.finished_at, "
+            "(SELECT e.actor FROM ticket_events e WHERE e.ticket_id = t.id AND e.action IN ('call', 'recall') "
+            " ORDER BY e.id DESC LIMIT 1) AS actor "
+            "FROM tickets t WHERE t.status = 'done' AND t.finished_at >= ? AND t.finished_at < ?",
+            (f["start"], f["end"]))
+        handling: dict[str, list[float]] = defaultdict(list)
+        for t in served:
+            begun = t["started_at"] or t["called_at"]
+            if begun:
+                handling[t["actor"] or "—"].append(
+                    (self._local(t["finished_at"]) - self._local(begun)).total_seconds() / 60.0)
+        closed = Counter(r["closed_by"] for r in self.db.query(
+            "SELECT closed_by FROM cases WHERE closed_at >= ? AND closed_at < ? AND closed_by IS NOT NULL",
+            (f["start"], f["end"])))
+        names = {r["username"]: r["display_name"] for r in self.db.query("SELECT username, display_name FROM users")}
+        staff = sorted(set(handling) | set(closed))
+        return Table("staff", _bi("员工效率", "Staff efficiency"),
+                     [_bi("员工", "Staff"), _bi("办结号票", "Tickets served"),
+                      _bi("办理时长中位数（分钟）", "Median handling (min)"), _bi("结案数", "Cases closed")],
+                     [[f"{names.get(s, '')} {s}".strip(), len(handling[s]), median(handling[s]), closed[s]]
+                      for s in staff], chart="bar")
+
+    def _spot_items(self, f: dict) -> list[dict]:
+        return self.db.query("SELECT i.* FROM spot_check_items i JOIN spot_checks s ON s.id = i.spot_check_id "
+                             "WHERE s.period_from >= ? AND s.period_from < ?",
+                             (f["first"].isoformat(), f["nxt"].isoformat()))
+
+    def _spot_poor_share(self, f: dict) -> float | None:
+        judged = [i for i in self._spot_items(f) if i["verdict"]]
+        return share(sum(i["verdict"] == "poor" for i in judged), len(judged))
+
+    def _spot_table(self, f: dict) -> Table:
+        items = self._spot_items(f)
+        judged = [i for i in items if i["verdict"]]
+        verdicts = Counter(i["verdict"] for i in judged)
+        rows = [[VERDICT_ZH[v] + " " + v, verdicts[v], share(verdicts[v], len(judged))]
+                for v in ("good", "acceptable", "poor")]
+        rows.append(["未评 not yet judged", len(items) - len(judged), None])
+        return Table("spot_checks", _bi("抽查结果", "Spot checks"),
+                     [_bi("结论", "Verdict"), _bi("数量", "Items"), _bi("占比%", "Share %")], rows)
+
+    def _actions_table(self, month: str) -> Table:
+        """This month's improvement actions and every earlier one still open, with progress."""
+        rows = self.db.query("SELECT * FROM improvement_actions WHERE month = ? OR (month < ? AND status != 'done') "
+                             "ORDER BY month, id", (month, month))
+        return Table("actions", _bi("改进措施", "Improvement actions"),
+                     [_bi("月份", "Month"), _bi("问题", "Finding"), _bi("措施", "Action"), _bi("负责人", "Owner"),
+                      _bi("期限", "Due"), _bi("状态", "Status"), _bi("进展", "Progress")],
+                     [[r["month"], r["finding"], r["action"], r["owner"], r["due_date"], r["status"], r["progress"]]
+                      for r in rows])

@@ -1,0 +1,151 @@
+"""Incoming calls: store each caller-ID event matched to a resident, publish it, and
+answer the desk's screen-pop, call log and missed-call list.
+
+The modem worker (kiosk/devices/phone.py) calls `incoming()` from its thread. The call
+row and its outbox row are written in one transaction; `call.incoming` is published
+after the commit. The event carries no personal data (the SSE stream is public, the
+hall display reads it): the desk console fetches the screen-pop from the staff-only
+`GET /api/v1/calls/<id>`.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from kiosk.callerid import CallerId
+from kiosk.clock import Clock, from_db_time, to_iso
+from kiosk.config import Config
+from kiosk.events import CALL_INCOMING, EventBus
+from kiosk.phone_numbers import normalise
+from kiosk.store import Database
+from kiosk.store import calls as store
+
+log = logging.getLogger(__name__)
+
+OPEN_CASES_LIMIT = 5
+LAST_VISITS_LIMIT = 3
+_CLOSED_CASE_STATES = ("closed", "cancelled")
+
+
+class CallNotFound(LookupError):
+    pass
+
+
+class CallService:
+    def __init__(self, db: Database, config: Config, clock: Clock, bus: EventBus) -> None:
+        self.db = db
+        self.config = config
+        self.clock = clock
+        self.bus = bus
+
+    # -- from the modem ------------------------------------------------------------
+    def incoming(self, caller: CallerId, at: datetime | None = None) -> dict[str, Any]:
+        """Store the call (matched to a resident by normalised number) and publish it."""
+        now = at or self.clock.now()
+        number = caller.number if caller.kind == "normal" else ""
+        norm = normalise(number)
+        with self.db.write() as conn:
+            resident = store.find_resident(conn, norm)
+            row = store.insert(conn, number=number, number_norm=norm, name=caller.name, kind=caller.kind,
+                               resident_id=resident["id"] if resident else None, modem_stamp=caller.modem_stamp,
+                               at=now.isoformat(), site_id=self.config.site.id, tz=self.clock.tz)
+        row["resident_name"] = resident["name"] if resident else None
+        row["resident_unit"] = resident["unit"] if resident else None
+        self.bus.publish(CALL_INCOMING, {"id": row["id"], "kind": row["kind"],
+                                         "started_at": self._iso(row["started_at"]),
+                                         "matched": resident is not None})
+        return self.public(row)
+
+    # -- for the desk ----------------------------------------------------------------
+    def get(self, call_id: int) -> dict[str, Any]:
+        return self.public(self._one(call_id))
+
+    def pop(self, call_id: int) -> dict[str, Any]:
+        """The screen-pop: the call, its resident, their open cases and last visits."""
+        call = self.public(self._one(call_id))
+        resident_id = call["resident"]["id"] if call["resident"] else None
+        call["open_cases"] = self._open_cases(resident_id) if resident_id else []
+        call["last_visits"] = self._last_visits(resident_id) if resident_id else []
+        return call
+
+    def recent(self, *, limit: int = 50, missed_only: bool = False) -> list[dict[str, Any]]:
+        rows = store.recent(self.db.conn, limit=limit, status="missed" if missed_only else None)
+        return [self.public(r) for r in rows]
+
+    def missed_count(self) -> int:
+        return int(self.db.scalar("SELECT COUNT(*) FROM calls WHERE status = 'missed'"))
+
+    def mark_handled(self, call_id: int, by: str) -> dict[str, Any]:
+        with self.db.write() as conn:
+            if store.get(conn, call_id) is None:
+                raise CallNotFound(f"no call {call_id}")
+            store.mark_handled(conn, call_id, by=by, at=self.clock.now().isoformat(),
+                               site_id=self.config.site.id, tz=self.clock.tz)
+        return self.get(call_id)
+
+    # -- helpers ---------------------------------------------------------------------
+    def _one(self, call_id: int) -> dict:
+        row = self.db.query_one(
+            "SELECT c.*, r.name AS resident_name, r.unit AS resident_unit FROM calls c "
+            "LEFT JOIN residents r ON r.id = c.resident_id WHERE c.id = ?", (call_id,))
+        if row is None:
+            raise CallNotFound(f"no call {call_id}")
+        return row
+
+    def _iso(self, stored: str | None) -> str | None:
+        moment = from_db_time(stored, self.clock.tz)
+        return to_iso(moment) if moment else None
+
+    def public(self, row: dict) -> dict[str, Any]:
+        resident = None
+        if row.get("resident_id"):
+            resident = {"id": row["resident_id"], "name": row.get("resident_name"), "unit": row.get("resident_unit")}
+        return {
+            "id": row["id"], "number": row["number"], "name": row["name"], "kind": row["kind"],
+            "resident": resident, "started_at": self._iso(row["started_at"]), "status": row["status"],
+            "missed": row["status"] == "missed", "handled_by": row["handled_by"],
+            "handled_at": self._iso(row["handled_at"]), "case_id": row["case_id"],
+        }
+
+    def _open_cases(self, resident_id: str) -> list[dict[str, Any]]:
+        conn = self.db.conn
+        if not store.table_exists(conn, "cases"):
+            return []
+        cols = store.table_columns(conn, "cases")
+        if not {"resident_id", "status"} <= cols:
+            return []
+        wanted = [c for c in ("id", "type", "status", "description", "due_at", "created_at", "channel") if c in cols]
+        marks = ", ".join("?" for _ in _CLOSED_CASE_STATES)
+        rows = self.db.query(
+            f"SELECT {', '.join(wanted)} FROM cases WHERE resident_id = ? AND status NOT IN ({marks}) "
+            "ORDER BY id DESC LIMIT ?", (resident_id, *_CLOSED_CASE_STATES, OPEN_CASES_LIMIT))
+        for row in rows:
+            for key in ("due_at", "created_at"):
+                if row.get(key):
+                    row[key] = self._maybe_iso(row[key])
+        return rows
+
+    def _last_visits(self, resident_id: str) -> list[dict[str, Any]]:
+        conn = self.db.conn
+        if not store.table_exists(conn, "visits"):
+            return []
+        cols = store.table_columns(conn, "visits")
+        if not {"resident_id", "checked_in_at"} <= cols:
+            return []
+        wanted = [c for c in ("id", "checked_in_at", "checked_out_at", "purpose", "method") if c in cols]
+        rows = self.db.query(
+            f"SELECT {', '.join(wanted)} FROM visits WHERE resident_id = ? ORDER BY checked_in_at DESC LIMIT ?",
+            (resident_id, LAST_VISITS_LIMIT))
+        for row in rows:
+            for key in ("checked_in_at", "checked_out_at"):
+                if row.get(key):
+                    row[key] = self._maybe_iso(row[key])
+        return rows
+
+    def _maybe_iso(self, value: Any) -> Any:
+        try:
+            return to_iso(datetime.fromisoformat(str(value)).astimezone(self.clock.tz))
+        except ValueError:
+            return value

@@ -1,0 +1,106 @@
+"""Check-in wiring: the site key, the visit service, the camera, the serial scanner and
+the daily purge, built from the config in one place so kiosk/runtime.py needs a line
+each to create, start, stop, render and report them."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from kiosk.clock import Clock
+from kiosk.config import Config
+from kiosk.devices.ticket_layout import render_slip
+from kiosk.events import EventBus
+from kiosk.services.retention import RetentionWorker
+from kiosk.services.site_key import load_site_key
+from kiosk.services.visits import Snapshot, VisitService
+from kiosk.store.db import Database
+
+log = logging.getLogger(__name__)
+
+SLIP_KINDS = ("visitor_pass", "resident_card")
+
+
+class Checkin:
+    def __init__(self, db: Database, config: Config, clock: Clock, bus: EventBus, *, spooler: Any = None,
+                 speaker: Any = None) -> None:
+        self.config = config
+        self.clock = clock
+        self.key = load_site_key(config.data_dir)
+        self.camera = self._make_camera()
+        self.visits = VisitService(db, config, clock, bus, self.key, spooler=spooler, speaker=speaker,
+                                   snapshot_source=self._snapshot)
+        self.scanner = None
+        if config.scanner.port:
+            from kiosk.devices.scanner import SerialScanner
+
+            self.scanner = SerialScanner(config.scanner.port,
+                                         lambda code: self.visits.scan(code, source="scanner"))
+        self.retention = RetentionWorker(self.visits.purge, clock.now, config.retention.purge_hour)
+
+    def _make_camera(self):
+        from kiosk.devices.camera import Camera, create_source
+        from kiosk.devices.qr_decode import DecoderUnavailable, frame_decoder
+
+        cfg = self.config.camera
+        source = create_source(cfg.source, self.config.data_dir)
+        decode = None
+        error = None
+        if source is not None:
+            try:
+                decode = frame_decoder(cfg.decoder)
+            except DecoderUnavailable as exc:
+                error = str(exc)
+        camera = Camera(source, decode, self._on_scan, now=self.clock.now, fps=cfg.fps, repeat_s=cfg.repeat_s,
+                        jpeg_quality=cfg.snapshot_quality)
+        if error:
+            camera.last_error = error
+        return camera
+
+    def _on_scan(self, payload: str, jpeg: bytes | None, at: datetime | None) -> None:
+        snapshot = Snapshot(jpeg, at or self.clock.now()) if jpeg else None
+        self.visits.scan(payload, source="camera", snapshot=snapshot)
+
+    def _snapshot(self) -> Snapshot | None:
+        taken = self.camera.snapshot()
+        return Snapshot(*taken) if taken else None
+
+    def start(self) -> None:
+        self.camera.start()
+        if self.scanner:
+            self.scanner.start()
+        self.retention.start()
+
+    def stop(self) -> None:
+        self.retention.stop()
+        if self.scanner:
+            self.scanner.stop()
+        self.camera.stop()
+
+    def health(self) -> dict[str, Any]:
+        camera = self.camera.health()
+        if self.scanner:
+            camera["scanner"] = self.scanner.health()
+        return camera
+
+    def render(self, payload: dict[str, Any]) -> bytes:
+        """ESC/POS bytes of a visitor pass or a resident card print job."""
+        cfg = self.config.printer
+        printed_at = datetime.fromisoformat(payload.get("printed_at") or payload.get("checked_in_at"))
+        if payload["kind"] == "visitor_pass":
+            until = datetime.fromisoformat(payload["valid_until"])
+            lines = [f"访客 Visitor：{payload['name']}", f"拜访 Host unit：{payload['unit']}"]
+            if payload.get("purpose"):
+                lines.append(f"事由 Purpose：{payload['purpose']}")
+            lines += [f"登记 In：{printed_at:%Y-%m-%d %H:%M}", f"有效期至 Valid until：{until:%m-%d %H:%M}",
+                      "离开时请在自助机扫描此码", "Scan this code at the kiosk when you leave."]
+            return render_slip("访客通行证", "Visitor pass", lines, payload["qr_payload"], payload["site_name"],
+                               printed_at, profile=cfg.profile, native_qr=cfg.native_qr, cut=cfg.cut)
+        until = datetime.fromisoformat(payload["valid_until"])
+        lines = [f"住户 Resident：{payload['name']}", f"房号 Unit：{payload['unit']}",
+                 f"有效期至 Valid until：{until:%Y-%m-%d}", "到访时请将此码对准自助机摄像头",
+                 "Hold this code up to the kiosk camera.", "请妥善保管，遗失请告知前台。"]
+        return render_slip("住户签到卡", "Resident check-in card", lines, payload["qr_payload"],
+                           payload["site_name"], printed_at, profile=cfg.profile, native_qr=cfg.native_qr,
+                           cut=cfg.cut)

@@ -1,0 +1,119 @@
+"""Satisfaction surveys: one 1-5 rating (and an optional comment) per finished ticket or per
+case, and the periodic questionnaire the kiosk offers on its idle screen. Each answer
+writes its outbox row (kind `survey`) in the same transaction."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import timedelta
+from typing import Any
+
+from kiosk.clock import Clock, db_time, from_db_time, to_iso
+from kiosk.config import Config
+from kiosk.events import SURVEY_ANSWERED, EventBus
+from kiosk.services.cases import CaseError, _text
+from kiosk.store import outbox
+from kiosk.store.db import Database
+
+#: How long after its ticket finished a rating is still taken (a tablet left on overnight
+#: must not collect ratings for yesterday's tickets).
+RATING_WINDOW = timedelta(hours=12)
+CHANNELS = ("kiosk", "tablet", "app", "phone", "counter")
+
+
+def _score(value: Any, name: str = "score") -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
+        raise CaseError("invalid_score", f"{name} must be a whole number from 1 to 5")
+    return value
+
+
+class SurveyService:
+    def __init__(self, db: Database, config: Config, clock: Clock, bus: EventBus) -> None:
+        self.db = db
+        self.config = config
+        self.clock = clock
+        self.bus = bus
+
+    def answer(self, *, score: int, ticket_id: int | None = None, case_id: int | None = None, comment: str = "",
+               channel: str = "kiosk") -> dict[str, Any]:
+        """Store the one rating of a finished ticket or of a case."""
+        if (ticket_id is None) == (case_id is None):
+            raise CaseError("invalid_target", "rate either a ticket or a case")
+        score = _score(score)
+        comment = _text(comment, "comment", 500)
+        if channel not in CHANNELS:
+            raise CaseError("unknown_channel", f"unknown channel {channel!r}")
+        now = self.clock.now()
+        at = db_time(now)
+        with self.db.write() as conn:
+            resident_id = None
+            if ticket_id is not None:
+                ticket = conn.execute("SELECT * FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
+                if ticket is None:
+                    raise CaseError("not_found", f"ticket {ticket_id} not found", 404)
+                if ticket["status"] != "done" or ticket["finished_at"] is None:
+                    raise CaseError("not_finished", "a ticket is rated once it has been served", 409)
+                if now - from_db_time(ticket["finished_at"], self.clock.tz) > RATING_WINDOW:
+                    raise CaseError("survey_closed", "this ticket can no longer be rated", 409)
+                resident_id = ticket["resident_id"]
+            else:
+                case = conn.execute("SELECT * FROM cases WHERE id = ?", (case_id,)).fetchone()
+                if case is None:
+                    raise CaseError("not_found", f"case {case_id} not found", 404)
+                resident_id = case["resident_id"]
+            try:
+                row = dict(conn.execute(
+                    "INSERT INTO surveys (ticket_id, case_id, score, comment, channel, resident_id, created_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *",
+                    (ticket_id, case_id, score, comment, channel, resident_id, at)).fetchone())
+            except sqlite3.IntegrityError:
+                raise CaseError("already_answered", "this has already been rated, thank you", 409) from None
+            data = self.record(row)
+            outbox.add(conn, site_id=self.config.site.id, kind="survey", local_id=row["id"], version=1,
+                       occurred_at=data["created_at"], data=data)
+        self.bus.publish(SURVEY_ANSWERED, data)
+        return data
+
+    def record(self, row: dict) -> dict[str, Any]:
+        data = {k: row[k] for k in ("id", "ticket_id", "case_id", "score", "comment", "channel", "resident_id")}
+        data["form"] = "rating"
+        data["created_at"] = to_iso(from_db_time(row["created_at"], self.clock.tz))
+        return data
+
+    # -- the periodic questionnaire ----------------------------------------------------
+    def questionnaire(self) -> dict[str, Any]:
+        cfg = self.config.survey
+        return {"id": cfg.questionnaire_id, "idle_prompt_s": cfg.idle_prompt_s,
+                "questions": [{"index": i, "en": en, "zh": zh}
+                              for i, (en, zh) in enumerate(zip(cfg.questions, cfg.questions_zh))]}
+
+    def answer_questionnaire(self, answers: list, comment: str = "") -> dict[str, Any]:
+        cfg = self.config.survey
+        if not isinstance(answers, list) or len(answers) != len(cfg.questions):
+            raise CaseError("invalid_answers", f"answer each of the {len(cfg.questions)} questions with 1 to 5")
+        scores = [_score(a, f"answer {i + 1}") for i, a in enumerate(answers)]
+        comment = _text(comment, "comment", 500)
+        now = self.clock.now()
+        with self.db.write() as conn:
+            row = dict(conn.execute(
+                "INSERT INTO questionnaire_answers (questionnaire_id, answers, comment, created_at) VALUES (?, ?, ?, ?) "
+                "RETURNING *", (cfg.questionnaire_id, json.dumps(scores), comment, db_time(now))).fetchone())
+            data = {"id": row["id"], "form": "questionnaire", "questionnaire_id": cfg.questionnaire_id,
+                    "questions": list(cfg.questions), "answers": scores, "comment": comment,
+                    "created_at": to_iso(now)}
+            outbox.add(conn, site_id=self.config.site.id, kind="survey", local_id=f"q{row['id']}", version=1,
+                       occurred_at=data["created_at"], data=data)
+        self.bus.publish(SURVEY_ANSWERED, data)
+        return data
+
+    def pending(self, counter: str | None = None, minutes: int = 15, limit: int = 12) -> list[dict[str, Any]]:
+        """Tickets finished in the last `minutes` (at `counter`, if given) that nobody rated yet, newest first."""
+        since = db_time(self.clock.now() - timedelta(minutes=minutes))
+        sql = ("SELECT t.id AS ticket_id, t.number, t.counter FROM tickets t LEFT JOIN surveys s ON s.ticket_id = t.id "
+               "WHERE t.status = 'done' AND t.finished_at >= ? AND s.id IS NULL")
+        params: list[Any] = [since]
+        if counter is not None:
+            sql += " AND t.counter = ?"
+            params.append(counter)
+        return self.db.query(sql + " ORDER BY t.finished_at DESC LIMIT ?", (*params, limit))

@@ -1,0 +1,435 @@
+"""Check-in and the visit log: residents by QR card or ID number, visitors by
+registration (with a printed pass whose QR checks them out), camera snapshots, the
+security review with its audit log, and retention.
+
+Each change writes the visit, its outbox row (kind `visit`) and, for a visitor, the
+pass's print job in one transaction; the snapshot file is written first and removed
+again if the transaction fails. Greeting, printing and SSE happen after the commit.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import logging
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any, Callable
+
+from kiosk.clock import Clock, db_time, from_db_time, local_day, to_iso
+from kiosk.config import Config
+from kiosk.devices.announcement import greeting_announcement
+from kiosk.events import QR_SCANNED, VISIT_CHECKED_IN, VISIT_CHECKED_OUT, EventBus
+from kiosk.phone_numbers import normalise as normalise_phone
+from kiosk.store import outbox
+from kiosk.store import visits as store
+from kiosk.store.db import Database
+from kiosk.visits import id_number, tokens
+from kiosk.visits.rules import classify, retention_cutoffs
+
+log = logging.getLogger(__name__)
+
+MAX_NAME, MAX_UNIT, MAX_PURPOSE, MAX_PHONE = 40, 30, 120, 30
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class VisitError(Exception):
+    """Input the check-in refuses; `status` is the HTTP status the API answers with."""
+
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+@dataclass
+class Snapshot:
+    jpeg: bytes
+    taken_at: datetime
+
+
+def _clean(value: Any, field: str, max_len: int, required: bool = False) -> str:
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise VisitError("invalid_field", f"field {field!r} must be text")
+    value = " ".join(_CONTROL.sub(" ", value).split())
+    if required and not value:
+        raise VisitError("missing_field", f"field {field!r} is required")
+    if len(value) > max_len:
+        raise VisitError("invalid_field", f"field {field!r} is longer than {max_len} characters")
+    return value
+
+
+class VisitService:
+    def __init__(self, db: Database, config: Config, clock: Clock, bus: EventBus, key: bytes, *,
+                 spooler: Any = None, speaker: Any = None,
+                 snapshot_source: Callable[[], Snapshot | None] | None = None) -> None:
+        self.db = db
+        self.config = config
+        self.clock = clock
+        self.bus = bus
+        self.key = key
+        self.spooler = spooler
+        self.speaker = speaker
+        self.snapshot_source = snapshot_source
+        self.snapshot_dir = config.data_dir / "snapshots"
+
+    # -- residents and cards ----------------------------------------------------------
+    def issue_card(self, resident_id: str, days: int | None = None, actor: str = "") -> str:
+        """A new resident QR payload (recorded so it can be revoked)."""
+        days = self.config.checkin.card_days if days is None else days
+        if days < 1:
+            raise VisitError("invalid_field", "a card is valid for at least one day")
+        now = self.clock.now()
+        with self.db.write() as conn:
+            if store.resident(conn, resident_id) is None:
+                raise VisitError("resident_not_found", f"no resident {resident_id!r} in the directory", 404)
+            expires = now + timedelta(days=days)
+            payload = tokens.sign(self.key, tokens.RESIDENT, self.config.site.id, resident_id,
+                                  int(expires.timestamp()))
+            store.add_card(conn, tokens.parse(payload).sig, resident_id, db_time(now), db_time(expires), actor)
+        return payload
+
+    def revoke_cards(self, resident_id: str, reason: str = "") -> int:
+        with self.db.write() as conn:
+            return store.revoke_cards(conn, resident_id, db_time(self.clock.now()), reason)
+
+    def resident_from_token(self, payload: str, conn: Any = None) -> dict:
+        """The active resident a card names, or VisitError (forged, expired, revoked, other site)."""
+        conn = conn or self.db.conn
+        try:
+            token = tokens.verify(self.key, payload, site=self.config.site.id, now=int(self.clock.now().timestamp()))
+        except tokens.TokenError as exc:
+            raise VisitError(exc.code, exc.message, 403 if exc.code != "token_malformed" else 400) from None
+        if store.is_revoked(conn, token.sig):
+            raise VisitError("token_revoked", "this card has been revoked", 403)
+        resident = store.resident(conn, token.subject)
+        if resident is None or not resident["active"]:
+            raise VisitError("resident_not_found", "this card's resident is not in the directory", 404)
+        return resident
+
+    def import_residents(self, text: str, source: str = "csv") -> int:
+        """Upsert residents from CSV text with the header id,name,unit,phone[,id_number]."""
+        reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+        missing = {"id", "name", "unit", "phone"} - set(reader.fieldnames or [])
+        if missing:
+            raise VisitError("csv_header", f"the CSV header lacks {', '.join(sorted(missing))}")
+        at = db_time(self.clock.now())
+        rows = []
+        for line, rec in enumerate(reader, start=2):
+            rid = (rec.get("id") or "").strip()
+            try:
+                tokens.check_part("resident id", rid)
+                name = _clean(rec.get("name"), "name", MAX_NAME, required=True)
+                unit = _clean(rec.get("unit"), "unit", MAX_UNIT)
+                phone = _clean(rec.get("phone"), "phone", MAX_PHONE)
+                id_hash = id_masked = None
+                if (rec.get("id_number") or "").strip():
+                    parsed = id_number.parse(rec["id_number"], self.clock.now().date())
+                    id_hash, id_masked = id_number.keyed_hash(self.key, parsed.number), parsed.masked
+            except (ValueError, VisitError) as exc:
+                raise VisitError("csv_row", f"line {line}: {getattr(exc, 'message', exc)}") from None
+            rows.append({"id": rid, "name": name, "unit": unit, "phone": phone,
+                         "phone_norm": normalise_phone(phone), "id_hash": id_hash, "id_masked": id_masked,
+                         "source": source, "updated_at": at})
+        with self.db.write() as conn:
+            for row in rows:
+                store.upsert_resident(conn, row)
+        return len(rows)
+
+    # -- check-in ---------------------------------------------------------------------
+    def checkin_qr(self, payload: str, *, source: str = "kiosk", snapshot: Snapshot | None = None) -> dict:
+        return self._checkin(lambda conn: self._resident_visit(self.resident_from_token(payload, conn), "qr"),
+                             source, snapshot)
+
+    def checkin_id(self, number: str, name: str = "", *, source: str = "kiosk",
+                   snapshot: Snapshot | None = None) -> dict:
+        try:
+            parsed = id_number.parse(number, self.clock.now().date())
+        except id_number.IdNumberError as exc:
+            raise VisitError(exc.code, exc.message) from None
+        name = _clean(name, "name", MAX_NAME)
+        id_hash = id_number.keyed_hash(self.key, parsed.number)
+
+        def build(conn: Any) -> dict:
+            resident = store.resident_by_id_hash(conn, id_hash)
+            if resident is not None:
+                row = self._resident_visit(resident, "id")
+            elif name:
+                row = {"kind": "visitor", "method": "id", "name": name}
+            else:
+                raise VisitError("id_not_found", "this ID number is not in the resident directory; "
+                                 "please register as a visitor", 404)
+            row.update(id_hash=id_hash, id_masked=parsed.masked)
+            return row
+        return self._checkin(build, source, snapshot)
+
+    def checkin_visitor(self, visitor: dict, *, source: str = "kiosk", snapshot: Snapshot | None = None) -> dict:
+        unknown = sorted(set(visitor) - {"name", "phone", "unit", "purpose", "id_number"})
+        if unknown:
+            raise VisitError("unknown_field", f"unknown field visitor.{unknown[0]}")
+        row = {"kind": "visitor", "method": "manual",
+               "name": _clean(visitor.get("name"), "visitor.name", MAX_NAME, required=True),
+               "phone": _clean(visitor.get("phone"), "visitor.phone", MAX_PHONE, required=True),
+               "unit": _clean(visitor.get("unit"), "visitor.unit", MAX_UNIT, required=True),
+               "purpose": _clean(visitor.get("purpose"), "visitor.purpose", MAX_PURPOSE)}
+        if not re.fullmatch(r"[+0-9 ()\-]{5,30}", row["phone"]):
+            raise VisitError("invalid_phone", "the phone number may hold digits, spaces, +, - and brackets only")
+        if visitor.get("id_number"):
+            try:
+                parsed = id_number.parse(_clean(visitor["id_number"], "visitor.id_number", 40),
+                                         self.clock.now().date())
+            except id_number.IdNumberError as exc:
+                raise VisitError(exc.code, exc.message) from None
+            row.update(id_hash=id_number.keyed_hash(self.key, parsed.number), id_masked=parsed.masked)
+        return self._checkin(lambda conn: row, source, snapshot, print_pass=True)
+
+    def _resident_visit(self, resident: dict, method: str) -> dict:
+        return {"kind": "resident", "method": method, "resident_id": resident["id"], "name": resident["name"],
+                "unit": resident["unit"], "phone": resident["phone"]}
+
+    def _checkin(self, build: Callable[[Any], dict], source: str, snapshot: Snapshot | None,
+                 print_pass: bool = False) -> dict:
+        now = self.clock.now()
+        if snapshot is None and self.snapshot_source is not None:
+            try:
+                snapshot = self.snapshot_source()
+            except Exception:
+                log.exception("snapshot failed; checking in without one")
+        saved: Path | None = None
+        try:
+            with self.db.write() as conn:
+                row = build(conn)
+                at = db_time(now)
+                row.update(source=source, day=local_day(now, self.clock.tz).isoformat(), checked_in_at=at,
+                           updated_at=at, phone_norm=normalise_phone(row.get("phone", "")))
+                if snapshot is not None:
+                    saved, rel, sha = self._save_snapshot(snapshot, now)
+                    row.update(snapshot_path=rel, snapshot_sha256=sha)
+                visit_id = store.insert_visit(conn, row)
+                visit = store.visit(conn, visit_id)
+                self._outbox(conn, visit)
+                job_id = self._add_pass_job(conn, visit, now) if print_pass else None
+        except BaseException:
+            if saved is not None:
+                saved.unlink(missing_ok=True)
+            raise
+        public = self.public(visit)
+        if job_id is not None:
+            if self.spooler is not None:
+                self.spooler.submit(job_id)
+            public["print"] = {"status": self.spooler.wait(job_id, self.config.printer.wait_s)
+                               if self.spooler else "queued"}
+        self.bus.publish(VISIT_CHECKED_IN, self._event(visit))
+        if visit["kind"] == "resident" and self.speaker is not None:
+            self.speaker.announce(greeting_announcement(visit["name"]))
+        return public
+
+    def _save_snapshot(self, snapshot: Snapshot, now: datetime) -> tuple[Path, str, str]:
+        day = local_day(now, self.clock.tz).isoformat()
+        folder = self.snapshot_dir / day
+        folder.mkdir(parents=True, exist_ok=True)
+        name = f"{now.astimezone(self.clock.tz):%H%M%S}-{uuid.uuid4().hex[:12]}.jpg"
+        path = folder / name
+        path.write_bytes(snapshot.jpeg)
+        return path, f"{day}/{name}", hashlib.sha256(snapshot.jpeg).hexdigest()
+
+    def _add_pass_job(self, conn: Any, visit: dict, now: datetime) -> int:
+        expires = now + timedelta(hours=self.config.checkin.pass_hours)
+        payload = {"kind": "visitor_pass", "name": visit["name"], "unit": visit["unit"], "purpose": visit["purpose"],
+                   "visit_id": visit["id"], "checked_in_at": now.isoformat(), "valid_until": expires.isoformat(),
+                   "site_name": self.config.site.name,
+                   "qr_payload": tokens.sign(self.key, tokens.VISITOR, self.config.site.id, str(visit["id"]),
+                                             int(expires.timestamp()))}
+        return conn.execute("INSERT INTO print_jobs (ticket_id, kind, payload, status, created_at) "
+                            "VALUES (NULL, 'visitor_pass', ?, 'pending', ?)",
+                            (json.dumps(payload, ensure_ascii=False), db_time(now))).lastrowid
+
+    # -- check-out and links ----------------------------------------------------------
+    def checkout(self, visit_id: int) -> dict:
+        now = self.clock.now()
+        with self.db.write() as conn:
+            visit = store.visit(conn, visit_id)
+            if visit is None:
+                raise VisitError("not_found", f"visit {visit_id} not found", 404)
+            if visit["checked_out_at"]:
+                raise VisitError("already_checked_out", "this visit is already checked out", 409)
+            visit = store.update_visit(conn, visit_id, {"checked_out_at": db_time(now), "updated_at": db_time(now)})
+            self._outbox(conn, visit)
+        self.bus.publish(VISIT_CHECKED_OUT, self._event(visit))
+        return self.public(visit)
+
+    def checkout_pass(self, payload: str) -> dict:
+        try:
+            token = tokens.verify(self.key, payload, site=self.config.site.id,
+                                  now=int(self.clock.now().timestamp()), kind=tokens.VISITOR)
+        except tokens.TokenError as exc:
+            raise VisitError(exc.code, exc.message, 403 if exc.code != "token_malformed" else 400) from None
+        return self.checkout(int(token.subject))
+
+    def link_ticket(self, visit_id: int, ticket_id: int) -> None:
+        now = db_time(self.clock.now())
+        with self.db.write() as conn:
+            if store.visit(conn, visit_id) is None:
+                return
+            self._outbox(conn, store.update_visit(conn, visit_id, {"ticket_id": ticket_id, "updated_at": now}))
+
+    def resident_of_visit(self, visit_id: int) -> str | None:
+        visit = store.visit(self.db.conn, visit_id)
+        return visit["resident_id"] if visit else None
+
+    def scan(self, payload: str, *, source: str, snapshot: Snapshot | None = None) -> dict:
+        """A code read by the camera or a scanner: check a resident in or a visitor out.
+
+        Publishes `qr.scanned` with the outcome (never the payload itself) and returns it.
+        """
+        kind = classify(payload)
+        outcome: dict[str, Any] = {"kind": kind, "source": source, "ok": False}
+        try:
+            if kind == "resident":
+                visit = self.checkin_qr(payload, source=source, snapshot=snapshot)
+                outcome.update(ok=True, action="checked_in", visit=self._event_visit(visit))
+            elif kind == "visitor":
+                visit = self.checkout_pass(payload)
+                outcome.update(ok=True, action="checked_out", visit=self._event_visit(visit))
+            elif kind == "ticket":
+                outcome.update(action="ticket", error={"code": "ticket_code", "message": "this is a queue ticket"})
+            else:
+                outcome.update(action="refused",
+                               error={"code": "unknown_code", "message": "this code is not a resident card "
+                                      "or a visitor pass"})
+        except VisitError as exc:
+            outcome.update(action="refused", error={"code": exc.code, "message": exc.message})
+        self.bus.publish(QR_SCANNED, outcome)
+        return outcome
+
+    # -- reading ----------------------------------------------------------------------
+    def get(self, visit_id: int) -> dict:
+        visit = store.visit(self.db.conn, visit_id)
+        if visit is None:
+            raise VisitError("not_found", f"visit {visit_id} not found", 404)
+        return self.public(visit)
+
+    def search(self, *, day_from: date | None = None, day_to: date | None = None, q: str = "", unit: str = "",
+               method: str = "", limit: int = 50, offset: int = 0) -> tuple[list[dict], int]:
+        tz = self.clock.tz
+        f = store.VisitFilter(q=q, unit=unit, method=method, limit=limit, offset=offset)
+        if day_from:
+            f.start = db_time(datetime.combine(day_from, time(0), tz))
+        if day_to:
+            f.end = db_time(datetime.combine(day_to + timedelta(days=1), time(0), tz))
+        rows, total = store.search(self.db.conn, f)
+        return [self.public(r) for r in rows], total
+
+    def snapshot_file(self, visit: dict) -> Path | None:
+        rel = visit.get("snapshot_path")
+        if not rel:
+            return None
+        path = (self.snapshot_dir / rel).resolve()
+        if self.snapshot_dir.resolve() not in path.parents or not path.is_file():
+            return None
+        return path
+
+    def snapshot_bytes(self, visit_id: int, *, thumb: bool = False) -> bytes | None:
+        visit = store.visit(self.db.conn, visit_id)
+        path = self.snapshot_file(visit) if visit else None
+        if path is None:
+            return None
+        data = path.read_bytes()
+        return make_thumbnail(data) if thumb else data
+
+    def print_card(self, resident_id: str, days: int | None, actor: str) -> str:
+        """Mint a card and print it on the ticket printer; the print status."""
+        payload = self.issue_card(resident_id, days, actor)
+        now = self.clock.now()
+        resident = store.resident(self.db.conn, resident_id)
+        job = {"kind": "resident_card", "name": resident["name"], "unit": resident["unit"],
+               "printed_at": now.isoformat(), "site_name": self.config.site.name, "qr_payload": payload,
+               "valid_until": datetime.fromtimestamp(tokens.parse(payload).expires, self.clock.tz).isoformat()}
+        with self.db.write() as conn:
+            job_id = conn.execute("INSERT INTO print_jobs (ticket_id, kind, payload, status, created_at) "
+                                  "VALUES (NULL, 'resident_card', ?, 'pending', ?)",
+                                  (json.dumps(job, ensure_ascii=False), db_time(now))).lastrowid
+        if self.spooler is None:
+            return "queued"
+        self.spooler.submit(job_id)
+        return self.spooler.wait(job_id, self.config.printer.wait_s)
+
+    def audit(self, actor: str, role: str, action: str, target: str = "", detail: str = "") -> None:
+        with self.db.write() as conn:
+            store.add_audit(conn, db_time(self.clock.now()), actor, role, action, target, detail)
+
+    def audit_log(self, limit: int = 200, offset: int = 0) -> list[dict]:
+        tz = self.clock.tz
+        return [{**r, "at": to_iso(from_db_time(r["at"], tz))}
+                for r in store.audit_rows(self.db.conn, limit, offset)]
+
+    # -- retention --------------------------------------------------------------------
+    def purge(self) -> dict[str, int]:
+        """Delete snapshots and visits past their retention, files and rows together."""
+        r = self.config.retention
+        cut = retention_cutoffs(self.clock.now(), r.snapshots_days, r.visits_days)
+        removed_files = 0
+        with self.db.write() as conn:
+            gone = store.old_visits(conn, db_time(cut.visits_before))
+            old_snaps = store.old_snapshots(conn, db_time(cut.snapshots_before))
+            conn.executemany("DELETE FROM visits WHERE id = ?", [(v["id"],) for v in gone])
+            conn.executemany("UPDATE visits SET snapshot_path = NULL WHERE id = ?", [(v["id"],) for v in old_snaps])
+            files = {v["snapshot_path"] for v in gone + old_snaps if v["snapshot_path"]}
+            for rel in files:
+                path = self.snapshot_file({"snapshot_path": rel})
+                if path is not None:
+                    path.unlink(missing_ok=True)
+                    removed_files += 1
+        # Empty day folders left behind.
+        if self.snapshot_dir.is_dir():
+            for folder in self.snapshot_dir.iterdir():
+                if folder.is_dir() and not any(folder.iterdir()):
+                    folder.rmdir()
+        return {"visits": len(gone), "snapshots": len({v["id"] for v in old_snaps} - {v["id"] for v in gone}),
+                "files": removed_files}
+
+    # -- shapes -----------------------------------------------------------------------
+    def _outbox(self, conn: Any, visit: dict) -> None:
+        outbox.add(conn, site_id=self.config.site.id, kind="visit", local_id=visit["id"], version=visit["version"],
+                   occurred_at=to_iso(from_db_time(visit["updated_at"], self.clock.tz)), data=self.record(visit))
+
+    def record(self, visit: dict) -> dict[str, Any]:
+        """The visit as the central office receives it (docs/sync.md): no image, no clear ID number."""
+        tz = self.clock.tz
+        data = {k: visit[k] for k in ("id", "kind", "method", "resident_id", "name", "phone", "unit", "purpose",
+                                      "id_masked", "source", "day", "ticket_id", "snapshot_sha256", "version")}
+        for k in ("checked_in_at", "checked_out_at"):
+            moment = from_db_time(visit[k], tz)
+            data[k] = to_iso(moment) if moment else None
+        return data
+
+    def public(self, visit: dict) -> dict[str, Any]:
+        data = self.record(visit)
+        data["snapshot_url"] = f"/api/v1/visits/{visit['id']}/snapshot" if visit["snapshot_path"] else None
+        return data
+
+    def _event_visit(self, visit: dict) -> dict[str, Any]:
+        return {k: visit.get(k) for k in ("id", "kind", "method", "name", "unit", "checked_in_at",
+                                          "checked_out_at")}
+
+    def _event(self, visit: dict) -> dict[str, Any]:
+        return self._event_visit(self.public(visit))
+
+
+def make_thumbnail(jpeg: bytes, width: int = 240) -> bytes:
+    """A small JPEG of a snapshot for the visit list (Pillow; no camera libraries)."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(jpeg)) as img:
+        img.thumbnail((width, width * 3 // 4))
+        out = io.BytesIO()
+        img.convert("RGB").save(out, "JPEG", quality=70)
+    return out.getvalue()

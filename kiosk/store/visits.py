@@ -1,0 +1,149 @@
+"""SQL of the visit log, the audit log, resident cards and the residents the check-in
+reads. Functions take a connection so callers group them in one transaction."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+VISIT_COLUMNS = ("kind", "method", "resident_id", "name", "phone", "phone_norm", "unit", "purpose", "id_hash",
+                 "id_masked", "source", "day", "checked_in_at", "checked_out_at", "snapshot_path", "snapshot_sha256",
+                 "ticket_id", "updated_at")
+
+
+def _one(conn: sqlite3.Connection, sql: str, params: Any = ()) -> dict | None:
+    row = conn.execute(sql, params).fetchone()
+    return dict(row) if row is not None else None
+
+
+# -- residents -----------------------------------------------------------------------------
+def resident(conn: sqlite3.Connection, resident_id: str) -> dict | None:
+    return _one(conn, "SELECT * FROM residents WHERE id = ?", (resident_id,))
+
+
+def resident_by_id_hash(conn: sqlite3.Connection, id_hash: str) -> dict | None:
+    return _one(conn, "SELECT * FROM residents WHERE id_hash = ? AND active = 1 ORDER BY updated_at DESC LIMIT 1",
+                (id_hash,))
+
+
+def upsert_resident(conn: sqlite3.Connection, row: dict) -> None:
+    conn.execute(
+        "INSERT INTO residents (id, name, unit, phone, phone_norm, id_hash, id_masked, active, source, updated_at) "
+        "VALUES (:id, :name, :unit, :phone, :phone_norm, :id_hash, :id_masked, 1, :source, :updated_at) "
+        "ON CONFLICT (id) DO UPDATE SET name = excluded.name, unit = excluded.unit, phone = excluded.phone, "
+        "phone_norm = excluded.phone_norm, id_hash = COALESCE(excluded.id_hash, residents.id_hash), "
+        "id_masked = COALESCE(excluded.id_masked, residents.id_masked), active = 1, source = excluded.source, "
+        "updated_at = excluded.updated_at", row)
+
+
+def residents(conn: sqlite3.Connection, q: str = "", limit: int = 100) -> list[dict]:
+    like = f"%{q}%"
+    return [dict(r) for r in conn.execute(
+        "SELECT * FROM residents WHERE active = 1 AND (? = '' OR name LIKE ? OR unit LIKE ? OR id LIKE ?) "
+        "ORDER BY unit, name LIMIT ?", (q, like, like, like, limit))]
+
+
+# -- cards ---------------------------------------------------------------------------------
+def add_card(conn: sqlite3.Connection, sig: str, resident_id: str, issued_at: str, expires_at: str,
+             issued_by: str) -> None:
+    conn.execute("INSERT OR REPLACE INTO resident_cards (sig, resident_id, issued_at, expires_at, issued_by) "
+                 "VALUES (?, ?, ?, ?, ?)", (sig, resident_id, issued_at, expires_at, issued_by))
+
+
+def revoke_cards(conn: sqlite3.Connection, resident_id: str, at: str, reason: str) -> int:
+    cur = conn.execute(
+        "INSERT OR IGNORE INTO revoked_tokens (sig, resident_id, revoked_at, reason) "
+        "SELECT sig, resident_id, ?, ? FROM resident_cards WHERE resident_id = ?", (at, reason, resident_id))
+    return cur.rowcount
+
+
+def is_revoked(conn: sqlite3.Connection, sig: str) -> bool:
+    return conn.execute("SELECT 1 FROM revoked_tokens WHERE sig = ?", (sig,)).fetchone() is not None
+
+
+# -- visits --------------------------------------------------------------------------------
+def insert_visit(conn: sqlite3.Connection, row: dict) -> int:
+    cols = [c for c in VISIT_COLUMNS if c in row]
+    return conn.execute(f"INSERT INTO visits ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                        [row[c] for c in cols]).lastrowid
+
+
+def update_visit(conn: sqlite3.Connection, visit_id: int, changes: dict) -> dict:
+    sets = ", ".join(f"{k} = ?" for k in changes)
+    conn.execute(f"UPDATE visits SET {sets}, version = version + 1 WHERE id = ?", [*changes.values(), visit_id])
+    return visit(conn, visit_id)
+
+
+def visit(conn: sqlite3.Connection, visit_id: int) -> dict | None:
+    return _one(conn, "SELECT * FROM visits WHERE id = ?", (visit_id,))
+
+
+@dataclass
+class VisitFilter:
+    start: str | None = None  # checked_in_at >= (UTC db time)
+    end: str | None = None    # checked_in_at <
+    q: str = ""
+    unit: str = ""
+    method: str = ""
+    limit: int = 50
+    offset: int = 0
+
+
+def _fts_query(q: str) -> str:
+    return '"' + q.replace('"', '""') + '"'
+
+
+def search(conn: sqlite3.Connection, f: VisitFilter) -> tuple[list[dict], int]:
+    """One page of visits, newest first, and how many match in all.
+
+    Text of 3+ characters goes through the trigram index; 1-2 characters (a Chinese
+    surname) through LIKE, which the time range and the ORDER BY ... LIMIT keep short.
+    """
+    where, params = [], []
+    if f.start:
+        where.append("v.checked_in_at >= ?")
+        params.append(f.start)
+    if f.end:
+        where.append("v.checked_in_at < ?")
+        params.append(f.end)
+    if f.unit:
+        where.append("v.unit = ?")
+        params.append(f.unit)
+    if f.method:
+        where.append("v.method = ?")
+        params.append(f.method)
+    q = f.q.strip()
+    if len(q) >= 3:
+        where.append("v.id IN (SELECT rowid FROM visits_fts WHERE visits_fts MATCH ?)")
+        params.append(_fts_query(q))
+    elif q:
+        where.append("(v.name LIKE ? OR v.unit LIKE ? OR v.phone LIKE ?)")
+        params += [f"%{q}%"] * 3
+    clause = ("WHERE " + " AND ".join(where)) if where else ""
+    total = conn.execute(f"SELECT COUNT(*) FROM visits v {clause}", params).fetchone()[0]
+    rows = conn.execute(f"SELECT v.* FROM visits v {clause} ORDER BY v.checked_in_at DESC, v.id DESC "
+                        f"LIMIT ? OFFSET ?", [*params, f.limit, f.offset]).fetchall()
+    return [dict(r) for r in rows], total
+
+
+def old_snapshots(conn: sqlite3.Connection, before: str) -> list[dict]:
+    return [dict(r) for r in conn.execute(
+        "SELECT id, snapshot_path FROM visits WHERE snapshot_path IS NOT NULL AND checked_in_at < ?", (before,))]
+
+
+def old_visits(conn: sqlite3.Connection, before: str) -> list[dict]:
+    return [dict(r) for r in conn.execute(
+        "SELECT id, snapshot_path FROM visits WHERE checked_in_at < ?", (before,))]
+
+
+# -- audit ---------------------------------------------------------------------------------
+def add_audit(conn: sqlite3.Connection, at: str, actor: str, role: str, action: str, target: str,
+              detail: str) -> int:
+    return conn.execute("INSERT INTO audit_log (at, actor, role, action, target, detail) VALUES (?, ?, ?, ?, ?, ?)",
+                        (at, actor, role, action, target, detail)).lastrowid
+
+
+def audit_rows(conn: sqlite3.Connection, limit: int = 200, offset: int = 0) -> list[dict]:
+    return [dict(r) for r in conn.execute("SELECT * FROM audit_log ORDER BY id DESC LIMIT ? OFFSET ?",
+                                          (limit, offset))]

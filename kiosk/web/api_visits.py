@@ -1,0 +1,178 @@
+"""Check-in and visit-log API (DESIGN §5): check-ins from the kiosk, scans from a
+keyboard-wedge scanner, check-out, and the security review (list, detail, snapshot),
+every review request written to the audit log."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from kiosk.services.visits import VisitError
+from kiosk.web.api import json_body
+from kiosk.web.auth import current_principal, staff_api
+from kiosk.web.errors import ApiError, error_response
+
+bp = Blueprint("api_visits", __name__)
+
+REVIEW = ("security", "manager")
+CHECKOUT_STAFF = ("security", "receptionist", "manager")
+MAX_PAGE = 200
+
+
+def visits():
+    return current_app.extensions["kiosk"].visits
+
+
+@bp.app_context_processor
+def checkin_settings() -> dict:
+    """What the kiosk's check-in partials show: the photo notice and the retention days."""
+    config = current_app.extensions["kiosk"].config
+    return {"kiosk_checkin": config.checkin, "kiosk_retention": config.retention}
+
+
+@bp.app_errorhandler(VisitError)
+def visit_error(exc: VisitError):
+    return error_response(exc.status, exc.code, exc.message)
+
+
+def audit(action: str, target: str = "", detail: str = "") -> None:
+    principal = current_principal()
+    visits().audit(principal.name if principal else "?", principal.role if principal else "", action, target,
+                   detail)
+
+
+def _created(visit: dict) -> Response:
+    response = jsonify(visit)
+    response.status_code = 201
+    response.headers["Location"] = f"/api/v1/visits/{visit['id']}"
+    return response
+
+
+@bp.post("/api/v1/checkins")
+def checkin():
+    body = request.get_json(silent=True) if request.is_json else None
+    method = body.get("method") if isinstance(body, dict) else None
+    if method == "qr":
+        body = json_body({"method": (str, True), "payload": (str, True)})
+        if len(body["payload"]) > 512:
+            raise ApiError(400, "token_malformed", "this code is not a resident card or visitor pass")
+        return _created(visits().checkin_qr(body["payload"]))
+    if method == "id":
+        body = json_body({"method": (str, True), "id_number": (str, True), "name": (str, False)})
+        if len(body["id_number"]) > 40:
+            raise ApiError(400, "id_length", "an ID number has 18 characters")
+        return _created(visits().checkin_id(body["id_number"], body.get("name") or ""))
+    if method == "manual":
+        body = json_body({"method": (str, True), "visitor": (dict, True)})
+        return _created(visits().checkin_visitor(body["visitor"]))
+    json_body({"method": (str, True), "payload": (str, False), "id_number": (str, False), "name": (str, False),
+               "visitor": (dict, False)})
+    raise ApiError(400, "invalid_method", "method must be qr, id or manual")
+
+
+@bp.post("/api/v1/scans")
+def scan():
+    """A code from a keyboard-wedge scanner on the kiosk page: card → check-in, pass → check-out."""
+    body = json_body({"payload": (str, True)})
+    if len(body["payload"]) > 512:
+        raise ApiError(400, "unknown_code", "this code is not a resident card or a visitor pass")
+    return jsonify(visits().scan(body["payload"], source="wedge"))
+
+
+@bp.post("/api/v1/checkouts")
+def checkout_by_pass():
+    body = json_body({"payload": (str, True)})
+    return jsonify(visits().checkout_pass(body["payload"][:512]))
+
+
+@bp.post("/api/v1/visits/<int:visit_id>/checkout")
+@staff_api(*CHECKOUT_STAFF)
+def checkout(visit_id: int):
+    if request.content_length:
+        json_body({})
+    return jsonify(visits().checkout(visit_id))
+
+
+def _day(name: str) -> date | None:
+    value = request.args.get(name, "")
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ApiError(400, "invalid_date", f"{name} must be a date YYYY-MM-DD") from None
+
+
+def _int_arg(name: str, default: int, low: int, high: int) -> int:
+    value = request.args.get(name, "")
+    if not value:
+        return default
+    if not value.isdigit() or not low <= int(value) <= high:
+        raise ApiError(400, "invalid_parameter", f"{name} must be a number from {low} to {high}")
+    return int(value)
+
+
+def search_args() -> dict:
+    """The filters shared by the API list, the security page and the CSV export."""
+    method = request.args.get("method", "")
+    if method not in ("", "qr", "id", "manual"):
+        raise ApiError(400, "invalid_parameter", "method must be qr, id or manual")
+    return {"day_from": _day("from"), "day_to": _day("to"), "q": request.args.get("q", "")[:60],
+            "unit": request.args.get("unit", "")[:30], "method": method}
+
+
+def describe(args: dict) -> str:
+    return " ".join(f"{k}={v}" for k, v in args.items() if v)
+
+
+@bp.get("/api/v1/visits")
+@staff_api(*REVIEW)
+def list_visits():
+    args = search_args()
+    limit = _int_arg("limit", 50, 1, MAX_PAGE)
+    offset = _int_arg("offset", 0, 0, 10_000_000)
+    rows, total = visits().search(**args, limit=limit, offset=offset)
+    audit("visits.list", "", describe(args) + f" offset={offset}")
+    return jsonify({"visits": rows, "total": total, "limit": limit, "offset": offset})
+
+
+@bp.get("/api/v1/visits/<int:visit_id>")
+@staff_api(*REVIEW)
+def get_visit(visit_id: int):
+    visit = visits().get(visit_id)
+    audit("visits.view", f"visit:{visit_id}")
+    return jsonify(visit)
+
+
+@bp.get("/api/v1/visits/<int:visit_id>/snapshot")
+@staff_api(*REVIEW)
+def snapshot(visit_id: int):
+    """The full snapshot (audited), or with ?thumb=1 a small copy for the list, whose
+    showing the list request already audited."""
+    thumb = request.args.get("thumb") == "1"
+    image = visits().snapshot_bytes(visit_id, thumb=thumb)
+    if image is None:
+        raise ApiError(404, "not_found", f"visit {visit_id} has no snapshot")
+    if not thumb:
+        audit("visits.snapshot", f"visit:{visit_id}")
+    return Response(image, mimetype="image/jpeg",
+                    headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"})
+
+
+@bp.get("/api/v1/audit")
+@staff_api("manager")
+def audit_log():
+    limit = _int_arg("limit", 100, 1, 1000)
+    offset = _int_arg("offset", 0, 0, 10_000_000)
+    return jsonify({"entries": visits().audit_log(limit, offset)})
+
+
+@bp.post("/api/v1/residents/<resident_id>/card")
+@staff_api("manager")
+def print_card(resident_id: str):
+    """Print a new QR card for the resident on the ticket printer."""
+    body = json_body({"days": (int, False)}) if request.content_length else {}
+    principal = current_principal()
+    status = visits().print_card(resident_id, body.get("days"), principal.name if principal else "")
+    return jsonify({"resident_id": resident_id, "print": {"status": status}}), 201

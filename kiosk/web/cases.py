@@ -1,0 +1,166 @@
+"""Cases: the JSON API (POST/GET /api/v1/cases, transitions, alerts) and the case board
+page for the specialist, logistics and the manager."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, render_template, request
+from flask_babel import gettext as _
+
+from kiosk.cases import rules
+from kiosk.web.api import json_body
+from kiosk.web.auth import current_principal, login_required, staff_api
+from kiosk.web.errors import ApiError
+
+api_bp = Blueprint("cases_api", __name__)
+bp = Blueprint("cases", __name__)
+
+STAFF = ("receptionist", "specialist", "manager")
+#: What the touchscreen may file without a login.
+KIOSK_TYPES = ("complaint", "repair")
+
+
+def case_names() -> dict[str, dict[str, str]]:
+    """Translated names of case types, channels, states, teams, methods and history actions."""
+    return {
+        "type": {"inquiry": _("Inquiry"), "complaint": _("Complaint"), "repair": _("Repair"), "other": _("Other")},
+        "channel": {"counter": _("Counter"), "phone": _("Phone"), "kiosk": _("Touchscreen"), "app": _("App")},
+        "status": {"open": _("Open"), "in_progress": _("In progress"), "feedback_given": _("Feedback given"),
+                   "closed": _("Closed")},
+        "sla": {"ok": _("On time"), "due_soon": _("Due soon"), "overdue": _("Overdue"), "met": _("Met"),
+                "missed": _("Late")},
+        "team": {"reception": _("Reception"), "specialist": _("Customer service"), "logistics": _("Logistics")},
+        "method": {"in_person": _("In person"), "phone": _("Phone"), "sms": _("Text message"), "app": _("App"),
+                   "other": _("Other")},
+        "action": {"create": _("Recorded"), "assign": _("Assigned"), "start": _("Started"), "answer": _("Answered"),
+                   "feedback": _("Feedback recorded"), "close": _("Closed"), "reopen": _("Reopened"),
+                   "note": _("Note"), "due_soon": _("Due soon"),
+                   "overdue": _("Overdue, escalated to the manager")},
+    }
+
+
+@bp.app_context_processor
+def _inject_case_names() -> dict:
+    return {"case_names": case_names}
+
+
+def kiosk():
+    return current_app.extensions["kiosk"]
+
+
+def _principal_name() -> str | None:
+    p = current_principal()
+    return p.name if p else None
+
+
+@api_bp.post("/api/v1/cases")
+def create_case():
+    body = json_body({"type": (str, True), "description": (str, True), "channel": (str, False),
+                      "resident_id": (str, False), "ticket_id": (int, False), "call_id": (int, False),
+                      "visit_id": (int, False), "category": (str, False), "contact_name": (str, False),
+                      "contact_phone": (str, False), "unit": (str, False), "print": (bool, False)})
+    principal = current_principal()
+    if request.headers.get("Authorization") and principal is None:
+        raise ApiError(401, "unauthorized", "the bearer token is not valid")
+    if principal is None or not principal.has(*STAFF):
+        # the touchscreen: a resident files a complaint or a repair and gets a slip
+        if body.get("channel", "kiosk") != "kiosk":
+            raise ApiError(401, "unauthorized", "only staff record cases of other channels")
+        if body["type"] not in KIOSK_TYPES:
+            raise ApiError(400, "unknown_type", "the touchscreen files complaints and repairs only")
+        for field in ("resident_id", "ticket_id", "call_id"):
+            if body.get(field) is not None:
+                raise ApiError(400, "invalid_field", f"field {field!r} needs a staff login")
+        body["channel"] = "kiosk"
+        body.setdefault("print", True)
+    elif "channel" not in body:
+        body["channel"] = "counter"
+    print_slip = bool(body.pop("print", False))
+    case = kiosk().cases.create(**body, actor=principal.name if principal else "kiosk", print_slip=print_slip)
+    response = jsonify(case)
+    response.status_code = 201
+    response.headers["Location"] = f"/api/v1/cases/{case['id']}"
+    return response
+
+
+def _csv_arg(name: str) -> list[str] | None:
+    return [v for v in request.args.get(name, "").split(",") if v] or None
+
+
+@api_bp.get("/api/v1/cases")
+@staff_api(*STAFF)
+def list_cases():
+    overdue = request.args.get("overdue", "")
+    if overdue not in ("", "0", "1", "true", "false"):
+        raise ApiError(400, "invalid_filter", "overdue is true or false")
+    limit = request.args.get("limit", "200")
+    if not limit.isdigit() or not 0 < int(limit) <= 1000:
+        raise ApiError(400, "invalid_filter", "limit is 1 to 1000")
+    cases = kiosk().cases.list(status=_csv_arg("status"), types=_csv_arg("type"),
+                               overdue=overdue in ("1", "true"), team=request.args.get("team") or None,
+                               assignee=request.args.get("assignee") or None,
+                               resident_id=request.args.get("resident_id") or None, limit=int(limit))
+    return jsonify({"cases": cases})
+
+
+@api_bp.get("/api/v1/cases/board")
+@staff_api(*STAFF)
+def case_board_data():
+    return jsonify(kiosk().cases.board(_principal_name()))
+
+
+@api_bp.get("/api/v1/cases/alerts")
+@staff_api(*STAFF)
+def case_alerts():
+    return jsonify(kiosk().cases.alerts())
+
+
+@api_bp.get("/api/v1/cases/<int:case_id>")
+@staff_api(*STAFF)
+def get_case(case_id: int):
+    return jsonify(kiosk().cases.get(case_id))
+
+
+@api_bp.post("/api/v1/cases/<int:case_id>/<action>")
+@staff_api(*STAFF)
+def case_action(case_id: int, action: str):
+    if action not in rules.TRANSITIONS:
+        raise ApiError(404, "not_found", f"unknown action {action!r}")
+    body = json_body({"text": (str, False), "method": (str, False), "team": (str, False),
+                      "assignee": (str, False)}) if request.content_length else {}
+    principal = current_principal()
+    return jsonify(kiosk().cases.act(case_id, action, actor=principal.name, has_role=principal.has, **body))
+
+
+@bp.get("/cases")
+@login_required("specialist", "receptionist")
+def board():
+    k = kiosk()
+    return render_template("cases_board.html", site=k.config.site, types=rules.TYPES, teams=rules.TEAMS,
+                           methods=rules.FEEDBACK_METHODS)
+
+
+@bp.get("/cases/<int:case_id>")
+@login_required("specialist", "receptionist")
+def detail(case_id: int):
+    k = kiosk()
+    case = k.cases.get(case_id)
+    return render_template("cases_detail.html", case=case, site=k.config.site, teams=rules.TEAMS,
+                           methods=rules.FEEDBACK_METHODS)
+
+
+def _rule_error(exc: rules.CaseRuleError):
+    from kiosk.web.errors import error_response
+
+    status = getattr(exc, "status", None) or (409 if exc.code in ("invalid_transition", "answer_required",
+                                                                  "feedback_required") else 400)
+    return error_response(status, exc.code, exc.message)
+
+
+def _page_error(exc: rules.CaseRuleError):
+    from flask import abort
+
+    abort(getattr(exc, "status", 400), description=exc.message)
+
+
+api_bp.register_error_handler(rules.CaseRuleError, _rule_error)
+bp.register_error_handler(rules.CaseRuleError, _page_error)

@@ -1,0 +1,95 @@
+"""The check-in and visit-log part of the OpenAPI document (merged by kiosk/web/openapi.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_ERR = {"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+_VISIT = {"type": "object", "properties": {
+    "id": {"type": "integer"}, "kind": {"type": "string", "enum": ["resident", "visitor"]},
+    "method": {"type": "string", "enum": ["qr", "id", "manual"]}, "resident_id": {"type": "string", "nullable": True},
+    "name": {"type": "string"}, "phone": {"type": "string"}, "unit": {"type": "string"},
+    "purpose": {"type": "string"}, "id_masked": {"type": "string", "nullable": True},
+    "source": {"type": "string"}, "day": {"type": "string", "format": "date"},
+    "checked_in_at": {"type": "string", "format": "date-time"},
+    "checked_out_at": {"type": "string", "format": "date-time", "nullable": True},
+    "ticket_id": {"type": "integer", "nullable": True}, "snapshot_sha256": {"type": "string", "nullable": True},
+    "snapshot_url": {"type": "string", "nullable": True}, "version": {"type": "integer"},
+    "print": {"type": "object", "description": "visitor registrations: the pass's print status"}}}
+_STAFF = [{"bearer": []}, {"session": []}]
+
+
+def _resp(ok: dict, *errors: int) -> dict:
+    return {**ok, **{str(c): _ERR for c in errors}}
+
+
+def _body(schema: dict) -> dict:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def _json(desc: str, schema: dict | None = None) -> dict:
+    return {"description": desc, **({"content": {"application/json": {"schema": schema}}} if schema else {})}
+
+
+_ID = [{"name": "visit_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+_FILTERS = [{"name": n, "in": "query", "schema": s} for n, s in (
+    ("from", {"type": "string", "format": "date"}), ("to", {"type": "string", "format": "date"}),
+    ("q", {"type": "string"}), ("unit", {"type": "string"}),
+    ("method", {"type": "string", "enum": ["qr", "id", "manual"]}),
+    ("limit", {"type": "integer", "maximum": 200}), ("offset", {"type": "integer"}))]
+
+
+def visit_paths() -> dict[str, Any]:
+    checkin_body = {"oneOf": [
+        {"type": "object", "required": ["method", "payload"], "additionalProperties": False,
+         "properties": {"method": {"enum": ["qr"]}, "payload": {"type": "string"}}},
+        {"type": "object", "required": ["method", "id_number"], "additionalProperties": False,
+         "properties": {"method": {"enum": ["id"]}, "id_number": {"type": "string", "example": "11010519491231002X"},
+                        "name": {"type": "string"}}},
+        {"type": "object", "required": ["method", "visitor"], "additionalProperties": False,
+         "properties": {"method": {"enum": ["manual"]}, "visitor": {
+             "type": "object", "required": ["name", "phone", "unit"], "additionalProperties": False,
+             "properties": {"name": {"type": "string"}, "phone": {"type": "string"}, "unit": {"type": "string"},
+                            "purpose": {"type": "string"}, "id_number": {"type": "string"}}}}}]}
+    payload = {"type": "object", "required": ["payload"], "additionalProperties": False,
+               "properties": {"payload": {"type": "string"}}}
+    return {
+        "/api/v1/checkins": {"post": {
+            "summary": "Check in: resident QR card, ID number (resident, else visitor with name), or visitor "
+                       "registration (prints a pass); forged/expired/other-site cards 403",
+            "requestBody": _body(checkin_body),
+            "responses": _resp({"201": _json("the visit", _VISIT)}, 400, 403, 404, 413, 415)}},
+        "/api/v1/scans": {"post": {
+            "summary": "A code read by a keyboard-wedge scanner: a resident card checks in, a visitor pass checks out",
+            "requestBody": _body(payload),
+            "responses": _resp({"200": _json("the outcome (also sent as the qr.scanned event)")}, 400, 415)}},
+        "/api/v1/checkouts": {"post": {
+            "summary": "Check a visitor out with the QR payload of their pass", "requestBody": _body(payload),
+            "responses": _resp({"200": _json("the visit", _VISIT)}, 400, 403, 404, 409)}},
+        "/api/v1/visits": {"get": {
+            "summary": "The visit log (security, manager; audited), newest first", "security": _STAFF,
+            "parameters": _FILTERS,
+            "responses": _resp({"200": _json("a page of visits", {"type": "object", "properties": {
+                "visits": {"type": "array", "items": _VISIT}, "total": {"type": "integer"}}})}, 400, 401, 403)}},
+        "/api/v1/visits/{visit_id}": {"get": {
+            "summary": "One visit (security, manager; audited)", "security": _STAFF, "parameters": _ID,
+            "responses": _resp({"200": _json("the visit", _VISIT)}, 401, 403, 404)}},
+        "/api/v1/visits/{visit_id}/snapshot": {"get": {
+            "summary": "The check-in snapshot as JPEG (audited); ?thumb=1 a small copy for lists",
+            "security": _STAFF, "parameters": _ID + [{"name": "thumb", "in": "query", "schema": {"type": "string"}}],
+            "responses": _resp({"200": {"description": "JPEG", "content": {"image/jpeg": {}}}}, 401, 403, 404)}},
+        "/api/v1/visits/{visit_id}/checkout": {"post": {
+            "summary": "Check a visit out (security, receptionist, manager)", "security": _STAFF,
+            "parameters": _ID, "responses": _resp({"200": _json("the visit", _VISIT)}, 401, 403, 404, 409)}},
+        "/api/v1/audit": {"get": {
+            "summary": "The audit log of security and admin views (manager)", "security": _STAFF,
+            "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer"}},
+                           {"name": "offset", "in": "query", "schema": {"type": "integer"}}],
+            "responses": _resp({"200": _json("entries")}, 400, 401, 403)}},
+        "/api/v1/residents/{resident_id}/card": {"post": {
+            "summary": "Print a new resident QR card on the ticket printer (manager)", "security": _STAFF,
+            "parameters": [{"name": "resident_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "requestBody": {"required": False, "content": {"application/json": {"schema": {
+                "type": "object", "properties": {"days": {"type": "integer"}}}}}},
+            "responses": _resp({"201": _json("print status")}, 400, 401, 403, 404)}},
+    }

@@ -1,0 +1,229 @@
+"""Reports (manager only): daily consolidation, monthly analysis with satisfaction, spot
+checks, improvement actions and staff efficiency, as pages and CSV/XLSX downloads; the
+resident profile (staff); and the survey API the kiosk and counter tablets use."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
+
+from kiosk.cases.rules import CaseRuleError
+from kiosk.reports import render
+from kiosk.web.api import json_body
+from kiosk.web.auth import current_principal, login_required, staff_api
+from kiosk.web.errors import ApiError, error_response
+
+api_bp = Blueprint("reports_api", __name__)
+bp = Blueprint("reports", __name__)
+
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_MONTH = re.compile(r"^\d{4}-\d{2}$")
+
+
+def kiosk():
+    return current_app.extensions["kiosk"]
+
+
+def _actor() -> str | None:
+    p = current_principal()
+    return p.name if p else None
+
+
+def _rule_error(exc: CaseRuleError):
+    return error_response(getattr(exc, "status", 400), exc.code, exc.message)
+
+
+api_bp.register_error_handler(CaseRuleError, _rule_error)
+bp.register_error_handler(CaseRuleError, lambda exc: abort(getattr(exc, "status", 400), description=exc.message))
+
+
+def _period(kind: str, value: str | None) -> str:
+    today = kiosk().clock.now().date()
+    if not value:
+        return today.isoformat() if kind == "daily" else today.strftime("%Y-%m")
+    try:
+        datetime.strptime(value, "%Y-%m-%d" if kind == "daily" else "%Y-%m")
+    except ValueError:
+        abort(400, description="the date is YYYY-MM-DD and the month YYYY-MM")
+    if not (_DAY if kind == "daily" else _MONTH).match(value):
+        abort(400, description="the date is YYYY-MM-DD and the month YYYY-MM")
+    return value
+
+
+def _report(kind: str, period: str):
+    k = kiosk()
+    return k.reports.daily(period) if kind == "daily" else k.reports.monthly(period)
+
+
+# -- pages ------------------------------------------------------------------------------
+@bp.get("/reports/")
+@login_required("manager")
+def index():
+    k = kiosk()
+    return render_template("reports_index.html", site=k.config.site, today=k.clock.now().date().isoformat(),
+                           month=k.clock.now().strftime("%Y-%m"), checks=k.quality.spot_checks())
+
+
+@bp.get("/reports/<kind>")
+@login_required("manager")
+def view(kind: str):
+    if kind not in ("daily", "monthly"):
+        abort(404)
+    period = _period(kind, request.args.get("date" if kind == "daily" else "month"))
+    report = _report(kind, period)
+    k = kiosk()
+    actions = k.quality.actions(period) if kind == "monthly" else []
+    return render_template("reports_view.html", site=k.config.site, report=report, kind=kind, period=period,
+                           body=render.fragment(report), actions=actions)
+
+
+@bp.get("/reports/<kind>/<period>.<fmt>")
+@login_required("manager")
+def download(kind: str, period: str, fmt: str):
+    if kind not in ("daily", "monthly") or fmt not in ("csv", "xlsx", "html"):
+        abort(404)
+    period = _period(kind, period)
+    report = _report(kind, period)
+    name = f"{kind}-{period}.{fmt}"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    if fmt == "csv":
+        return Response(render.to_csv(report), mimetype="text/csv; charset=utf-8", headers=headers)
+    if fmt == "xlsx":
+        return Response(render.to_xlsx(report), headers=headers,
+                        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return Response(render.document(report, kiosk().config.site.name), mimetype="text/html", headers=headers)
+
+
+@bp.get("/reports/spot-checks/<int:check_id>")
+@login_required("manager")
+def spot_check(check_id: int):
+    k = kiosk()
+    return render_template("reports_spot.html", site=k.config.site, check=k.quality.spot_check(check_id))
+
+
+@bp.get("/residents/")
+@login_required("receptionist", "specialist")
+def profiles():
+    from kiosk.services.profile import search
+
+    q = request.args.get("q", "").strip()[:50]
+    return render_template("reports_residents.html", site=kiosk().config.site, q=q,
+                           results=search(kiosk().db, q) if q else [])
+
+
+@bp.get("/residents/<resident_id>")
+@login_required("receptionist", "specialist")
+def profile(resident_id: str):
+    from kiosk.services.profile import resident_profile
+
+    k = kiosk()
+    data = resident_profile(k.db, k.clock, resident_id)
+    if data is None:
+        abort(404)
+    return render_template("reports_profile.html", site=k.config.site, p=data)
+
+
+@bp.get("/rate")
+def rate():
+    """The counter tablet: offers the rating of the ticket just finished at its counter."""
+    k = kiosk()
+    counter = request.args.get("counter", "1")
+    if k.config.counter(counter) is None:
+        abort(404)
+    return render_template("reports_rate.html", site=k.config.site, counter=counter)
+
+
+# -- surveys (public: the kiosk and the tablets) --------------------------------------------
+@api_bp.post("/api/v1/surveys")
+def answer_survey():
+    body = json_body({"ticket_id": (int, False), "case_id": (int, False), "score": (int, True),
+                      "comment": (str, False), "channel": (str, False)})
+    data = kiosk().surveys.answer(score=body["score"], ticket_id=body.get("ticket_id"), case_id=body.get("case_id"),
+                                  comment=body.get("comment") or "", channel=body.get("channel") or "kiosk")
+    return jsonify(data), 201
+
+
+@api_bp.get("/api/v1/surveys/pending")
+def pending_rating():
+    counter = request.args.get("counter") or None
+    if counter is not None and kiosk().config.counter(counter) is None:
+        raise ApiError(404, "not_found", f"unknown counter {counter!r}")
+    return jsonify({"pending": kiosk().surveys.pending(counter)})
+
+
+@api_bp.get("/api/v1/questionnaire")
+def questionnaire():
+    return jsonify(kiosk().surveys.questionnaire())
+
+
+@api_bp.post("/api/v1/questionnaire")
+def answer_questionnaire():
+    body = json_body({"answers": (list, True), "comment": (str, False)})
+    return jsonify(kiosk().surveys.answer_questionnaire(body["answers"], body.get("comment") or "")), 201
+
+
+# -- reports, spot checks, improvement actions (manager) ------------------------------------
+@api_bp.get("/api/v1/reports/<kind>/<period>")
+@staff_api("manager")
+def report_json(kind: str, period: str):
+    if kind not in ("daily", "monthly"):
+        raise ApiError(404, "not_found", f"unknown report {kind!r}")
+    if not (_DAY if kind == "daily" else _MONTH).match(period):
+        raise ApiError(400, "invalid_period", "the date is YYYY-MM-DD and the month YYYY-MM")
+    try:
+        report = _report(kind, period)
+    except ValueError:
+        raise ApiError(400, "invalid_period", "the date is YYYY-MM-DD and the month YYYY-MM") from None
+    return jsonify({"kind": report.kind, "period": report.period, "title": report.title,
+                    "kpis": {k.key: {"value": k.value, "previous": k.previous} for k in report.kpis},
+                    "tables": {t.key: {"columns": t.columns, "rows": t.rows} for t in report.tables}})
+
+
+@api_bp.post("/api/v1/spot-checks")
+@staff_api("manager")
+def draw_spot_check():
+    body = json_body({"from": (str, True), "to": (str, True), "size": (int, True), "seed": (int, False)})
+    check = kiosk().quality.draw(period_from=body["from"], period_to=body["to"], size=body["size"],
+                                 seed=body.get("seed"), actor=_actor())
+    return jsonify(check), 201
+
+
+@api_bp.get("/api/v1/spot-checks/<int:check_id>")
+@staff_api("manager")
+def get_spot_check(check_id: int):
+    return jsonify(kiosk().quality.spot_check(check_id))
+
+
+@api_bp.post("/api/v1/spot-check-items/<int:item_id>")
+@staff_api("manager")
+def judge_item(item_id: int):
+    body = json_body({"verdict": (str, True), "remark": (str, False)})
+    return jsonify(kiosk().quality.judge(item_id, body["verdict"], body.get("remark") or "", _actor()))
+
+
+@api_bp.post("/api/v1/improvement-actions")
+@staff_api("manager")
+def add_action():
+    body = json_body({"month": (str, True), "finding": (str, True), "action": (str, True), "owner": (str, True),
+                      "due_date": (str, True)})
+    return jsonify(kiosk().quality.add_action(**body, actor=_actor())), 201
+
+
+@api_bp.post("/api/v1/improvement-actions/<int:action_id>")
+@staff_api("manager")
+def update_action(action_id: int):
+    body = json_body({"status": (str, False), "progress": (str, False)})
+    return jsonify(kiosk().quality.update_action(action_id, status=body.get("status"), progress=body.get("progress")))
+
+
+@api_bp.get("/api/v1/residents/<resident_id>/profile")
+@staff_api("receptionist", "specialist")
+def profile_json(resident_id: str):
+    from kiosk.services.profile import resident_profile
+
+    data = resident_profile(kiosk().db, kiosk().clock, resident_id)
+    if data is None:
+        raise ApiError(404, "not_found", f"resident {resident_id!r} not found")
+    return jsonify(data)

@@ -1,0 +1,103 @@
+"""The security review of the visit log: a day's visits with snapshot thumbnails,
+filters and search, paging, one visit with its full snapshot, CSV export, and (for the
+manager) the audit log. Every view and export is written to the audit log."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+
+from kiosk.clock import local_day
+from kiosk.web.api_visits import audit, describe, search_args
+from kiosk.web.auth import login_required
+
+bp = Blueprint("security", __name__, url_prefix="/security")
+
+PAGE = 25
+EXPORT_MAX = 50_000
+CSV_FIELDS = ("id", "kind", "method", "name", "phone", "unit", "purpose", "id_masked", "checked_in_at",
+              "checked_out_at", "resident_id", "ticket_id", "source", "snapshot_sha256")
+
+
+def kiosk():
+    return current_app.extensions["kiosk"]
+
+
+def _args() -> dict:
+    args = search_args()
+    if not any(k in request.args for k in ("from", "to", "q", "unit", "method")):
+        today = local_day(kiosk().clock.now(), kiosk().clock.tz)
+        args["day_from"] = args["day_to"] = today  # the day's visits by default
+    return args
+
+
+@bp.get("/")
+@login_required("security")
+def visits():
+    args = _args()
+    page = max(1, request.args.get("page", "1").isdigit() and int(request.args.get("page", "1")) or 1)
+    rows, total = kiosk().visits.search(**args, limit=PAGE, offset=(page - 1) * PAGE)
+    audit("visits.list", "", describe(args) + f" page={page}")
+    pages = max(1, (total + PAGE - 1) // PAGE)
+    query = {k: v for k, v in request.args.items() if k != "page"}
+    if "from" not in query and args["day_from"]:
+        query.update({"from": args["day_from"].isoformat(), "to": args["day_to"].isoformat()})
+    today = local_day(kiosk().clock.now(), kiosk().clock.tz)
+    return render_template("security_list.html", visits=rows, total=total, page=page, pages=pages, args=args,
+                           query=query, today=today, yesterday=today - timedelta(days=1),
+                           retention=kiosk().config.retention)
+
+
+@bp.get("/visits/<int:visit_id>")
+@login_required("security")
+def visit(visit_id: int):
+    row = kiosk().visits.get(visit_id)
+    audit("visits.view", f"visit:{visit_id}")
+    return render_template("security_detail.html", visit=row)
+
+
+@bp.post("/visits/<int:visit_id>/checkout")
+@login_required("security")
+def checkout(visit_id: int):
+    from kiosk.services.visits import VisitError
+
+    try:
+        kiosk().visits.checkout(visit_id)
+    except VisitError:
+        pass  # already checked out: the page shows the time
+    return redirect(url_for("security.visit", visit_id=visit_id))
+
+
+@bp.get("/visits.csv")
+@login_required("security")
+def export():
+    args = _args()
+    rows, total = kiosk().visits.search(**args, limit=EXPORT_MAX, offset=0)
+    audit("visits.export", "", describe(args) + f" rows={len(rows)}")
+    out = io.StringIO()
+    out.write("\ufeff")  # Excel opens UTF-8 CSV with Chinese correctly only with a BOM
+    writer = csv.writer(out)
+    writer.writerow(CSV_FIELDS)
+    for row in rows:
+        writer.writerow([_cell(row.get(f)) for f in CSV_FIELDS])
+    name = f"visits-{args['day_from'] or 'all'}-{args['day_to'] or 'all'}.csv"
+    return Response(out.getvalue(), mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"',
+                             "Cache-Control": "private, no-store"})
+
+
+def _cell(value) -> str:
+    """No spreadsheet formulas from visitor-typed text (CSV injection)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@bp.get("/audit")
+@login_required("manager")
+def audit_log():
+    page = int(request.args["page"]) if request.args.get("page", "").isdigit() and int(request.args["page"]) else 1
+    entries = kiosk().visits.audit_log(100, (page - 1) * 100)
+    return render_template("security_audit.html", entries=entries, page=page)

@@ -1,0 +1,210 @@
+/* Check-in on the kiosk (issue 3): a resident's card read by the camera or a serial
+ * scanner arrives as the `qr.scanned` event and is greeted by name; a keyboard-wedge
+ * scanner's fast keystrokes ending in Enter are taken as a scan, not typed into a field;
+ * ID-number check-in with an on-screen keypad and the GB 11643 check digit verified
+ * before anything is sent; visitor registration printing a pass. The ticket taken after
+ * a check-in carries its visit_id (kiosk.js asks Kiosk.ticketExtras). */
+(function () {
+  "use strict";
+
+  var K = window.Kiosk;
+  var S = K.readJson("checkin-strings");
+  var bilingual = K.lang !== "en";
+  var GREETING_SECONDS = 12;
+  var VISIT_LINK_SECONDS = 120;
+  var MESSAGE_SECONDS = 10;
+  var WEDGE_GAP_MS = 40;     // scanners type a character every few ms; people do not
+  var WEDGE_MIN_CHARS = 8;
+
+  function $(id) { return document.getElementById(id); }
+  function t(key, vars) {
+    var s = S[key] !== undefined ? S[key] : key;
+    Object.keys(vars || {}).forEach(function (k) { s = s.split("{" + k + "}").join(vars[k]); });
+    return s;
+  }
+
+  var overlays = ["ci-greeting", "ci-id", "ci-visitor", "ci-pass", "ci-message"].map($);
+  var timers = {};
+
+  function show(el, seconds) {
+    overlays.forEach(function (o) { if (o !== el) o.hidden = true; });
+    el.hidden = false;
+    clearTimeout(timers[el.id]);
+    if (seconds) timers[el.id] = setTimeout(function () { el.hidden = true; }, seconds * 1000);
+    var focus = el.querySelector("input, .btn-primary");
+    if (focus) focus.focus();
+  }
+  function hide(el) { el.hidden = true; clearTimeout(timers[el.id]); }
+  overlays.forEach(function (o) {
+    o.addEventListener("click", function (ev) {
+      if (ev.target === o || (ev.target.closest && ev.target.closest("[data-close]"))) hide(o);
+    });
+  });
+
+  function message(text, sub) {
+    var box = $("ci-message-text");
+    box.textContent = "";
+    box.appendChild(K.el("span", { class: "t-main", text: text }));
+    if (sub && bilingual) box.appendChild(K.el("span", { class: "t-sub", lang: "en", text: sub }));
+    show($("ci-message"), MESSAGE_SECONDS);
+  }
+
+  function errorText(err) {
+    var code = err && (err.code || (err.error && err.error.code));
+    if (code && S[code]) return S[code];
+    return K.describeError(err && err.error ? { code: err.error.code, message: err.error.message } : err);
+  }
+
+  /* ---- greeting and the visit the next ticket belongs to ------------------------------ */
+
+  var visit = null;  // {id, at}
+  K.ticketExtras = function () {
+    if (!visit || Date.now() - visit.at > VISIT_LINK_SECONDS * 1000) return {};
+    var extras = { visit_id: visit.id };
+    visit = null;
+    return extras;
+  };
+
+  function greet(v) {
+    visit = { id: v.id, at: Date.now() };
+    $("ci-greet-zh").textContent = t("hello", { name: v.name });
+    if ($("ci-greet-en")) $("ci-greet-en").textContent = "Hello, welcome!";
+    $("ci-greet-unit").textContent = v.unit || "";
+    $("ci-greeting").setAttribute("data-visit", v.id);
+    show($("ci-greeting"), GREETING_SECONDS);
+  }
+
+  function onScan(outcome) {
+    if (!outcome) return;
+    if (outcome.ok && outcome.action === "checked_in") greet(outcome.visit);
+    else if (outcome.ok && outcome.action === "checked_out") {
+      message(t("goodbye", { name: outcome.visit.name }), t("goodbye_en", { name: outcome.visit.name }));
+    } else if (outcome.error) message(errorText(outcome.error));
+  }
+
+  // The camera and a serial scanner report through the server (one path for all readers).
+  K.events({ "qr.scanned": onScan });
+
+  /* ---- keyboard-wedge scanners ----------------------------------------------------- */
+
+  var burst = "";
+  var lastKey = 0;
+  var burstField = null;
+  var fieldBefore = "";
+
+  document.addEventListener("keydown", function (ev) {
+    var now = performance.now();
+    var gap = now - lastKey;
+    lastKey = now;
+    if (ev.key === "Enter") {
+      var code = burst;
+      var wasBurst = code.length >= WEDGE_MIN_CHARS && gap < WEDGE_GAP_MS * 3;
+      burst = "";
+      if (!wasBurst) return;
+      ev.preventDefault();
+      ev.stopPropagation();
+      if (burstField) burstField.value = fieldBefore;  // the scan is not typing
+      K.api("POST", "/api/v1/scans", { payload: code }).then(function () {
+        /* the outcome arrives as qr.scanned, like the camera's */
+      }, function (err) { message(errorText(err)); });
+      return;
+    }
+    if (ev.key.length !== 1 || ev.ctrlKey || ev.altKey || ev.metaKey) return;
+    if (gap > WEDGE_GAP_MS) {  // a new burst may start here
+      burst = "";
+      burstField = ev.target && "value" in ev.target ? ev.target : null;
+      fieldBefore = burstField ? burstField.value : "";
+    }
+    burst += ev.key;
+  }, true);
+
+  /* ---- ID number ------------------------------------------------------------------- */
+
+  var WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+  var CHECK = "10X98765432";
+
+  /** The error code of an ID number, or "" when it is valid (GB 11643; the server checks again). */
+  K.idNumberError = function (value) {
+    var v = String(value || "").toUpperCase().replace(/\s+/g, "");
+    if (v.length !== 18) return "id_length";
+    if (!/^\d{17}[\dX]$/.test(v)) return "id_format";
+    var y = +v.slice(6, 10), m = +v.slice(10, 12), d = +v.slice(12, 14);
+    var date = new Date(Date.UTC(y, m - 1, d));
+    if (y < 1900 || date.getUTCMonth() !== m - 1 || date.getUTCDate() !== d || date > new Date()) return "id_birth_date";
+    var sum = 0;
+    for (var i = 0; i < 17; i++) sum += +v[i] * WEIGHTS[i];
+    return CHECK[sum % 11] === v[17] ? "" : "id_checksum";
+  };
+
+  var idInput = $("ci-id-number");
+  var idError = $("ci-id-error");
+  $("ci-id-open").addEventListener("click", function () {
+    idInput.value = "";
+    idError.textContent = "";
+    show($("ci-id"));
+  });
+  document.querySelectorAll(".ci-key").forEach(function (key) {
+    key.addEventListener("click", function () {
+      var k = key.getAttribute("data-key");
+      if (k === "back") idInput.value = idInput.value.slice(0, -1);
+      else if (idInput.value.length < 18) idInput.value += k;
+      idError.textContent = "";
+    });
+  });
+  $("ci-id-form").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var problem = K.idNumberError(idInput.value);
+    if (problem) {
+      idError.textContent = t(problem);
+      return;
+    }
+    var btn = $("ci-id-submit");
+    btn.disabled = true;
+    K.api("POST", "/api/v1/checkins", { method: "id", id_number: idInput.value.toUpperCase() }).then(function (v) {
+      idInput.value = "";
+      greet(v);
+    }, function (err) {
+      idError.textContent = errorText(err);
+    }).then(function () { btn.disabled = false; });
+  });
+
+  /* ---- visitors -------------------------------------------------------------------- */
+
+  var vErr = $("ci-visitor-error");
+  $("ci-visitor-open").addEventListener("click", function () {
+    $("ci-visitor-form").reset();
+    vErr.textContent = "";
+    show($("ci-visitor"));
+  });
+  $("ci-visitor-form").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var visitor = {
+      name: $("ci-v-name").value.trim(), phone: $("ci-v-phone").value.trim(), unit: $("ci-v-unit").value.trim(),
+      purpose: (document.querySelector('input[name="purpose"]:checked') || {}).value || "",
+    };
+    var id = $("ci-v-id").value.trim();
+    if (!visitor.name || !visitor.phone || !visitor.unit) { vErr.textContent = t("missing_field"); return; }
+    if (id) {
+      var problem = K.idNumberError(id);
+      if (problem) { vErr.textContent = t(problem); return; }
+      visitor.id_number = id.toUpperCase();
+    }
+    var btn = $("ci-visitor-submit");
+    btn.disabled = true;
+    K.api("POST", "/api/v1/checkins", { method: "manual", visitor: visitor }).then(function (v) {
+      visit = { id: v.id, at: Date.now() };
+      $("ci-pass-who").textContent = v.name + " · " + v.unit;
+      var status = v.print ? v.print.status : "queued";
+      $("ci-pass-print").setAttribute("data-status", status);
+      $("ci-pass-print").textContent = t(status);
+      $("ci-pass").setAttribute("data-visit", v.id);
+      show($("ci-pass"), 30);
+    }, function (err) {
+      vErr.textContent = errorText(err);
+    }).then(function () { btn.disabled = false; });
+  });
+
+  document.addEventListener("keydown", function (ev) {
+    if (ev.key === "Escape") overlays.forEach(hide);
+  });
+})();

@@ -1,0 +1,188 @@
+/* Touchscreen and counter-tablet parts of cases and surveys:
+ *  - file a repair or complaint → POST /api/v1/cases (channel kiosk) → case number + slip status;
+ *  - rate a finished ticket 1-5 (+ comment) → POST /api/v1/surveys (one per ticket);
+ *  - the periodic questionnaire offered after a while of inactivity → POST /api/v1/questionnaire.
+ * On /rate (the counter tablet) the rating panel appears by itself for the counter's
+ * ticket that was just finished. */
+(function () {
+  "use strict";
+  var K = window.Kiosk;
+  var S = K.readJson("kc-strings");
+  var bilingual = K.lang !== "en";
+  function t(key, vars) {
+    var s = String(S[key] || key);
+    Object.keys(vars || {}).forEach(function (k) { s = s.split("{" + k + "}").join(String(vars[k])); });
+    return s;
+  }
+  function $(id) { return document.getElementById(id); }
+  var overlay = $("kc-overlay");
+  var tablet = document.querySelector(".rate[data-counter]");
+  var panels = ["kc-file", "kc-filed", "kc-pick", "kc-rate", "kc-thanks", "kc-quest"];
+  var closeTimer = null;
+  var lastActivity = Date.now();
+
+  function show(id) {
+    panels.forEach(function (p) { if ($(p)) $(p).hidden = p !== id; });
+    if (overlay) overlay.hidden = !id;
+    if ($("rate-idle")) $("rate-idle").hidden = !!id;
+    clearTimeout(closeTimer);
+    if (id) closeTimer = setTimeout(function () { show(null); }, id === "kc-thanks" || id === "kc-filed" ? 20000 : 90000);
+  }
+  document.querySelectorAll("[data-kc-close]").forEach(function (b) {
+    b.addEventListener("click", function () { show(null); });
+  });
+  function radio(buttons, on) {
+    buttons.forEach(function (b) { b.setAttribute("aria-checked", b === on ? "true" : "false"); });
+  }
+  ["click", "touchstart", "keydown"].forEach(function (name) {
+    document.addEventListener(name, function () { lastActivity = Date.now(); }, { passive: true });
+  });
+
+  /* ---- filing ---- */
+  var fileType = null;
+  var category = null;
+  var opts = Array.prototype.slice.call(document.querySelectorAll(".kc-opt"));
+  var cats = Array.prototype.slice.call(document.querySelectorAll(".kc-cat"));
+  function fileReady() { if ($("kc-file-send")) $("kc-file-send").disabled = !(fileType && (category || $("kc-desc").value.trim())); }
+  opts.forEach(function (b) { b.addEventListener("click", function () { fileType = b.dataset.type; radio(opts, b); fileReady(); }); });
+  cats.forEach(function (b) { b.addEventListener("click", function () { category = b.dataset.category; radio(cats, b); fileReady(); }); });
+  if ($("kc-desc")) $("kc-desc").addEventListener("input", fileReady);
+  if ($("kc-open-file")) $("kc-open-file").addEventListener("click", function () {
+    fileType = null; category = null; radio(opts, null); radio(cats, null);
+    ["kc-desc", "kc-unit", "kc-phone"].forEach(function (id) { $(id).value = ""; });
+    fileReady();
+    show("kc-file");
+  });
+  if ($("kc-file-send")) $("kc-file-send").addEventListener("click", function () {
+    var send = $("kc-file-send");
+    var text = $("kc-desc").value.trim();
+    var body = { type: fileType, channel: "kiosk", description: text ? (category ? category + "：" + text : text) : category };
+    if (category) body.category = category;
+    if ($("kc-unit").value.trim()) body.unit = $("kc-unit").value.trim();
+    if ($("kc-phone").value.trim()) body.contact_phone = $("kc-phone").value.trim();
+    send.disabled = true;
+    K.api("POST", "/api/v1/cases", body).then(function (c) {
+      var no = "C" + String(c.id).padStart(5, "0");
+      $("kc-case-no").textContent = t("case_no", { no: no });
+      $("kc-case-no").setAttribute("data-case-no", no);
+      $("kc-reply-by").textContent = t("reply_by", { time: (c.due_at || "").slice(0, 16).replace("T", " ") });
+      var status = (c.print && c.print.status) || "queued";
+      $("kc-print").textContent = t(status);
+      $("kc-print").setAttribute("data-status", status);
+      show("kc-filed");
+    }, K.toastError).then(function () { send.disabled = false; });
+  });
+
+  /* ---- rating ---- */
+  var target = null;
+  var score = null;
+  var stars = Array.prototype.slice.call(document.querySelectorAll(".kc-star"));
+  stars.forEach(function (b) {
+    b.addEventListener("click", function () {
+      score = Number(b.dataset.score);
+      radio(stars, b);
+      $("kc-rate-send").disabled = false;
+    });
+  });
+  function rateTicket(ticket) {
+    target = ticket;
+    score = null;
+    radio(stars, null);
+    $("kc-rate-send").disabled = true;
+    $("kc-rate-comment").value = "";
+    $("kc-rate-ticket").textContent = t("ticket", { number: ticket.number });
+    show("kc-rate");
+  }
+  if ($("kc-open-rate")) $("kc-open-rate").addEventListener("click", function () {
+    K.api("GET", "/api/v1/surveys/pending").then(function (data) {
+      var box = $("kc-tickets");
+      box.textContent = "";
+      (data.pending || []).forEach(function (tk) {
+        box.appendChild(K.el("button", { type: "button", class: "kc-ticket-btn", text: tk.number,
+          onclick: function () { rateTicket(tk); } }));
+      });
+      if (!(data.pending || []).length) box.appendChild(K.el("p", { class: "kc-note", text: t("no_tickets") }));
+      show("kc-pick");
+    }, K.toastError);
+  });
+  if ($("kc-rate-send")) $("kc-rate-send").addEventListener("click", function () {
+    if (!target || !score) return;
+    var body = { ticket_id: target.ticket_id, score: score, channel: tablet ? "tablet" : "kiosk" };
+    if ($("kc-rate-comment").value.trim()) body.comment = $("kc-rate-comment").value.trim();
+    $("kc-rate-send").disabled = true;
+    K.api("POST", "/api/v1/surveys", body).then(function () {
+      show("kc-thanks");
+    }, function (err) {
+      if (err.code === "already_answered") { K.toast(t("already_answered")); show(null); return; }
+      $("kc-rate-send").disabled = false;
+      K.toastError(err);
+    });
+  });
+
+  /* ---- the counter tablet: offer the rating when the counter finishes a ticket ---- */
+  if (tablet) {
+    var counter = tablet.getAttribute("data-counter");
+    var offered = {};
+    var check = function () {
+      if ($("kc-rate") && !$("kc-rate").hidden) return;
+      K.api("GET", "/api/v1/surveys/pending?counter=" + encodeURIComponent(counter)).then(function (data) {
+        var tk = (data.pending || [])[0];
+        if (tk && !offered[tk.ticket_id]) { offered[tk.ticket_id] = true; rateTicket(tk); }
+      }, function () {});
+    };
+    K.events({ "ticket.updated": check, "ticket.called": check }, { onOpen: check });
+    show(null);
+    return;
+  }
+
+  /* ---- the periodic questionnaire on the idle kiosk ---- */
+  var quest = null;
+  var answers = [];
+  function renderQuestions() {
+    var box = $("kc-questions");
+    box.textContent = "";
+    answers = quest.questions.map(function () { return null; });
+    quest.questions.forEach(function (q, i) {
+      var row = K.el("div", { class: "kc-q" }, [
+        K.el("p", { class: "kc-q-text" }, [K.el("span", { class: "t-main", text: bilingual ? q.zh : q.en }),
+          bilingual ? K.el("span", { class: "t-sub", lang: "en", text: q.en }) : null]),
+      ]);
+      var group = K.el("div", { class: "kc-q-scores", role: "radiogroup" });
+      var buttons = [1, 2, 3, 4, 5].map(function (n) {
+        return K.el("button", { type: "button", class: "kc-q-score", role: "radio", "aria-checked": "false",
+          dataset: { q: i, score: n }, text: String(n) });
+      });
+      buttons.forEach(function (b) {
+        b.addEventListener("click", function () {
+          answers[i] = Number(b.dataset.score);
+          radio(buttons, b);
+          $("kc-quest-send").disabled = answers.some(function (a) { return a === null; });
+        });
+        group.appendChild(b);
+      });
+      row.appendChild(group);
+      box.appendChild(row);
+    });
+    $("kc-quest-send").disabled = true;
+  }
+  if ($("kc-quest-send")) {
+    $("kc-quest-send").addEventListener("click", function () {
+      $("kc-quest-send").disabled = true;
+      K.api("POST", "/api/v1/questionnaire", { answers: answers }).then(function () { show("kc-thanks"); }, K.toastError);
+    });
+    K.api("GET", "/api/v1/questionnaire").then(function (q) {
+      quest = q;
+      if (!q.idle_prompt_s || !q.questions.length) return;
+      var offeredAt = 0;
+      setInterval(function () {
+        var idle = Date.now() - lastActivity;
+        var home = $("home");
+        if (!overlay.hidden || (home && home.hidden) || idle < q.idle_prompt_s * 1000) return;
+        if (Date.now() - offeredAt < 10 * 60 * 1000) return;  // at most every 10 minutes
+        offeredAt = Date.now();
+        renderQuestions();
+        show("kc-quest");
+      }, 5000);
+    }, function () {});
+  }
+})();
