@@ -171,11 +171,12 @@ class PtyModem:
     /dev/kiosk-modem link does when the modem comes back.
     """
 
-    def __init__(self, path: str, *, silent: bool = False) -> None:
+    def __init__(self, path: str, *, silent: bool = False, refuse: tuple[str, ...] = ()) -> None:
         import os
 
         self.path = path
         self.silent = silent
+        self.refuse = {c.upper() for c in refuse}  # commands answered ERROR
         self.commands: list[str] = []
         self._cond = threading.Condition()
         self._master = self._slave = -1
@@ -244,7 +245,9 @@ class PtyModem:
                     self.commands.append(command)
                     self._cond.notify_all()
                 reply = command.encode() + b"\r\r\n"
-                if not self.silent:
+                if command.upper() in self.refuse:
+                    reply += b"ERROR\r\n"
+                elif not self.silent:
                     reply += b"OK\r\n"
                 try:
                     self._os.write(master, reply)

@@ -17,7 +17,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from kiosk.callerid import CallerId, CallerIdParser, clean_line, format_block, reply_kind
 
@@ -75,7 +76,7 @@ class SimModem:
             self._cond.notify_all()
 
     # -- the port side, used by the worker -----------------------------------------
-    def open(self) -> "SimModem":
+    def open(self) -> SimModem:
         if self.unplugged:
             raise _serial_exception("[Errno 2] could not open port sim: No such file or directory")
         with self._cond:
@@ -166,7 +167,6 @@ class PhoneWorker:
         self._connected_once = False
         self.calls_seen = 0
         self.reconnects = 0
-        self.last_call_at: float | None = None
         self.parser = CallerIdParser()
 
     # -- lifecycle -------------------------------------------------------------------
@@ -221,7 +221,7 @@ class PhoneWorker:
             port: Port | None = None
             try:
                 port = self._open()
-                port.reset_input_buffer()     # what a pty kept while nobody listened
+                port.reset_input_buffer()     # what the line kept while closed (pyserial's posix open does too)
                 self._handshake(port)
                 if self._connected_once:
                     self.reconnects += 1
@@ -262,7 +262,8 @@ class PhoneWorker:
                     if kind == "ok":
                         answered = True
                     elif kind == "error":
-                        raise PhoneError(f"the modem on {self.port} answered {clean_line(line)} to {command}")
+                        raise PhoneError(f"the modem on {self.port} answered {clean_line(line)} to {command} "
+                                         "(check phone.init: some chipsets want AT#CID=1 instead of AT+VCID=1)")
                     elif kind == "other":     # a RING or caller ID arriving meanwhile
                         self._deliver(self.parser.feed(line, time.monotonic()))
 
@@ -297,7 +298,6 @@ class PhoneWorker:
     def _deliver(self, calls: list[CallerId]) -> None:
         for call in calls:
             self.calls_seen += 1
-            self.last_call_at = time.time()
             try:
                 self.on_call(call)
             except Exception:

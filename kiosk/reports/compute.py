@@ -25,6 +25,10 @@ STATUS_ZH = {"open": "待处理", "in_progress": "处理中", "feedback_given": 
 VERDICT_ZH = {"good": "良好", "acceptable": "合格", "poor": "不合格"}
 
 
+def _utc(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
 def _bi(zh: str, en: str) -> str:
     return f"{zh} {en}"
 
@@ -56,15 +60,28 @@ class Reports:
     def _local(self, text: str | None) -> datetime | None:
         return from_db_time(text, self.clock.tz)
 
+    def _day_of(self, first: date, end: date):
+        """stored time → local day ISO, by bisecting the days' stored-time boundaries (no per-row tz maths)."""
+        import bisect
+
+        days = [first + timedelta(days=i) for i in range((end - first).days)]
+        bounds = [self._span(d, d)[0] for d in days]
+        labels = [d.isoformat() for d in days]
+
+        def day_of(stored: str) -> str:
+            return labels[max(0, bisect.bisect_right(bounds, stored) - 1)]
+        return day_of
+
     def _cases(self, start: str, end: str) -> list[dict]:
         return self.db.query("SELECT * FROM cases WHERE created_at >= ? AND created_at < ? ORDER BY id", (start, end))
 
     def _sla(self, case: dict, now: datetime) -> str:
-        stopped = rules.clock_stopped_at(case["type"], first_answer_at=self._local(case["first_answer_at"]),
-                                         feedback_at=self._local(case["feedback_at"]),
-                                         closed_at=self._local(case["closed_at"]))
-        return rules.sla_state(now, self._local(case["clock_start"]), self._local(case["due_at"]), stopped,
-                               self.deadlines)
+        def utc(text: str | None) -> datetime | None:  # aware UTC times compare with `now` as they are
+            return _utc(text) if text else None
+
+        stopped = rules.clock_stopped_at(case["type"], first_answer_at=utc(case["first_answer_at"]),
+                                         feedback_at=utc(case["feedback_at"]), closed_at=utc(case["closed_at"]))
+        return rules.sla_state(now, _utc(case["clock_start"]), _utc(case["due_at"]), stopped, self.deadlines)
 
     def _service_name(self, letter: str) -> str:
         s = self.config.service(letter)
@@ -121,9 +138,10 @@ class Reports:
         first, nxt = month_bounds(month)
         start, end = self._span(first, nxt)
         now = self.clock.now()
-        tickets = self.db.query(
-            "SELECT id, service, origin_service, status, issued_at, called_at, started_at, finished_at, counter "
-            "FROM tickets WHERE issued_at >= ? AND issued_at < ?", (start, end))
+        # plain tuples (origin_service, status, issued_at, called_at): 20,000 rows a month
+        tickets = self.db.conn.execute(
+            "SELECT origin_service, status, issued_at, called_at FROM tickets WHERE issued_at >= ? AND issued_at < ?",
+            (start, end)).fetchall()
         cases = self._cases(start, end)
         surveys = self.db.query("SELECT score FROM surveys WHERE created_at >= ? AND created_at < ?", (start, end))
         inquiries = [c for c in cases if c["type"] == "inquiry"]
@@ -133,7 +151,7 @@ class Reports:
             "first": first, "nxt": nxt, "start": start, "end": end, "now": now, "tickets": tickets, "cases": cases,
             "surveys": surveys, "slas": slas,
             "tickets_n": len(tickets),
-            "served_n": sum(t["status"] == "done" for t in tickets),
+            "served_n": sum(t[1] == "done" for t in tickets),
             "cases_n": len(cases),
             "inquiry_5min": share(sum(slas[c["id"]] == "met" for c in inquiries), len(inquiries)),
             "complaint_24h": share(sum(slas[c["id"]] == "met" for c in complaints), len(complaints)),
@@ -162,21 +180,22 @@ class Reports:
         tz = self.clock.tz
         days = [(f["first"] + timedelta(days=i)).isoformat() for i in range((f["nxt"] - f["first"]).days)]
         letters = [s.letter for s in self.config.services]
-        per_day = Counter((self._local(t["issued_at"]).date().isoformat(), t["origin_service"]) for t in f["tickets"])
+        day_of = self._day_of(f["first"], f["nxt"])
+        per_day = Counter((day_of(t[2]), t[0]) for t in f["tickets"])
         report.tables.append(Table("tickets_per_day", _bi("每日取号量（按服务）", "Tickets per day by service"),
                                    [_bi("日期", "Day")] + [self._service_name(x) for x in letters] + [_bi("合计", "Total")],
                                    [[d] + [per_day[(d, x)] for x in letters] + [sum(per_day[(d, x)] for x in letters)]
                                     for d in days], chart="stacked"))
-        case_day = Counter((self._local(c["created_at"]).date().isoformat(), c["channel"]) for c in f["cases"])
+        case_day = Counter((day_of(c["created_at"]), c["channel"]) for c in f["cases"])
         report.tables.append(Table("cases_per_day", _bi("每日事项（按渠道）", "Cases per day by channel"),
                                    [_bi("日期", "Day")] + [CHANNEL_ZH[c] for c in rules.CHANNELS] + [_bi("合计", "Total")],
                                    [[d] + [case_day[(d, c)] for c in rules.CHANNELS] +
                                     [sum(case_day[(d, c)] for c in rules.CHANNELS)] for d in days], chart="stacked"))
         waits: dict[str, list[float]] = defaultdict(list)
-        for t in f["tickets"]:
-            if t["called_at"]:
-                waits[t["origin_service"]].append(
-                    (self._local(t["called_at"]) - self._local(t["issued_at"])).total_seconds() / 60.0)
+        for service, _status, issued_at, called_at in f["tickets"]:
+            if called_at:
+                waits[service].append(  # stored times are UTC: subtract them as they are
+                    (_utc(called_at) - _utc(issued_at)).total_seconds() / 60.0)
         report.tables.append(Table("wait_times", _bi("等候时间（分钟）", "Wait time (minutes)"),
                                    [_bi("服务", "Service"), _bi("已叫号", "Called"), _bi("中位数", "Median"), "P90"],
                                    [[self._service_name(x), len(waits[x]), median(waits[x]), p90(waits[x])]
@@ -229,18 +248,22 @@ class Reports:
 
     def _staff_table(self, f: dict) -> Table:
         """Per staff member: tickets served (who called them), median handling time, cases closed."""
-        served = self.db.query(
-            "SELECT t.id, t.called_at, t.started_at, t.finished_at, "
-            "(SELECT e.actor FROM ticket_events e WHERE e.ticket_id = t.id AND e.action IN ('call', 'recall') "
-            " ORDER BY e.id DESC LIMIT 1) AS actor "
-            "FROM tickets t WHERE t.status = 'done' AND t.finished_at >= ? AND t.finished_at < ?",
-            (f["start"], f["end"]))
+        conn = self.db.conn
+        served = conn.execute(
+            "SELECT id, COALESCE(started_at, called_at), finished_at FROM tickets "
+            "WHERE status = 'done' AND finished_at >= ? AND finished_at < ?", (f["start"], f["end"])).fetchall()
+        ids = [r[0] for r in served]
+        callers: dict[int, str] = {}
+        if ids:  # who called each ticket last (the event rows, in id order: the last one wins)
+            for ticket_id, actor in conn.execute(
+                    "SELECT ticket_id, actor FROM ticket_events WHERE action IN ('call', 'recall') AND "
+                    "ticket_id BETWEEN ? AND ? ORDER BY id", (min(ids), max(ids))):
+                callers[ticket_id] = actor
         handling: dict[str, list[float]] = defaultdict(list)
-        for t in served:
-            begun = t["started_at"] or t["called_at"]
+        for ticket_id, begun, finished in served:
             if begun:
-                handling[t["actor"] or "—"].append(
-                    (self._local(t["finished_at"]) - self._local(begun)).total_seconds() / 60.0)
+                handling[callers.get(ticket_id) or "—"].append(
+                    (_utc(finished) - _utc(begun)).total_seconds() / 60.0)
         closed = Counter(r["closed_by"] for r in self.db.query(
             "SELECT closed_by FROM cases WHERE closed_at >= ? AND closed_at < ? AND closed_by IS NOT NULL",
             (f["start"], f["end"])))

@@ -53,7 +53,7 @@ def bar_chart(table: Table, width: int = 640, bar_h: int = 22) -> str:
     return "".join(parts)
 
 
-def stacked_chart(table: Table, width: int = 900, height: int = 260) -> str:
+def stacked_chart(table: Table, width: int = 1600, height: int = 260) -> str:
     """Vertical stacked columns per row (day), one colour per series column (last column = total, skipped)."""
     series = table.columns[1:-1]
     rows = table.rows
@@ -107,10 +107,14 @@ def fragment(report: Report) -> Markup:
                    f'<div class="l">{escape(k.label)}</div>{delta}</div>')
     out.append('</div><div class="rp-grid">')
     for t in report.tables:
-        out.append(f'<section class="card rp-card" data-table="{escape(t.key)}"><h2>{escape(t.title)}</h2>')
+        wide = t.chart == "stacked" or len(t.rows) > 12
+        out.append(f'<section class="card rp-card{" rp-wide" if wide else ""}" data-table="{escape(t.key)}">'
+                   f'<h2>{escape(t.title)}</h2>')
         svg = chart(t)
         if svg:
             out.append(f'<figure class="rp-chart">{svg}</figure>')
+        if wide:
+            out.append(f'<details><summary>表格 Table ({len(t.rows)})</summary>')
         out.append("<table><thead><tr>")
         for i, c in enumerate(t.columns):
             out.append(f'<th scope="col"{" class=n" if i and _is_numeric_col(t, i) else ""}>{escape(c)}</th>')
@@ -121,7 +125,7 @@ def fragment(report: Report) -> Markup:
             out.append("<tr>" + "".join(
                 f'<td{" class=n" if i and _is_numeric_col(t, i) else ""}>{escape(fmt(v))}</td>'
                 for i, v in enumerate(r)) + "</tr>")
-        out.append("</tbody></table></section>")
+        out.append("</tbody></table>" + ("</details>" if wide else "") + "</section>")
     out.append("</div>")
     return Markup("".join(out))
 
@@ -134,7 +138,7 @@ _DOC_CSS = """body{font-family:"WenQuanYi Micro Hei","Noto Sans CJK SC",sans-ser
 .card{background:#fff;border:1px solid #dde3e8;border-radius:12px;padding:14px 16px}
 .rp-kpis{display:grid;grid-template-columns:repeat(auto-fit,minmax(180px,1fr));gap:12px;margin-bottom:16px}
 .rp-kpi .v{font-size:28px;font-weight:700}.rp-kpi .l{color:#66727f}.rp-kpi .d{color:#66727f;font-size:13px}
-.rp-grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(460px,1fr));gap:16px}
+.rp-grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(560px,1fr));gap:16px}.rp-wide{grid-column:1/-1}
 table{border-collapse:collapse;width:100%;font-size:14px}th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #dde3e8}
 td.n,th.n{text-align:right}svg{max-width:100%;height:auto}h2{font-size:18px}"""
 

@@ -8,7 +8,7 @@ Times are stored as UTC ISO 8601 with milliseconds (`kiosk.clock.db_time`).
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timezone, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,8 +24,8 @@ def _db_time(at: str) -> str:
     """Any ISO 8601 moment (with an offset; naive is taken as UTC) in the stored form."""
     moment = datetime.fromisoformat(at)
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
 def _zone(at: str, tz: str | tzinfo | None) -> tzinfo:
@@ -34,7 +34,7 @@ def _zone(at: str, tz: str | tzinfo | None) -> tzinfo:
     if tz is not None:
         return tz
     moment = datetime.fromisoformat(at)
-    return moment.tzinfo or timezone.utc
+    return moment.tzinfo or UTC
 
 
 def record(call: dict, tz: tzinfo) -> dict[str, Any]:

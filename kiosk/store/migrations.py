@@ -170,6 +170,7 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
         "CREATE INDEX visits_checked_in ON visits (checked_in_at)",
         "CREATE INDEX visits_method ON visits (method, checked_in_at)",
         "CREATE INDEX visits_unit ON visits (unit, checked_in_at)",
+        "CREATE INDEX visits_name ON visits (name, checked_in_at)",
         "CREATE INDEX visits_resident ON visits (resident_id)",
         "CREATE INDEX visits_snapshot ON visits (checked_in_at) WHERE snapshot_path IS NOT NULL",
         # substring search over name, unit and phone (3+ characters; shorter queries use LIKE)

@@ -97,8 +97,10 @@ def _fts_query(q: str) -> str:
 def search(conn: sqlite3.Connection, f: VisitFilter) -> tuple[list[dict], int]:
     """One page of visits, newest first, and how many match in all.
 
-    Text of 3+ characters goes through the trigram index; 1-2 characters (a Chinese
-    surname) through LIKE, which the time range and the ORDER BY ... LIMIT keep short.
+    Text of 3+ characters matches anywhere in the name, unit or phone (trigram index);
+    1-2 characters (a Chinese surname, a building number) match the start of the name
+    or the unit, through their indexes: FTS5 trigrams need 3 characters, and LIKE
+    '%x%' would scan a year of visits.
     """
     where, params = [], []
     if f.start:
@@ -117,13 +119,18 @@ def search(conn: sqlite3.Connection, f: VisitFilter) -> tuple[list[dict], int]:
     if len(q) >= 3:
         where.append("v.id IN (SELECT rowid FROM visits_fts WHERE visits_fts MATCH ?)")
         params.append(_fts_query(q))
-    elif q:
-        where.append("(v.name LIKE ? OR v.unit LIKE ? OR v.phone LIKE ?)")
-        params += [f"%{q}%"] * 3
+    elif q:  # a surname or the start of a unit: index ranges, never a scan of the year
+        where.append("((v.name >= ? AND v.name < ?) OR (v.unit >= ? AND v.unit < ?))")
+        params += [q, q + "\U0010ffff"] * 2
     clause = ("WHERE " + " AND ".join(where)) if where else ""
     total = conn.execute(f"SELECT COUNT(*) FROM visits v {clause}", params).fetchone()[0]
-    rows = conn.execute(f"SELECT v.* FROM visits v {clause} ORDER BY v.checked_in_at DESC, v.id DESC "
-                        f"LIMIT ? OFFSET ?", [*params, f.limit, f.offset]).fetchall()
+    # The page's ids first (the indexes cover name/unit/time), then only those rows.
+    ids = [r[0] for r in conn.execute(f"SELECT v.id FROM visits v {clause} ORDER BY v.checked_in_at DESC, v.id DESC "
+                                      f"LIMIT ? OFFSET ?", [*params, f.limit, f.offset])]
+    if not ids:
+        return [], total
+    rows = conn.execute(f"SELECT * FROM visits WHERE id IN ({', '.join('?' * len(ids))}) "
+                        f"ORDER BY checked_in_at DESC, id DESC", ids).fetchall()
     return [dict(r) for r in rows], total
 
 

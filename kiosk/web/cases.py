@@ -3,7 +3,9 @@ page for the specialist, logistics and the manager."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, render_template, request
+from flask import Blueprint, current_app, g, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError, validate_csrf
+from wtforms import ValidationError
 from flask_babel import gettext as _
 
 from kiosk.cases import rules
@@ -61,6 +63,11 @@ def create_case():
     principal = current_principal()
     if request.headers.get("Authorization") and principal is None:
         raise ApiError(401, "unauthorized", "the bearer token is not valid")
+    if principal is not None and not g.get("via_token"):
+        try:  # a logged-in browser: the same CSRF check as every other staff write
+            validate_csrf(request.headers.get("X-CSRFToken", ""))
+        except (ValidationError, CSRFError):
+            raise ApiError(403, "csrf", "missing or invalid CSRF token") from None
     if principal is None or not principal.has(*STAFF):
         # the touchscreen: a resident files a complaint or a repair and gets a slip
         if body.get("channel", "kiosk") != "kiosk":

@@ -7,6 +7,7 @@ from typing import Any
 from kiosk import __version__
 from kiosk.web.openapi_calls import calls_paths
 from kiosk.web.openapi_visits import visit_paths
+from kiosk.web.openapi_cases import cases_paths
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 _TICKET = {"$ref": "#/components/schemas/Ticket"}
@@ -89,6 +90,7 @@ def openapi_document() -> dict[str, Any]:
                  "204": {"description": "nobody waits"}}, staff=True),
                 "parameters": [{"name": "counter", "in": "path", "required": True, "schema": {"type": "string"}}]}},
             **visit_paths(),
+            **cases_paths(_op, _json),
             "/api/v1/events": {"get": {"summary": "Server-Sent Events: ticket.issued, ticket.called, ...",
                                        "parameters": [{"name": "types", "in": "query", "schema": {"type": "string"}}],
                                        "responses": {"200": {"description": "event stream",

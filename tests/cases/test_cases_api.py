@@ -213,3 +213,19 @@ def test_case_with_call_links_the_call(client, tokens, kiosk):
     case = new_case(client, tokens, type="repair", channel="phone", call_id=call["id"])
     assert kiosk.db.scalar("SELECT case_id FROM calls WHERE id = ?", (call["id"],)) == case["id"]
     assert outbox_rows(kiosk, "call")[-1]["case_id"] == case["id"]
+
+
+def test_logged_in_browser_needs_the_csrf_token(client, staff, kiosk):
+    import re
+
+    from tests.conftest import PASSWORD
+
+    token = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/login").get_data(as_text=True)).group(1)
+    client.post("/login", data={"username": staff["receptionist"], "password": PASSWORD, "csrf_token": token})
+    body = {"type": "complaint", "description": "x", "channel": "counter"}
+    r = client.post("/api/v1/cases", json=body)
+    assert r.status_code == 403 and r.get_json()["error"]["code"] == "csrf"
+    page = client.get("/desk").get_data(as_text=True)
+    token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+    r = client.post("/api/v1/cases", json=body, headers={"X-CSRFToken": token})
+    assert r.status_code == 201 and r.get_json()["created_by"] == staff["receptionist"]

@@ -328,3 +328,20 @@ def test_scan_endpoint_checks_in_and_reports_refusals(client, kiosk, card):
     assert not bad["ok"] and bad["error"]["code"] == "unknown_code"
     assert [e["action"] for e in events] == ["checked_in", "refused"]
     assert all(card not in json.dumps(e) for e in events)  # the card itself is never broadcast
+
+
+def test_admin_residents_page_prints_a_card(client, kiosk, staff, residents):
+    assert client.get("/admin/residents/").status_code == 302
+    login(client, staff["security"])
+    assert client.get("/admin/residents/").status_code == 403
+    client.post("/logout", data={})
+    client2 = client.application.test_client()
+    login(client2, staff["manager"])
+    page = client2.get("/admin/residents/?q=张").get_data(as_text=True)
+    assert "张女士" in page and "李先生" not in page
+    import re
+    token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+    resp = client2.post("/admin/residents/r-zhang/card", data={"csrf_token": token})
+    assert resp.status_code == 302 and "printed=r-zhang" in resp.headers["Location"]
+    assert count(kiosk, "print_jobs", "kind = 'resident_card'") == 1
+    assert count(kiosk, "resident_cards", "resident_id = 'r-zhang'") == 1

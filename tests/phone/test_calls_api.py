@@ -186,3 +186,25 @@ def test_every_call_field_sent_is_documented_in_docs_sync(kiosk, tokens, client,
     doc = (Path(__file__).resolve().parents[2] / "docs" / "sync.md").read_text(encoding="utf-8")
     section = doc.split("### `call`", 1)[1].split("\n## ", 1)[0].split("`data`:", 1)[1]
     assert set(re.findall(r"^\| `([a-z_]+)` \|", section, flags=re.MULTILINE)) == sent
+
+
+def _login(client, username: str) -> None:
+    import re
+
+    from tests.conftest import PASSWORD
+
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf[-_]token"[^>]*(?:value|content)="([^"]+)"', page).group(1)
+    client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
+
+
+def test_call_log_page_escapes_what_the_line_sent_and_needs_the_right_role(client, kiosk, staff):
+    kiosk.calls.incoming(caller("13800138000", "<script>alert(1)</script>"))
+    assert client.get("/desk/calls").status_code == 302                       # to the login page
+    _login(client, staff["security"])
+    assert client.get("/desk/calls").status_code == 403
+    fresh = client.application.test_client()
+    _login(fresh, staff["receptionist"])
+    html = fresh.get("/desk/calls").get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "13800138000" in html

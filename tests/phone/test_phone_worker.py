@@ -156,3 +156,33 @@ def test_the_simulated_modem_rings_and_fails_on_demand(config, clock, fault):
         wait_for(lambda: len(calls(k)) == 2, what="second simulated call")
     finally:
         k.stop()
+
+
+def test_a_modem_that_refuses_caller_id_says_which_command_failed(config, clock, modem_path):
+    peer = PtyModem(modem_path, refuse=("AT+VCID=1",))
+    config.phone.port = modem_path
+    config.phone.retry_max_s = 0.5
+    k = Kiosk(config, clock=clock)
+    try:
+        wait_for(lambda: k.phone.health()["status"] == "degraded", what="degraded")
+        detail = k.phone.health()["detail"]
+        assert "answered ERROR to AT+VCID=1" in detail and "AT#CID=1" in detail
+        assert peer.wait_commands(2)[:2] == ["ATZ", "AT+VCID=1"]
+    finally:
+        k.stop()
+        peer.unplug()
+
+
+def test_what_the_line_kept_before_opening_is_flushed(config, clock, modem_path):
+    peer = PtyModem(modem_path)
+    peer.send(format_block("13700000000", "STALE"))      # written while nobody had the port open
+    config.phone.port = modem_path
+    k = Kiosk(config, clock=clock)
+    try:
+        ready(k)
+        peer.send(format_block("13800138000", "FRESH"))
+        wait_for(lambda: calls(k), what="the fresh call")
+        assert [c["name"] for c in calls(k)] == ["FRESH"]
+    finally:
+        k.stop()
+        peer.unplug()

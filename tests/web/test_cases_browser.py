@@ -49,3 +49,87 @@ def test_desk_records_case_and_specialist_handles_it_on_the_board(open_page, log
     board.click("#cd-close")
     expect(board.locator(".cd-title")).to_contain_text("已结案")
     assert kiosk.cases.get(1)["status"] == "closed"
+
+
+def test_kiosk_files_a_complaint_with_a_slip_and_it_appears_on_the_case_board(open_page, login, kiosk, shot):
+    from kiosk.devices.escpos_decode import decode
+
+    board = open_page(LANDSCAPE)
+    login(board, "specialist", "/cases")
+    board.wait_for_selector('body[data-live="open"]', state="attached")
+
+    page = open_page(KIOSK_PORTRAIT, touch=True)
+    page.goto("/kiosk")
+    page.locator("#kc-open-file").tap()
+    expect(page.locator("#kc-file")).to_be_visible()
+    for selector in (".kc-opt", ".kc-cat", "#kc-file .btn", "#kc-open-file"):
+        boxes = [page.locator(selector).nth(i).bounding_box() for i in range(page.locator(selector).count())]
+        assert boxes and all(b["width"] >= 64 and b["height"] >= 64 for b in boxes if b), selector
+    expect(page.locator("#kc-file-send")).to_be_disabled()
+    page.locator('.kc-opt[data-type="complaint"]').tap()
+    page.locator('.kc-cat[data-category="噪音"]').tap()
+    page.fill("#kc-desc", "晚上十一点楼上还在装修 <script>x</script>")
+    page.fill("#kc-unit", "3-2-501")
+    shot(page, "cases-kiosk-file")
+    page.locator("#kc-file-send").tap()
+    expect(page.locator("#kc-filed")).to_be_visible()
+    expect(page.locator("#kc-case-no")).to_contain_text("C00001")
+    expect(page.locator("#kc-print")).to_have_attribute("data-status", "printed")
+    shot(page, "cases-kiosk-filed")
+
+    case = kiosk.cases.get(1)
+    assert case["channel"] == "kiosk" and case["type"] == "complaint" and case["category"] == "噪音"
+    assert case["description"] == "噪音：晚上十一点楼上还在装修 <script>x</script>" and case["unit"] == "3-2-501"
+    job = kiosk.db.query_one("SELECT id FROM print_jobs WHERE kind = 'case_slip' AND status = 'printed'")
+    assert job is not None
+    # the slip the printer got: case number, type and deadline, and a QR of the case reference
+    data = kiosk.render_job(__import__("json").loads(kiosk.db.scalar(
+        "SELECT payload FROM print_jobs WHERE id = ?", (job["id"],))))
+    doc = decode(data)
+    assert "C00001" in doc.text and "投诉受理回执" in doc.text and "答复期限" in doc.text
+    assert doc.qr_payloads == ["KC1:demo-site:1"] and doc.cut
+
+    # the specialist's board shows it live (SSE), with no reload
+    item = board.locator('[data-col="open"] .cb-item[data-case-id="1"]')
+    expect(item).to_be_visible()
+    expect(item).to_contain_text("自助机")
+    expect(item).to_contain_text("<script>x</script>")
+
+
+def test_counter_tablet_offers_the_rating_when_the_ticket_is_finished(open_page, kiosk, shot):
+    from kiosk.queue.rules import Action
+
+    tablet = open_page(LANDSCAPE, touch=True)
+    tablet.goto("/rate?counter=1")
+    tablet.wait_for_selector('body[data-live="open"]', state="attached")
+    expect(tablet.locator("#kc-rate")).to_be_hidden()
+    t = kiosk.queue.issue("D").ticket
+    kiosk.queue.call_next("1", "reception1")
+    kiosk.queue.act(t["id"], Action.FINISH, actor="reception1")
+    expect(tablet.locator("#kc-rate")).to_be_visible()
+    expect(tablet.locator("#kc-rate-ticket")).to_contain_text(t["number"])
+    stars = tablet.locator(".kc-star")
+    assert all(stars.nth(i).bounding_box()["height"] >= 64 for i in range(stars.count()))
+    tablet.locator('.kc-star[data-score="4"]').tap()
+    tablet.fill("#kc-rate-comment", "办事很快")
+    shot(tablet, "cases-rate-tablet")
+    tablet.locator("#kc-rate-send").tap()
+    expect(tablet.locator("#kc-thanks")).to_be_visible()
+    row = kiosk.db.query_one("SELECT * FROM surveys WHERE ticket_id = ?", (t["id"],))
+    assert row["score"] == 4 and row["comment"] == "办事很快" and row["channel"] == "tablet"
+
+
+def test_idle_kiosk_offers_the_questionnaire(open_page, kiosk, shot):
+    kiosk.config.survey.idle_prompt_s = 1
+    page = open_page(KIOSK_PORTRAIT, touch=True)
+    page.goto("/kiosk")
+    expect(page.locator("#kc-quest")).to_be_visible(timeout=30_000)
+    expect(page.locator(".kc-q")).to_have_count(3)
+    expect(page.locator("#kc-quest-send")).to_be_disabled()
+    for q, score in enumerate((5, 4, 2)):
+        page.locator(f'.kc-q-score[data-q="{q}"][data-score="{score}"]').tap()
+    shot(page, "cases-kiosk-questionnaire")
+    page.locator("#kc-quest-send").tap()
+    expect(page.locator("#kc-thanks")).to_be_visible()
+    import json
+    assert json.loads(kiosk.db.scalar("SELECT answers FROM questionnaire_answers")) == [5, 4, 2]

@@ -9,7 +9,6 @@ import re
 
 import pytest
 
-from tests.conftest import bearer
 from tests.phone.conftest import RESIDENT, add_resident, wait_for
 from tests.web.conftest import LANDSCAPE
 
@@ -108,3 +107,19 @@ def test_call_log_page_needs_a_login(open_page):
     page = open_page(LANDSCAPE)
     page.goto("/desk/calls")
     expect(page).to_have_url(re.compile(r"/login\?next="))
+
+
+def test_screen_pop_flags_the_residents_overdue_cases(open_page, login, kiosk, clock):
+    add_resident(kiosk)
+    late = kiosk.cases.create(type="inquiry", description="停车卡续费", channel="counter",
+                              resident_id=RESIDENT["id"], actor="reception1")          # due in 5 minutes
+    fresh = kiosk.cases.create(type="complaint", description="夜间噪音", channel="counter",
+                               resident_id=RESIDENT["id"], actor="reception1")        # due in 24 hours
+    clock.advance(minutes=10)
+    desk = desk_ready(open_page, login, kiosk)
+    kiosk.phone.simulate_call("13800138000", "ZHANG SAN")
+    expect(desk.locator("#phone-pop-cases li")).to_have_count(2)
+    expect(desk.locator(f'#phone-pop-cases li[data-case-id="{late["id"]}"]')).to_have_class(re.compile("is-overdue"))
+    expect(desk.locator(f'#phone-pop-cases li[data-case-id="{late["id"]}"]')).to_contain_text("已超时")
+    expect(desk.locator(f'#phone-pop-cases li[data-case-id="{fresh["id"]}"]')).not_to_have_class(
+        re.compile("is-overdue"))

@@ -13,7 +13,7 @@
   var GREETING_SECONDS = 12;
   var VISIT_LINK_SECONDS = 120;
   var MESSAGE_SECONDS = 10;
-  var WEDGE_GAP_MS = 40;     // scanners type a character every few ms; people do not
+  var WEDGE_GAP_MS = 80;     // scanners type a character every few ms; people rarely 8 in a row this fast
   var WEDGE_MIN_CHARS = 8;
 
   function $(id) { return document.getElementById(id); }
@@ -74,8 +74,17 @@
     show($("ci-greeting"), GREETING_SECONDS);
   }
 
-  function onScan(outcome) {
+  var shown = {};        // outcomes already shown, by action and visit id
+  var ownScanAt = 0;     // this page sent a wedge scan: its answer shows it, not the broadcast
+
+  function onScan(outcome, fromServerEvent) {
     if (!outcome) return;
+    if (fromServerEvent && outcome.source === "wedge" && Date.now() - ownScanAt < 10000) return;
+    if (outcome.visit) {
+      var key = outcome.action + ":" + outcome.visit.id;
+      if (shown[key]) return;
+      shown[key] = true;
+    }
     if (outcome.ok && outcome.action === "checked_in") greet(outcome.visit);
     else if (outcome.ok && outcome.action === "checked_out") {
       message(t("goodbye", { name: outcome.visit.name }), t("goodbye_en", { name: outcome.visit.name }));
@@ -83,7 +92,7 @@
   }
 
   // The camera and a serial scanner report through the server (one path for all readers).
-  K.events({ "qr.scanned": onScan });
+  K.events({ "qr.scanned": function (outcome) { onScan(outcome, true); } });
 
   /* ---- keyboard-wedge scanners ----------------------------------------------------- */
 
@@ -104,8 +113,9 @@
       ev.preventDefault();
       ev.stopPropagation();
       if (burstField) burstField.value = fieldBefore;  // the scan is not typing
-      K.api("POST", "/api/v1/scans", { payload: code }).then(function () {
-        /* the outcome arrives as qr.scanned, like the camera's */
+      ownScanAt = Date.now();
+      K.api("POST", "/api/v1/scans", { payload: code }).then(function (outcome) {
+        onScan(outcome, false);
       }, function (err) { message(errorText(err)); });
       return;
     }

@@ -73,6 +73,10 @@
         K.el("a", { href: "/cases/" + c.id, text: t("case_line", { id: c.id, type: t("type_" + c.type), status: t("status_" + c.status) }) }),
       ]);
       if (c.due_at) li.appendChild(K.el("span", { class: "phone-pop-due", text: t("due", { time: dateOf(c.due_at) + " " + K.hhmm(c.due_at) }) }));
+      if (c.due_at && call.started_at && Date.parse(c.due_at) < Date.parse(call.started_at)) {
+        li.classList.add("is-overdue");
+        li.appendChild(K.el("span", { class: "phone-pop-overdue", text: t("overdue") }));
+      }
       if (c.description) li.appendChild(K.el("span", { class: "phone-pop-desc", text: c.description }));
       return li;
     });

@@ -34,7 +34,7 @@
   function radio(buttons, on) {
     buttons.forEach(function (b) { b.setAttribute("aria-checked", b === on ? "true" : "false"); });
   }
-  ["click", "touchstart", "keydown"].forEach(function (name) {
+  ["click", "touchstart", "input"].forEach(function (name) {
     document.addEventListener(name, function () { lastActivity = Date.now(); }, { passive: true });
   });
 

@@ -1,0 +1,82 @@
+"""OpenAPI paths of cases, surveys, the questionnaire, reports, spot checks, improvement
+actions and the resident profile (issue 5); merged into /api/v1/openapi.json."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+_CASE = {"type": "object", "properties": {
+    "id": {"type": "integer"}, "type": {"type": "string", "enum": ["inquiry", "complaint", "repair", "other"]},
+    "channel": {"type": "string", "enum": ["counter", "phone", "kiosk", "app"]},
+    "status": {"type": "string", "enum": ["open", "in_progress", "feedback_given", "closed"]},
+    "due_at": {"type": "string", "format": "date-time"},
+    "sla": {"type": "string", "enum": ["ok", "due_soon", "overdue", "met", "missed"]},
+    "history": {"type": "array", "items": {"type": "object"}}}}
+
+
+def _p(name: str, typ: str = "integer") -> dict:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": typ}}
+
+
+def cases_paths(op: Callable[..., dict], json: Callable[[dict], dict]) -> dict[str, Any]:
+    ok = {"200": {"description": "ok"}}
+    created = {"201": {"description": "created"}}
+    case_ok = {"200": {"description": "the case", **json(_CASE)}}
+    return {
+        "/api/v1/cases": {
+            "post": op("Record a case (staff; or the touchscreen: complaint/repair, channel kiosk, prints a slip)",
+                       {"201": {"description": "the case with id, status, due_at", **json(_CASE)}},
+                       body={"type": "object", "required": ["type", "description"], "additionalProperties": False,
+                             "properties": {k: {"type": "string"} for k in (
+                                 "type", "description", "channel", "resident_id", "category", "contact_name",
+                                 "contact_phone", "unit")} | {k: {"type": "integer"} for k in (
+                                     "ticket_id", "call_id", "visit_id")} | {"print": {"type": "boolean"}}},
+                       errors=(400, 401, 413, 415)),
+            "get": {**op("Cases (staff); filters status, type, overdue, team, assignee, resident_id",
+                         ok, staff=True, errors=(400,)),
+                    "parameters": [{"name": n, "in": "query", "schema": {"type": "string"}}
+                                   for n in ("status", "type", "overdue", "team", "assignee", "resident_id", "limit")]},
+        },
+        "/api/v1/cases/board": {"get": op("The case board: overdue, due soon, mine, open, recently closed", ok,
+                                          staff=True, errors=())},
+        "/api/v1/cases/alerts": {"get": op("Overdue / due-soon cases and inquiry tickets waiting too long", ok,
+                                           staff=True, errors=())},
+        "/api/v1/cases/{case_id}": {"get": {**op("One case with its history", case_ok, staff=True, errors=(404,)),
+                                            "parameters": [_p("case_id")]}},
+        **{f"/api/v1/cases/{{case_id}}/{action}": {"post": {**op(summary, case_ok, staff=True,
+                                                                errors=(400, 404, 409)),
+                                                            "parameters": [_p("case_id")]}}
+           for action, summary in (("assign", "Hand over to a team / person {team, assignee}"),
+                                   ("start", "Start working on the case"),
+                                   ("answer", "Record the first answer {text}"),
+                                   ("feedback", "Record the feedback given to the resident {text, method}"),
+                                   ("close", "Close (complaints: specialist or manager only)"),
+                                   ("reopen", "Reopen (specialist or manager)"), ("note", "Add a note {text}"))},
+        "/api/v1/surveys": {"post": op("Rate a finished ticket or a case 1-5 (one answer each)", created,
+                                       body={"type": "object", "required": ["score"], "properties": {
+                                           "ticket_id": {"type": "integer"}, "case_id": {"type": "integer"},
+                                           "score": {"type": "integer", "minimum": 1, "maximum": 5},
+                                           "comment": {"type": "string"}, "channel": {"type": "string"}}},
+                                       errors=(400, 404, 409))},
+        "/api/v1/surveys/pending": {"get": op("Recently finished tickets not rated yet (?counter=)", ok,
+                                              errors=(404,))},
+        "/api/v1/questionnaire": {
+            "get": op("The periodic questionnaire", ok, errors=()),
+            "post": op("Answer the questionnaire {answers: [1-5, ...], comment}", created, errors=(400,)),
+        },
+        "/api/v1/reports/{kind}/{period}": {"get": {**op("Daily (YYYY-MM-DD) or monthly (YYYY-MM) report (manager)",
+                                                         ok, staff=True),
+                                                    "parameters": [_p("kind", "string"), _p("period", "string")]}},
+        "/api/v1/spot-checks": {"post": op("Draw a seeded sample {from, to, size, seed?} (manager)", created,
+                                           staff=True)},
+        "/api/v1/spot-checks/{check_id}": {"get": {**op("A spot check with its items (manager)", ok, staff=True),
+                                                   "parameters": [_p("check_id")]}},
+        "/api/v1/spot-check-items/{item_id}": {"post": {**op("Verdict {verdict: good|acceptable|poor, remark}",
+                                                             ok, staff=True), "parameters": [_p("item_id")]}},
+        "/api/v1/improvement-actions": {"post": op("Record an improvement action (manager)", created, staff=True)},
+        "/api/v1/improvement-actions/{action_id}": {"post": {**op("Update status / progress (manager)", ok,
+                                                                  staff=True), "parameters": [_p("action_id")]}},
+        "/api/v1/residents/{resident_id}/profile": {"get": {**op(
+            "Visits, tickets, cases with history, calls and ratings of one resident", ok, staff=True),
+            "parameters": [_p("resident_id", "string")]}},
+    }
