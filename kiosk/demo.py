@@ -34,6 +34,13 @@ def load_demo(kiosk) -> Iterator[str]:
         if not kiosk.queue.queued():
             for service, priority in (("A", False), ("B", False), ("A", True), ("D", False), ("E", False)):
                 kiosk.queue.issue(service, priority=priority)
+        if not kiosk.db.scalar("SELECT COUNT(*) FROM cases"):  # a few cases for the case board
+            for ctype, channel, category, text in (
+                    ("complaint", "counter", "噪音", "楼上夜间装修噪音，希望物业协调"),
+                    ("repair", "phone", "水电", "厨房水龙头漏水"),
+                    ("inquiry", "counter", "停车", "停车月卡如何办理？")):
+                kiosk.cases.create(type=ctype, description=text, channel=channel, category=category,
+                                   actor="reception1")
     from kiosk.demo_visits import load_demo_residents
 
     yield from load_demo_residents(kiosk)

@@ -22,6 +22,8 @@ from kiosk.store.db import Database
 TYPE_ZH = {"inquiry": "咨询", "complaint": "投诉", "repair": "报修", "other": "其他"}
 CHANNEL_ZH = {"counter": "前台", "phone": "电话", "kiosk": "自助机", "app": "APP"}
 STATUS_ZH = {"open": "待处理", "in_progress": "处理中", "feedback_given": "已反馈", "closed": "已结案"}
+SLA_ZH = {"ok": "未超时 on time", "due_soon": "即将到期 due soon", "overdue": "已超时 overdue",
+          "met": "已达标 met", "missed": "超时完成 late"}
 VERDICT_ZH = {"good": "良好", "acceptable": "合格", "poor": "不合格"}
 
 
@@ -129,8 +131,8 @@ class Reports:
                                    ["编号 No.", _bi("类型", "Type"), _bi("内容", "Description"), _bi("状态", "Status"),
                                     _bi("期限", "Due"), "SLA"],
                                    [[f"C{c['id']:05d}", TYPE_ZH[c["type"]], c["description"][:80], STATUS_ZH[c["status"]],
-                                     to_iso(self._local(c["due_at"]))[:16].replace("T", " "), self._sla(c, now)]
-                                    for c in still_open]))
+                                     to_iso(self._local(c["due_at"]))[:16].replace("T", " "), SLA_ZH[self._sla(c, now)]]
+                                    for c in still_open], collapse=False))
         return report
 
     # -- monthly ----------------------------------------------------------------------
@@ -240,7 +242,7 @@ class Reports:
 
     def _overdue_table(self, f: dict) -> Table:
         rows = [[f"C{c['id']:05d}", TYPE_ZH[c["type"]], c["category"] or "—", c["description"][:60],
-                 to_iso(self._local(c["due_at"]))[:16].replace("T", " "), f["slas"][c["id"]]]
+                 to_iso(self._local(c["due_at"]))[:16].replace("T", " "), SLA_ZH[f["slas"][c["id"]]]]
                 for c in f["cases"] if f["slas"][c["id"]] in ("overdue", "missed")]
         return Table("overdue_cases", _bi("超时事项", "Overdue cases"),
                      ["编号 No.", _bi("类型", "Type"), _bi("分类", "Category"), _bi("内容", "Description"),

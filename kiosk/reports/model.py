@@ -15,7 +15,8 @@ class Table:
     title: str
     columns: list[str]
     rows: list[list[Any]]
-    chart: str | None = None  # "bar" | "line" | "stacked" | None
+    chart: str | None = None  # "bar" | "stacked" | None
+    collapse: bool = True  # a long table folds under its chart / a "Table" toggle on the page
 
 
 @dataclass

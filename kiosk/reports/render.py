@@ -113,7 +113,8 @@ def fragment(report: Report) -> Markup:
         svg = chart(t)
         if svg:
             out.append(f'<figure class="rp-chart">{svg}</figure>')
-        if wide:
+        fold = wide and t.collapse
+        if fold:
             out.append(f'<details><summary>表格 Table ({len(t.rows)})</summary>')
         out.append("<table><thead><tr>")
         for i, c in enumerate(t.columns):
@@ -125,7 +126,7 @@ def fragment(report: Report) -> Markup:
             out.append("<tr>" + "".join(
                 f'<td{" class=n" if i and _is_numeric_col(t, i) else ""}>{escape(fmt(v))}</td>'
                 for i, v in enumerate(r)) + "</tr>")
-        out.append("</tbody></table>" + ("</details>" if wide else "") + "</section>")
+        out.append("</tbody></table>" + ("</details>" if fold else "") + "</section>")
     out.append("</div>")
     return Markup("".join(out))
 

@@ -149,6 +149,13 @@ class CaseService:
                 visit_id = visit_id if visit_id is not None else ticket["visit_id"]
                 if type == "inquiry":  # "first answer within 5 minutes of the ticket's issue"
                     start = from_db_time(ticket["issued_at"], self.clock.tz)
+            if visit_id is not None and ticket_id is None:
+                if not store.table_exists(conn, "visits"):
+                    raise CaseError("unknown_visit", "this box records no visits")
+                visit = conn.execute("SELECT resident_id FROM visits WHERE id = ?", (visit_id,)).fetchone()
+                if visit is None:
+                    raise CaseError("unknown_visit", f"visit {visit_id} does not exist")
+                resident_id = resident_id or visit["resident_id"]
             if call_id is not None and not store.table_exists(conn, "calls"):
                 raise CaseError("unknown_call", "this box records no phone calls")
             if resident_id is not None:

@@ -69,7 +69,7 @@ class QualityService:
         if check is None:
             raise CaseError("not_found", f"spot check {check_id} not found", 404)
         items = self.db.query(
-            "SELECT i.*, t.number AS ticket_number, t.service AS ticket_service, c.type AS case_type, "
+            "SELECT i.*, t.number AS ticket_number, t.service AS ticket_service, t.day AS ticket_day, c.type AS case_type, "
             "c.description AS case_description FROM spot_check_items i "
             "LEFT JOIN tickets t ON i.item_kind = 'ticket' AND t.id = i.item_id "
             "LEFT JOIN cases c ON i.item_kind = 'case' AND c.id = i.item_id "

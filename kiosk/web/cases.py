@@ -164,9 +164,12 @@ def _rule_error(exc: rules.CaseRuleError):
 
 
 def _page_error(exc: rules.CaseRuleError):
-    from flask import abort
+    """A page-level rule error: the site's error page with the status (404 for a missing case)."""
+    from werkzeug.exceptions import BadRequest, Forbidden, NotFound
 
-    abort(getattr(exc, "status", 400), description=exc.message)
+    status = getattr(exc, "status", 400)
+    error = {404: NotFound, 403: Forbidden}.get(status, BadRequest)(description=exc.message)
+    return render_template("error.html", error=error), error.code
 
 
 api_bp.register_error_handler(rules.CaseRuleError, _rule_error)

@@ -36,7 +36,13 @@ def _rule_error(exc: CaseRuleError):
 
 
 api_bp.register_error_handler(CaseRuleError, _rule_error)
-bp.register_error_handler(CaseRuleError, lambda exc: abort(getattr(exc, "status", 400), description=exc.message))
+def _page_error(exc: CaseRuleError):
+    from kiosk.web.cases import _page_error as page_error
+
+    return page_error(exc)
+
+
+bp.register_error_handler(CaseRuleError, _page_error)
 
 
 def _period(kind: str, value: str | None) -> str:

@@ -229,3 +229,45 @@ def test_logged_in_browser_needs_the_csrf_token(client, staff, kiosk):
     token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
     r = client.post("/api/v1/cases", json=body, headers={"X-CSRFToken": token})
     assert r.status_code == 201 and r.get_json()["created_by"] == staff["receptionist"]
+
+
+def test_the_watcher_thread_raises_overdue_by_itself(kiosk, clock):
+    """The background loop (stop event + wait timeout) runs the same decision; no sleeping in the test:
+    it waits on the bus for the event, with a generous bound for a loaded machine."""
+    kiosk.cases.stop()
+    kiosk.config.cases.watch_interval_s = 0.05
+    case = kiosk.cases.create(type="inquiry", description="几点下班？", channel="phone")
+    with kiosk.bus.subscribe() as sub:
+        clock.advance(minutes=6)
+        kiosk.cases.start()
+        seen = []
+        while True:
+            event = sub.get(timeout=30)
+            assert event is not None, f"no case.overdue from the watcher; saw {seen}"
+            seen.append(event.name)
+            if event.name == CASE_OVERDUE:
+                break
+    assert event.data["id"] == case["id"]
+    kiosk.cases.stop()
+    assert kiosk.cases._thread is None
+
+
+def test_kiosk_case_linked_to_a_check_in_visit(client, kiosk):
+    assert client.post("/api/v1/cases", json={"type": "repair", "description": "x", "visit_id": 999}
+                       ).get_json()["error"]["code"] == "unknown_visit"
+    with kiosk.db.write() as conn:
+        conn.execute("INSERT INTO residents (id, name, unit, phone, phone_norm, updated_at) VALUES "
+                     "('r9', '李四', '1-1-101', '139', '139', '2026-01-01')")
+    cols = {r["name"]: r for r in kiosk.db.query("PRAGMA table_info(visits)")}
+    values = {"kind": "resident", "method": "qr", "resident_id": "r9", "checked_in_at": "2026-11-27T01:00:00.000+00:00",
+              "updated_at": "2026-11-27T01:00:00.000+00:00"}
+    for name, col in cols.items():  # fill whatever else the visits table requires
+        if col["notnull"] and col["dflt_value"] is None and name not in values and not col["pk"]:
+            values[name] = 1 if "INT" in (col["type"] or "").upper() else ""
+    with kiosk.db.write() as conn:
+        visit_id = conn.execute(f"INSERT INTO visits ({', '.join(values)}) VALUES ({', '.join('?' for _ in values)})",
+                                tuple(values.values())).lastrowid
+    r = client.post("/api/v1/cases", json={"type": "repair", "description": "门锁坏了", "visit_id": visit_id})
+    assert r.status_code == 201
+    case = r.get_json()
+    assert case["visit_id"] == visit_id and case["resident_id"] == "r9" and case["unit"] == "1-1-101"

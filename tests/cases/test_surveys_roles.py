@@ -139,3 +139,17 @@ def test_resident_profile_joins_everything(client, tokens, kiosk):
     assert [r["id"] for r in search(kiosk.db, "3-2-5")] == ["r1"]
     assert [r["id"] for r in search(kiosk.db, "00001111")] == ["r1"]
     assert search(kiosk.db, "%") == []
+
+
+def test_case_page_hides_complaint_closing_from_the_receptionist(client, staff, kiosk):
+    import re
+
+    from tests.conftest import PASSWORD
+
+    case = kiosk.cases.create(type="complaint", description="<b>噪音</b>", channel="counter")
+    token = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/login").get_data(as_text=True)).group(1)
+    client.post("/login", data={"username": staff["receptionist"], "password": PASSWORD, "csrf_token": token})
+    page = client.get(f"/cases/{case['id']}").get_data(as_text=True)
+    assert 'id="cd-specialist-only"' in page and 'id="cd-close"' not in page
+    assert "&lt;b&gt;噪音&lt;/b&gt;" in page and "<b>噪音</b>" not in page
+    assert client.get("/cases/999").status_code == 404

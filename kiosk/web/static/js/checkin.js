@@ -13,7 +13,7 @@
   var GREETING_SECONDS = 12;
   var VISIT_LINK_SECONDS = 120;
   var MESSAGE_SECONDS = 10;
-  var WEDGE_GAP_MS = 80;     // scanners type a character every few ms; people rarely 8 in a row this fast
+  var WEDGE_GAP_MS = 80;     // scanners type a character every few ms; people do not
   var WEDGE_MIN_CHARS = 8;
 
   function $(id) { return document.getElementById(id); }
@@ -96,7 +96,14 @@
 
   /* ---- keyboard-wedge scanners ----------------------------------------------------- */
 
+  // A scanner types a whole code in a few ms per character and ends it with Enter. A
+  // burst starts with 4 keys each under WEDGE_GAP_MS apart; once started, a busy browser
+  // may delay a key (up to WEDGE_STALL_MS) without breaking it; on Enter it counts as a
+  // scan when it has WEDGE_MIN_CHARS and its keys came on average faster than any typist.
+  var WEDGE_STALL_MS = 600;
+  var WEDGE_MEAN_MS = 60;
   var burst = "";
+  var burstStart = 0;
   var lastKey = 0;
   var burstField = null;
   var fieldBefore = "";
@@ -107,9 +114,9 @@
     lastKey = now;
     if (ev.key === "Enter") {
       var code = burst;
-      var wasBurst = code.length >= WEDGE_MIN_CHARS && gap < WEDGE_GAP_MS * 3;
+      var mean = code.length > 1 ? (now - burstStart) / code.length : Infinity;
       burst = "";
-      if (!wasBurst) return;
+      if (code.length < WEDGE_MIN_CHARS || gap > WEDGE_STALL_MS || mean > WEDGE_MEAN_MS) return;
       ev.preventDefault();
       ev.stopPropagation();
       if (burstField) burstField.value = fieldBefore;  // the scan is not typing
@@ -120,8 +127,9 @@
       return;
     }
     if (ev.key.length !== 1 || ev.ctrlKey || ev.altKey || ev.metaKey) return;
-    if (gap > WEDGE_GAP_MS) {  // a new burst may start here
+    if (gap > WEDGE_STALL_MS || (gap > WEDGE_GAP_MS && burst.length < 4)) {  // a new burst may start here
       burst = "";
+      burstStart = now;
       burstField = ev.target && "value" in ev.target ? ev.target : null;
       fieldBefore = burstField ? burstField.value : "";
     }

@@ -58,6 +58,9 @@
     var text = $("kc-desc").value.trim();
     var body = { type: fileType, channel: "kiosk", description: text ? (category ? category + "：" + text : text) : category };
     if (category) body.category = category;
+    // after a check-in, the case belongs to that visit (and its resident); checkin.js may offer a peek
+    var visit = typeof K.currentVisit === "function" ? K.currentVisit() : null;
+    if (visit && visit.id) body.visit_id = visit.id;
     if ($("kc-unit").value.trim()) body.unit = $("kc-unit").value.trim();
     if ($("kc-phone").value.trim()) body.contact_phone = $("kc-phone").value.trim();
     send.disabled = true;

@@ -36,6 +36,7 @@
   document.querySelectorAll("[data-judge]").forEach(function (b) {
     b.addEventListener("click", function () {
       var tr = b.closest("tr");
+      if (!tr.querySelector('[data-field="verdict"]').value) return;
       K.api("POST", "/api/v1/spot-check-items/" + tr.getAttribute("data-item-id"), {
         verdict: tr.querySelector('[data-field="verdict"]').value,
         remark: tr.querySelector('[data-field="remark"]').value,
