@@ -23,10 +23,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import cv2  # noqa: E402
+import cv2
 
-from kiosk.devices.qr_decode import decode_gray_pyzbar, decode_gray_zxing  # noqa: E402
-from kiosk.devices.sim_video import frame_with_qr  # noqa: E402
+from kiosk.devices.qr_decode import decode_gray_pyzbar, decode_gray_zxing
+from kiosk.devices.sim_video import frame_with_qr
 
 PAYLOAD = "KR1:demo-site:demo-zhang:1798335000:l2JkzNWditxDPeY-JpvAKA"
 

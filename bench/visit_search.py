@@ -18,17 +18,17 @@ import random
 import sys
 import tempfile
 import time
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kiosk.clock import FixedClock, db_time  # noqa: E402
-from kiosk.config import Config  # noqa: E402
-from kiosk.services.visits import VisitService  # noqa: E402
-from kiosk.events import EventBus  # noqa: E402
-from kiosk.store import open_database  # noqa: E402
+from kiosk.clock import FixedClock, db_time
+from kiosk.config import Config
+from kiosk.events import EventBus
+from kiosk.services.visits import VisitService
+from kiosk.store import open_database
 
 TZ = ZoneInfo("Asia/Shanghai")
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
@@ -96,7 +96,7 @@ def main() -> None:
             times = []
             for _ in range(args.repeat):
                 t = time.perf_counter()
-                rows, total = service.search(**kwargs, limit=25)
+                _rows, total = service.search(**kwargs, limit=25)
                 times.append((time.perf_counter() - t) * 1000)
             print(f"{label:<38} {total:>8} {pct(times, 50):8.1f} {pct(times, 95):8.1f}")
         db.close()

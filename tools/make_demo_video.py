@@ -15,9 +15,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kiosk.devices.camera import shipped_demo_video  # noqa: E402
-from kiosk.devices.sim_video import write_video  # noqa: E402
-from kiosk.visits import tokens  # noqa: E402
+from kiosk.devices.camera import shipped_demo_video
+from kiosk.devices.sim_video import write_video
+from kiosk.visits import tokens
 
 
 def main() -> None:

@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 OnDone = Callable[[Announcement, "str | None"], None]
 
 _STOP = object()
+DBG: list = []
 _SUBPROCESS_TIMEOUT_S = 30.0
 _UTTERANCE_TIMEOUT_S = 60.0
 
@@ -205,8 +206,8 @@ class Pyttsx3Backend:
 
             engine = pyttsx3.init("espeak")
             engine.connect("error", self._on_error)
-            engine.connect("finished-utterance", lambda **k: (log.debug("DBG finished %s %s", k, threading.current_thread().name), self._finished.set()))
-            engine.connect("started-utterance", lambda **k: log.debug("DBG started %s %s", k, threading.current_thread().name))
+            engine.connect("finished-utterance", lambda **k: (DBG.append(("fin", time.monotonic(), threading.current_thread().name)), self._finished.set()))
+            engine.connect("started-word", lambda **k: DBG.append(("w", time.monotonic())))
             engine.proxy.setBusy(False)
             self._engine = engine
         if len(self.voices) < len(self.configured):
@@ -238,15 +239,15 @@ class Pyttsx3Backend:
         engine.setProperty("rate", self.rate)
         if not self._wait_until(lambda: _espeak.dll.espeak_GetParameter(_espeak.RATE, 1) == self.rate, 1.0):
             log.warning("espeak did not take rate %d within 1 s; speaking anyway", self.rate)
-        log.debug("DBG before say %r rate=%s playing=%s finished=%s", text[:10], _espeak.dll.espeak_GetParameter(_espeak.RATE, 1), _espeak.IsPlaying(), self._finished.is_set())
+        DBG.append(("say", text[:8], time.monotonic(), _espeak.IsPlaying(), self._finished.is_set(), engine.proxy._driver._speaking, engine.proxy.isBusy()))
         engine.say(text)
         engine.runAndWait()
-        log.debug("DBG after runAndWait finished=%s playing=%s speaking=%s buf=%s", self._finished.is_set(), _espeak.IsPlaying(), engine.proxy._driver._speaking, len(engine.proxy._driver._data_buffer))
+        DBG.append(("ran", time.monotonic(), _espeak.IsPlaying(), self._finished.is_set(), engine.proxy._driver._speaking, len(engine.proxy._driver._data_buffer)))
         if not self._finished.wait(_UTTERANCE_TIMEOUT_S):
             raise SpeakerError(f"pyttsx3 did not finish a sentence within {_UTTERANCE_TIMEOUT_S:.0f} s")
-        log.debug("DBG after finished playing=%s", _espeak.IsPlaying())
+        DBG.append(("got-fin", time.monotonic(), _espeak.IsPlaying(), engine.proxy._driver._speaking))
         self._wait_until(lambda: not _espeak.IsPlaying(), _UTTERANCE_TIMEOUT_S)
-        log.debug("DBG idle")
+        DBG.append(("idle", time.monotonic()))
         if self._errors:
             raise SpeakerError(f"pyttsx3: {self._errors[0]}")
 

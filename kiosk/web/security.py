@@ -75,7 +75,7 @@ def checkout(visit_id: int):
 @login_required("security")
 def export():
     args = _args()
-    rows, total = kiosk().visits.search(**args, limit=EXPORT_MAX, offset=0)
+    rows, _total = kiosk().visits.search(**args, limit=EXPORT_MAX, offset=0)
     audit("visits.export", "", describe(args) + f" rows={len(rows)}")
     out = io.StringIO()
     out.write("\ufeff")  # Excel opens UTF-8 CSV with Chinese correctly only with a BOM

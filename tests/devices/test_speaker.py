@@ -335,7 +335,8 @@ def test_speaker_mode_says_mandarin_then_english(fake_aplay: Path, tmp_path: Pat
     assert len(played) == len(expected)
     for path, (voice, text) in zip(played, expected):
         cli_s = len(cli_frames(text, voice, tmp_path)) / 2 / 22050
-        assert abs(duration_s(path) - cli_s) < 0.05, (path.name, text)
+        import kiosk.devices.speaker as _sm
+        assert abs(duration_s(path) - cli_s) < 0.05, (path.name, text, '\n'.join(str(d) for d in _sm.DBG if d[0] != 'w'), sum(1 for d in _sm.DBG if d[0]=='w'))
     with wave.open(str(played[0]), "rb") as w:
         assert w.readframes(w.getnframes()) == cli_frames(expected[0][1], expected[0][0], tmp_path)
 

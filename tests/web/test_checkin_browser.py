@@ -21,6 +21,12 @@ def test_visitor_registration_then_security_review(open_page, login, shot, kiosk
     page = open_page(KIOSK_PORTRAIT, touch=True)
     page.goto("/kiosk")
     page.wait_for_selector('body[data-live="open"]', state="attached")
+    expect(page.locator("#ci-home-notice")).to_contain_text("90")  # the photo notice, on the home screen too
+    for selector in (".ci-btn", ".ci-key"):
+        boxes = [b for b in (page.locator(selector).nth(i).bounding_box() for i in range(page.locator(selector).count()))
+                 if b]
+        assert all(b["height"] >= 64 for b in boxes), f"{selector} below the 64 px touch target"
+    shot(page, "checkin-home")
     page.locator("#ci-visitor-open").tap()
     form = page.locator("#ci-visitor")
     expect(form).to_be_visible()

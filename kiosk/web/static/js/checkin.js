@@ -214,7 +214,11 @@
       $("ci-pass-who").textContent = v.name + " · " + v.unit;
       var status = v.print ? v.print.status : "queued";
       $("ci-pass-print").setAttribute("data-status", status);
-      $("ci-pass-print").textContent = t(status);
+      $("ci-pass-print").textContent = "";
+      $("ci-pass-print").appendChild(K.el("span", { class: "t-main", text: t(status) }));
+      if (bilingual && S[status + "_en"]) {
+        $("ci-pass-print").appendChild(K.el("span", { class: "t-sub", lang: "en", text: S[status + "_en"] }));
+      }
       $("ci-pass").setAttribute("data-visit", v.id);
       show($("ci-pass"), 30);
     }, function (err) {
