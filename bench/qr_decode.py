@@ -27,13 +27,10 @@ import cv2
 
 from kiosk.devices.qr_decode import decode_gray_pyzbar, decode_gray_zxing
 from kiosk.devices.sim_video import frame_with_qr
+from benchlib import pct  # noqa: E402
 
 PAYLOAD = "KR1:demo-site:demo-zhang:1798335000:l2JkzNWditxDPeY-JpvAKA"
 
-
-def pct(values: list[float], p: float) -> float:
-    values = sorted(values)
-    return values[max(0, min(len(values) - 1, int(round(p / 100 * (len(values) - 1)))))]
 
 
 def bench_decode(frames: int) -> None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,15 +32,11 @@ from kiosk.config import Config
 from kiosk.events import EventBus
 from kiosk.services.queue import QueueService
 from kiosk.store import open_database, outbox
+from benchlib import free_port  # noqa: E402
 
 BIN = Path(sys.executable).parent
 SITE, SECRET = "bench-site", "bench-secret"
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def fill_outbox(db_path: str, records: int) -> None:

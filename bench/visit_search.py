@@ -29,15 +29,12 @@ from kiosk.config import Config
 from kiosk.events import EventBus
 from kiosk.services.visits import VisitService
 from kiosk.store import open_database
+from benchlib import pct  # noqa: E402
 
 TZ = ZoneInfo("Asia/Shanghai")
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰涛明超秀霞平刚桂英"
 
-
-def pct(values: list[float], p: float) -> float:
-    values = sorted(values)
-    return values[max(0, min(len(values) - 1, int(round(p / 100 * (len(values) - 1)))))]
 
 
 def fill(db, rows: int, end: datetime) -> None:

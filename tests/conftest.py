@@ -10,12 +10,13 @@ from typing import Iterator
 from zoneinfo import ZoneInfo
 
 import pytest
-from waitress import create_server, wasyncore
+from waitress import create_server
 
 from kiosk.clock import FixedClock
 from kiosk.config import Config
 from kiosk.runtime import Kiosk
 from kiosk.web import create_app
+from tests.peers import stop_waitress
 
 TZ = ZoneInfo("Asia/Shanghai")
 PASSWORD = "correct-horse-9"
@@ -86,10 +87,7 @@ class LiveServer:
         return self
 
     def stop(self) -> None:
-        """Close every socket from inside waitress's own loop, which then ends by itself."""
-        self.server.trigger.pull_trigger(lambda: wasyncore.close_all(self.server._map))
-        self.thread.join(10)
-        self.server.task_dispatcher.shutdown()
+        stop_waitress(self.server, self.thread)
 
 
 @pytest.fixture

@@ -253,3 +253,17 @@ class PtyModem:
                     self._os.write(master, reply)
                 except OSError:
                     return
+
+
+def stop_waitress(server, thread) -> None:
+    """Stop a waitress server running `server.run()` in `thread`; safe to call twice.
+
+    Every socket is closed from inside waitress's own loop (closing them from another
+    thread races with its select()); the loop then ends by itself.
+    """
+    from waitress import wasyncore
+
+    if thread.is_alive():
+        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+        thread.join(10)
+    server.task_dispatcher.shutdown()

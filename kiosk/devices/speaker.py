@@ -35,7 +35,6 @@ log = logging.getLogger(__name__)
 OnDone = Callable[[Announcement, "str | None"], None]
 
 _STOP = object()
-DBG: list = []
 _SUBPROCESS_TIMEOUT_S = 30.0
 _UTTERANCE_TIMEOUT_S = 60.0
 
@@ -170,6 +169,8 @@ class Pyttsx3Backend:
       pyttsx3's binding drops its `current` argument);
     - the driver starts "busy", so property changes before the first `runAndWait()`
       are deferred: the engine is marked idle once created, so they apply at once;
+    - rarely (seen only under heavy CPU load) a sentence still comes out silent: no
+      'started-word' notification arrives, so such a sentence is said once more;
     - `runAndWait()` with nothing to say never returns: empty texts are never passed;
     - a voice it cannot set is only reported to 'error' callbacks: voices are resolved
       up front and callback errors become exceptions;
@@ -186,9 +187,13 @@ class Pyttsx3Backend:
         self._engine: Any = None
         self._errors: list[BaseException] = []
         self._finished = threading.Event()
+        self._words = 0
 
     def _on_error(self, name: Any = None, exception: BaseException | None = None, **_: Any) -> None:
         self._errors.append(exception or RuntimeError("pyttsx3 reported an error"))
+
+    def _on_word(self, **_: Any) -> None:
+        self._words += 1
 
     def _probe_audio(self) -> None:
         aplay = shutil.which("aplay")
@@ -206,8 +211,8 @@ class Pyttsx3Backend:
 
             engine = pyttsx3.init("espeak")
             engine.connect("error", self._on_error)
-            engine.connect("finished-utterance", lambda **k: (DBG.append(("fin", time.monotonic(), threading.current_thread().name)), self._finished.set()))
-            engine.connect("started-word", lambda **k: DBG.append(("w", time.monotonic())))
+            engine.connect("finished-utterance", lambda **_: self._finished.set())
+            engine.connect("started-word", self._on_word)
             engine.proxy.setBusy(False)
             self._engine = engine
         if len(self.voices) < len(self.configured):
@@ -228,28 +233,34 @@ class Pyttsx3Backend:
             time.sleep(0.001)
         return True
 
-    def _say(self, voice: str, text: str) -> None:
+    def _say_once(self, voice: str, text: str) -> int:
+        """Say `text`; the number of words espeak reported while saying it."""
         from pyttsx3.drivers import _espeak
 
         engine = self._engine
         self._errors.clear()
         self._finished.clear()
+        self._words = 0
         self._wait_until(lambda: not _espeak.IsPlaying(), _UTTERANCE_TIMEOUT_S)
         engine.setProperty("voice", voice)
         engine.setProperty("rate", self.rate)
         if not self._wait_until(lambda: _espeak.dll.espeak_GetParameter(_espeak.RATE, 1) == self.rate, 1.0):
             log.warning("espeak did not take rate %d within 1 s; speaking anyway", self.rate)
-        DBG.append(("say", text[:8], time.monotonic(), _espeak.IsPlaying(), self._finished.is_set(), engine.proxy._driver._speaking, engine.proxy.isBusy()))
         engine.say(text)
         engine.runAndWait()
-        DBG.append(("ran", time.monotonic(), _espeak.IsPlaying(), self._finished.is_set(), engine.proxy._driver._speaking, len(engine.proxy._driver._data_buffer)))
         if not self._finished.wait(_UTTERANCE_TIMEOUT_S):
             raise SpeakerError(f"pyttsx3 did not finish a sentence within {_UTTERANCE_TIMEOUT_S:.0f} s")
-        DBG.append(("got-fin", time.monotonic(), _espeak.IsPlaying(), engine.proxy._driver._speaking))
         self._wait_until(lambda: not _espeak.IsPlaying(), _UTTERANCE_TIMEOUT_S)
-        DBG.append(("idle", time.monotonic()))
         if self._errors:
             raise SpeakerError(f"pyttsx3: {self._errors[0]}")
+        return self._words
+
+    def _say(self, voice: str, text: str) -> None:
+        for attempt in (1, 2):
+            if self._say_once(voice, text):
+                return
+            log.warning("pyttsx3 said nothing of %r (attempt %d)", text, attempt)
+        raise SpeakerError(f"pyttsx3 produced no speech for {text!r}")
 
     def speak(self, announcement: Announcement, at: datetime) -> None:
         self.prepare()

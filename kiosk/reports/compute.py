@@ -179,7 +179,6 @@ class Reports:
             Kpi("satisfaction", _bi("满意度均分", "Satisfaction average"), f["satisfaction"], p["satisfaction"], "/5"),
             Kpi("surveys", _bi("评价数", "Ratings"), f["surveys_n"], p["surveys_n"]),
         ]
-        tz = self.clock.tz
         days = [(f["first"] + timedelta(days=i)).isoformat() for i in range((f["nxt"] - f["first"]).days)]
         letters = [s.letter for s in self.config.services]
         day_of = self._day_of(f["first"], f["nxt"])

@@ -4,7 +4,6 @@ with history and outbox rows, role rules, and the deadline watch raising each al
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 
 from kiosk.events import CASE_DUE_SOON, CASE_ESCALATED, CASE_OVERDUE
 from tests.conftest import bearer

@@ -23,7 +23,7 @@ from openpyxl import load_workbook
 from kiosk.queue.rules import Action
 from kiosk.runtime import Kiosk
 from kiosk.web import create_app
-from tests.conftest import PASSWORD, bearer
+from tests.conftest import PASSWORD
 
 TZ = ZoneInfo("Asia/Shanghai")
 LETTERS = "ABCDEF"

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import tomli_w
-from waitress import create_server, wasyncore
+from waitress import create_server
 
 from kiosk.clock import FixedClock
 from kiosk.config import Config
@@ -26,6 +26,7 @@ from kiosk.store import Database, open_database
 from sync.agent import AgentSettings, SyncAgent
 from sync.backoff import Backoff
 from sync.central.app import create_app
+from tests.peers import stop_waitress
 
 SITE = "site-7"
 SECRET = "s3cret-for-tests"
@@ -49,9 +50,7 @@ class CentralServer:
 
     def stop(self) -> None:
         """Close the listener and every open connection from the server's own loop thread."""
-        self.server.trigger.pull_trigger(lambda: wasyncore.close_all(self.server._map))
-        self.thread.join(5)
-        self.server.task_dispatcher.shutdown()
+        stop_waitress(self.server, self.thread)
         self.store.close()
 
 
