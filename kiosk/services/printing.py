@@ -130,14 +130,15 @@ class PrintSpooler:
             self._announce(job["id"], PRINTED)
 
     def _failed_attempt(self, job_id: int, error: str) -> None:
-        with self._db.write() as conn:
+        with self._db.write(durable=False) as conn:
             conn.execute("UPDATE print_jobs SET attempts = attempts + 1, last_error = ? WHERE id = ?", (error, job_id))
         self._backoff = min(self._backoff_max, max(self._backoff_initial, self._backoff * 2))
         log.warning("printer failed (%s); retrying in %.0f s", error, self._backoff)
         self._set_online(False, error)
 
     def _finish(self, job_id: int, status: str, error: str | None) -> None:
-        with self._db.write() as conn:
+        # Not durable: a power cut right after printing costs at most a second copy.
+        with self._db.write(durable=False) as conn:
             conn.execute(
                 "UPDATE print_jobs SET status = ?, attempts = attempts + 1, last_error = ?, printed_at = ? WHERE id = ?",
                 (status, error, db_time(self._clock.now()) if status == "printed" else None, job_id))
