@@ -43,7 +43,7 @@ class Kiosk:
         self.auth = AuthService(self.db, self.clock)
         self.printer = printer or create_printer(config.printer, config.data_dir)
         self.spooler = PrintSpooler(self.db, self.printer, self.render_job, self.bus, self.clock)
-        self.speaker: Speaker = create_speaker(config.tts)
+        self.speaker: Speaker = create_speaker(config.tts, now=self.clock.now)
         self.queue = QueueService(self.db, config, self.clock, self.bus, self.spooler, self.speaker)
         self.calls = CallService(self.db, config, self.clock, self.bus)
         self.phone = create_phone(config.phone, on_call=self.calls.incoming)  # the caller-ID modem worker

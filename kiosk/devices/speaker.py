@@ -23,9 +23,10 @@ import tempfile
 import threading
 import time
 import wave
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable, Iterable, Protocol
+from typing import Any, Protocol
 
 from kiosk.config import TtsConfig
 from kiosk.devices.announcement import Announcement
@@ -105,7 +106,7 @@ class WavBackend:
     def _render(self, text: str, voice: str, out: Path) -> tuple[Any, bytes]:
         cmd = [self._espeak(), "-v", voice, "-s", str(self.rate), "-b", "1", "-w", str(out), "--stdin"]
         done = subprocess.run(cmd, input=text.encode("utf-8"), capture_output=True,
-                              timeout=_SUBPROCESS_TIMEOUT_S)
+                              timeout=_SUBPROCESS_TIMEOUT_S, check=False)
         reason = done.stderr.decode("utf-8", "replace").strip()
         if done.returncode != 0 or not out.exists():
             raise SpeakerError(f"espeak-ng -v {voice} failed: {reason or f'exit {done.returncode}'}")
@@ -200,7 +201,7 @@ class Pyttsx3Backend:
         if aplay is None:
             raise SpeakerError("aplay not found (install alsa-utils): announcements are not audible")
         done = subprocess.run([aplay, "-q"], input=_silence_wav(), capture_output=True,
-                              timeout=_SUBPROCESS_TIMEOUT_S)
+                              timeout=_SUBPROCESS_TIMEOUT_S, check=False)
         if done.returncode != 0:
             reason = done.stderr.decode("utf-8", "replace").strip() or f"exit {done.returncode}"
             raise SpeakerError(f"no audio output: aplay: {reason}")

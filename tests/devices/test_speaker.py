@@ -303,11 +303,11 @@ def fake_aplay(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     script = bin_dir / "aplay"
     script.write_text(
         "#!/bin/sh\n"
-        "n=$(ls '%s' | wc -l)\n"
-        "for arg in \"$@\"; do\n"
-        "  if [ -f \"$arg\" ]; then cp \"$arg\" '%s'/$(printf %%03d \"$n\").wav; exit 0; fi\n"
+        f"n=$(ls '{played}' | wc -l)\n"
+        'for arg in "$@"; do\n'
+        f'  if [ -f "$arg" ]; then cp "$arg" \'{played}\'/$(printf %03d "$n").wav; exit 0; fi\n'
         "done\n"
-        "cat >/dev/null\n" % (played, played))
+        "cat >/dev/null\n")
     script.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     return played
