@@ -90,8 +90,11 @@ class PreviewPrinter(Printer):
             self._seq += 1
             name = f"{self._now().astimezone(timezone.utc):%Y%m%d-%H%M%S-%f}-{self._seq:06d}.bin"
             try:
-                self.directory.mkdir(parents=True, exist_ok=True)
-                _write_atomically(self.directory / name, data)
+                try:
+                    _write_atomically(self.directory / name, data)
+                except FileNotFoundError:
+                    self.directory.mkdir(parents=True, exist_ok=True)
+                    _write_atomically(self.directory / name, data)
                 if self._seq % max(1, self.keep // 10) == 0:  # a glob per job would cost more than the job
                     self._prune()
             except OSError as exc:

@@ -41,8 +41,9 @@ class PrintSpooler:
         self._backoff = 0.0
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._lock = threading.Condition()
+        self._lock = threading.Lock()
         self._outcomes: dict[int, str] = {}
+        self._waiters: dict[int, threading.Event] = {}
         self._online = True
         self._last_error: str | None = None
         self._printed = 0
@@ -65,11 +66,19 @@ class PrintSpooler:
         self._wake.set()
 
     def wait(self, job_id: int, timeout: float) -> str:
-        """`printed`, `failed`, or `queued` if not printed within `timeout` (or the printer is down)."""
+        """`printed`, `failed`, or `queued` if not printed within `timeout` (or the printer is down).
+
+        Each waiter has its own event, so a finished job wakes only the request waiting for it.
+        """
         with self._lock:
             if self._thread is None or not self._online:
                 return QUEUED
-            self._lock.wait_for(lambda: job_id in self._outcomes or not self._online, timeout)
+            if job_id in self._outcomes:
+                return self._outcomes.pop(job_id)
+            done = self._waiters.setdefault(job_id, threading.Event())
+        done.wait(timeout)
+        with self._lock:
+            self._waiters.pop(job_id, None)
             return self._outcomes.pop(job_id, QUEUED)
 
     def retry_now(self) -> None:
@@ -103,31 +112,44 @@ class PrintSpooler:
                 log.exception("print spooler round failed")
 
     def _drain(self) -> None:
+        """Print the pending jobs oldest first, a batch at a time, until none is left or
+        the printer fails. Each waiting request hears of its job as soon as it is printed;
+        the batch's rows are marked afterwards in one transaction."""
         while not self._stop.is_set():
-            job = self._db.query_one(
+            jobs = self._db.query(
                 "SELECT j.*, t.status AS ticket_status FROM print_jobs j LEFT JOIN tickets t ON t.id = j.ticket_id "
-                "WHERE j.status = 'pending' ORDER BY j.id LIMIT 1")
-            if job is None:
+                "WHERE j.status = 'pending' ORDER BY j.id LIMIT 20")
+            if not jobs:
                 return
-            if job["ticket_status"] is not None and job["ticket_status"] not in _STILL_USEFUL and job["attempts"]:
-                self._finish(job["id"], "skipped", None)
-                continue
+            done: list[tuple[int, str, str | None]] = []
             try:
-                data = self._render(json.loads(job["payload"]))
-            except Exception as exc:
-                log.exception("print job %s cannot be rendered", job["id"])
-                self._finish(job["id"], "failed", f"render: {exc}")
-                self._announce(job["id"], FAILED)
-                continue
-            try:
-                self._printer.send(data)
-            except PrinterError as exc:
-                self._failed_attempt(job["id"], str(exc))
-                return
-            self._finish(job["id"], "printed", None)
-            self._printed += 1
-            self._set_online(True, None)
-            self._announce(job["id"], PRINTED)
+                for job in jobs:
+                    outcome = self._print_one(job)
+                    if outcome is None:
+                        return
+                    done.append((job["id"], *outcome))
+            finally:
+                self._finish(done)
+
+    def _print_one(self, job: dict[str, Any]) -> tuple[str, str | None] | None:
+        """(row status, error) for one job, or None when the printer failed (stop here)."""
+        if job["ticket_status"] is not None and job["ticket_status"] not in _STILL_USEFUL and job["attempts"]:
+            return "skipped", None
+        try:
+            data = self._render(json.loads(job["payload"]))
+        except Exception as exc:
+            log.exception("print job %s cannot be rendered", job["id"])
+            self._announce(job["id"], FAILED)
+            return "failed", f"render: {exc}"
+        try:
+            self._printer.send(data)
+        except PrinterError as exc:
+            self._failed_attempt(job["id"], str(exc))
+            return None
+        self._printed += 1
+        self._set_online(True, None)
+        self._announce(job["id"], PRINTED)
+        return "printed", None
 
     def _failed_attempt(self, job_id: int, error: str) -> None:
         with self._db.write(durable=False) as conn:
@@ -136,19 +158,25 @@ class PrintSpooler:
         log.warning("printer failed (%s); retrying in %.0f s", error, self._backoff)
         self._set_online(False, error)
 
-    def _finish(self, job_id: int, status: str, error: str | None) -> None:
+    def _finish(self, done: list[tuple[int, str, str | None]]) -> None:
+        if not done:
+            return
+        printed_at = db_time(self._clock.now())
         # Not durable: a power cut right after printing costs at most a second copy.
         with self._db.write(durable=False) as conn:
-            conn.execute(
+            conn.executemany(
                 "UPDATE print_jobs SET status = ?, attempts = attempts + 1, last_error = ?, printed_at = ? WHERE id = ?",
-                (status, error, db_time(self._clock.now()) if status == "printed" else None, job_id))
+                [(status, error, printed_at if status == "printed" else None, job_id)
+                 for job_id, status, error in done])
 
     def _announce(self, job_id: int, outcome: str) -> None:
         with self._lock:
             self._outcomes[job_id] = outcome
             if len(self._outcomes) > 1000:
                 self._outcomes.pop(next(iter(self._outcomes)))
-            self._lock.notify_all()
+            done = self._waiters.get(job_id)
+        if done is not None:
+            done.set()
 
     def _set_online(self, online: bool, error: str | None) -> None:
         if online:
@@ -157,6 +185,8 @@ class PrintSpooler:
             changed = online != self._online
             self._online = online
             self._last_error = error if error else self._last_error
-            self._lock.notify_all()
+            stranded = [] if online else list(self._waiters.values())
+        for done in stranded:  # the printer is down: their tickets answer "queued" now
+            done.set()
         if changed:
             self._bus.publish(PRINTER_STATUS, {"status": "ok" if online else "offline", "error": error})
