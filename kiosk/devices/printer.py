@@ -18,6 +18,7 @@ import termios
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections import deque
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
@@ -69,6 +70,7 @@ class PreviewPrinter(Printer):
         self._now = now
         self._lock = threading.Lock()
         self._seq = 0
+        self._kept: deque[Path] | None = None
         self._fail_next = 0
         self._offline = False
 
@@ -95,8 +97,7 @@ class PreviewPrinter(Printer):
                 except FileNotFoundError:
                     self.directory.mkdir(parents=True, exist_ok=True)
                     _write_atomically(self.directory / name, data)
-                if self._seq % max(1, self.keep // 10) == 0:  # a glob per job would cost more than the job
-                    self._prune()
+                self._keep_only_newest(self.directory / name)
             except OSError as exc:
                 raise PrinterError(f"preview printer cannot write to {self.directory}: {exc}") from exc
 
@@ -106,9 +107,14 @@ class PreviewPrinter(Printer):
             return []
         return sorted(self.directory.glob("*.bin"), reverse=True)[:max(0, limit)]
 
-    def _prune(self) -> None:
-        for old in sorted(self.directory.glob("*.bin"), reverse=True)[self.keep:]:
-            old.unlink(missing_ok=True)
+    def _keep_only_newest(self, written: Path) -> None:
+        """Delete the oldest jobs beyond `keep`; the folder is listed once, not per job."""
+        if self._kept is None:
+            self._kept = deque(sorted(self.directory.glob("*.bin")))
+        else:
+            self._kept.append(written)
+        while len(self._kept) > self.keep:
+            self._kept.popleft().unlink(missing_ok=True)
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

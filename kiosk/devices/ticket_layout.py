@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime
 
 import qrcode
@@ -50,6 +51,7 @@ class TicketPrint:
     priority: bool = False
 
 
+@lru_cache(maxsize=16)
 def paper_width_px(profile: str = "default") -> int:
     """Printable width in dots: the profile's, else 576 (80 mm paper at 203 dpi)."""
     pixels = _dummy(profile).profile.profile_data.get("media", {}).get("width", {}).get("pixels")
