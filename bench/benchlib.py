@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import socket
+import threading
+from typing import Callable
 
 
 def pct(values: list[float], p: float) -> float:
@@ -16,3 +19,32 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def record_sse_arrivals(port: int, types: str, arrivals: dict, clock: Callable[[], float],
+                        ready: threading.Event | None = None) -> threading.Thread:
+    """Read /api/v1/events?types=… on a daemon thread; arrivals[event data "id"] = clock()
+    when the event's data line arrives (stamped per received chunk, as a display would)."""
+
+    def listen() -> None:
+        sock = socket.create_connection(("127.0.0.1", port))
+        sock.sendall(f"GET /api/v1/events?types={types} HTTP/1.1\r\nHost: x\r\n"
+                     "Accept: text/event-stream\r\n\r\n".encode())
+        if ready is not None:
+            ready.set()
+        buf = b""
+        while chunk := sock.recv(65536):
+            now = clock()
+            buf += chunk
+            while b"\n\n" in buf:
+                block, buf = buf.split(b"\n\n", 1)
+                for line in block.split(b"\n"):
+                    if line.startswith(b"data:"):
+                        try:
+                            arrivals[json.loads(line[5:])["id"]] = now
+                        except (ValueError, KeyError, TypeError):
+                            pass
+
+    thread = threading.Thread(target=listen, daemon=True)
+    thread.start()
+    return thread

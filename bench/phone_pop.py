@@ -19,7 +19,6 @@ Target (issue 4): line → pop p95 <= 200 ms on 2 cores.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import socket
 import subprocess
@@ -34,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from kiosk.callerid import format_block
-from benchlib import free_port, pct  # noqa: E402
+from benchlib import free_port, pct, record_sse_arrivals  # noqa: E402
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-dev-shm-usage",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -120,26 +119,7 @@ def main() -> int:
             if not modem.ready.wait(30):
                 raise SystemExit("the service never sent AT+VCID=1 to the modem")
 
-            def listen() -> None:
-                sock = socket.create_connection(("127.0.0.1", port))
-                sock.sendall(b"GET /api/v1/events?types=call.incoming HTTP/1.1\r\nHost: x\r\n\r\n")
-                buf = b""
-                while True:
-                    chunk = sock.recv(65536)
-                    if not chunk:
-                        return
-                    now = time.time()
-                    buf += chunk
-                    while b"\n\n" in buf:
-                        block, buf = buf.split(b"\n\n", 1)
-                        for line in block.split(b"\n"):
-                            if line.startswith(b"data:"):
-                                try:
-                                    sse_at[int(json.loads(line[5:])["id"])] = now
-                                except (ValueError, KeyError):
-                                    pass
-
-            threading.Thread(target=listen, daemon=True).start()
+            record_sse_arrivals(port, "call.incoming", sse_at, time.time)
             base = f"http://127.0.0.1:{port}"
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True)

@@ -27,7 +27,7 @@ import threading
 import time
 from pathlib import Path
 
-from benchlib import free_port, pct
+from benchlib import free_port, pct, record_sse_arrivals
 
 
 
@@ -80,48 +80,24 @@ def issue_run(port: int, clients: int, total: int) -> dict:
 
 
 def sse_run(port: int, token: str, calls: int) -> dict:
-    sent: dict[str, float] = {}
-    received: dict[str, float] = {}
+    sent: dict[int, float] = {}
+    received: dict[int, float] = {}
     ready = threading.Event()
-    done = threading.Event()
-
-    def listen() -> None:
-        sock = socket.create_connection(("127.0.0.1", port))
-        sock.sendall(b"GET /api/v1/events?types=ticket.called HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
-        buf = b""
-        ready.set()
-        while not done.is_set():
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            now = time.perf_counter()
-            buf += chunk
-            while b"\n\n" in buf:
-                block, buf = buf.split(b"\n\n", 1)
-                for line in block.split(b"\n"):
-                    if line.startswith(b"data:"):
-                        try:
-                            data = json.loads(line[5:])
-                        except ValueError:
-                            continue
-                        received[str(data["id"])] = now
-            if len(received) >= calls:
-                done.set()
-        sock.close()
 
     api = Api(port, token)
     for _ in range(calls):
         api.post("/api/v1/tickets", {"service": "A"})
-    t = threading.Thread(target=listen, daemon=True)
-    t.start()
+    record_sse_arrivals(port, "ticket.called", received, time.perf_counter, ready)
     ready.wait()
     time.sleep(0.3)
     for _ in range(calls):
         t0 = time.perf_counter()
         status, body = api.post("/api/v1/counters/1/call-next")
         assert status == 200, status
-        sent[str(body["id"])] = t0
-    done.wait(30)
+        sent[body["id"]] = t0
+    deadline = time.perf_counter() + 30
+    while len(received) < calls and time.perf_counter() < deadline:
+        time.sleep(0.05)
     lat = [received[k] - sent[k] for k in sent if k in received]
     return {"calls": calls, "events": len(lat), "p50_ms": pct(lat, 50) * 1000, "p99_ms": pct(lat, 99) * 1000,
             "mean_ms": statistics.mean(lat) * 1000}
