@@ -3,7 +3,6 @@ order and stopped in reverse. The app factory and the command line both use this
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from datetime import datetime
@@ -11,20 +10,20 @@ from typing import Any
 
 from kiosk.clock import Clock, SystemClock
 from kiosk.config import Config
+from kiosk.devices.phone import create_phone
 from kiosk.devices.printer import Printer, create_printer
 from kiosk.devices.speaker import Speaker, create_speaker
 from kiosk.devices.ticket_layout import TicketPrint, render_ticket
 from kiosk.events import EventBus
-from kiosk.services.auth import AuthService
-from kiosk.services.printing import PrintSpooler
-from kiosk.services.queue import QueueService
-from kiosk.services.checkin import SLIP_KINDS, Checkin
-from kiosk.services.calls import CallService
-from kiosk.devices.phone import create_phone
-from kiosk.services.cases import CaseService
-from kiosk.services.surveys import SurveyService
-from kiosk.services.quality import QualityService
 from kiosk.reports.compute import Reports
+from kiosk.services.auth import AuthService
+from kiosk.services.calls import CallService
+from kiosk.services.cases import CaseService
+from kiosk.services.checkin import SLIP_KINDS, Checkin
+from kiosk.services.printing import PrintSpooler
+from kiosk.services.quality import QualityService
+from kiosk.services.queue import QueueService
+from kiosk.services.surveys import SurveyService
 from kiosk.store import Database, open_database
 from sync.state import read_status as read_sync_status
 
@@ -113,7 +112,3 @@ class Kiosk:
             devices["camera"]["status"] == "reconnecting" or bool(sync.get("stopped"))
         return {"status": "degraded" if degraded else "ok", "devices": devices, "db": db,
                 "sync": sync}
-
-
-def dump(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False, indent=2)
