@@ -112,8 +112,7 @@ class QueueService:
             row = {"number": format_number(service, seq), "service": service, "origin_service": service,
                    "day": day, "seq": seq, "status": Status.WAITING.value, "priority": int(priority),
                    "resident_id": resident_id, "visit_id": visit_id, "issued_at": at, "updated_at": at}
-            row["id"] = store.insert(conn, row)
-            ticket = store.get(conn, row["id"])
+            ticket = store.insert(conn, row)
             store.add_event(conn, ticket_id=ticket["id"], at=at, action="issue", from_status=None,
                             to_status=ticket["status"], counter=None, actor=None)
             self._outbox(conn, ticket)
@@ -270,5 +269,6 @@ class QueueService:
         typical = estimate.service_time(store.recent_durations(conn, service, cfg.estimate_window),
                                         cfg.default_service_s)
         serving = {c.id for c in self.config.counters if service in c.services}
-        active = store.active_counters(conn, db_time(self.clock.now() - ACTIVE_COUNTER_WINDOW)) & serving
+        since = self.clock.now() - ACTIVE_COUNTER_WINDOW
+        active = store.active_counters(conn, db_time(since), local_day(since, self.clock.tz).isoformat()) & serving
         return estimate.estimate_wait(ahead, typical, len(active) or 1)

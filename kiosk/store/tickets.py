@@ -7,8 +7,7 @@ from typing import Any, Iterable
 
 from kiosk.queue.rules import QUEUED
 
-_QUEUED = tuple(s.value for s in QUEUED)
-_QUEUED_SQL = "status IN ('waiting', 'transferred')"
+_QUEUED_SQL = "status IN ({})".format(", ".join(f"'{s.value}'" for s in sorted(QUEUED)))
 ORDER_SQL = "priority DESC, transferred DESC, issued_at, id"
 
 
@@ -21,10 +20,12 @@ def next_seq(conn: sqlite3.Connection, service: str, day: str) -> int:
     return int(row[0])
 
 
-def insert(conn: sqlite3.Connection, values: dict[str, Any]) -> int:
+def insert(conn: sqlite3.Connection, values: dict[str, Any]) -> dict:
+    """Insert a ticket; returns the whole new row (defaults included)."""
     cols = ", ".join(values)
     marks = ", ".join("?" for _ in values)
-    return conn.execute(f"INSERT INTO tickets ({cols}) VALUES ({marks})", tuple(values.values())).lastrowid
+    return dict(conn.execute(f"INSERT INTO tickets ({cols}) VALUES ({marks}) RETURNING *",
+                             tuple(values.values())).fetchone())
 
 
 def get(conn: sqlite3.Connection, ticket_id: int) -> dict | None:
@@ -114,10 +115,13 @@ def recent_durations(conn: sqlite3.Connection, service: str, limit: int) -> list
     )]
 
 
-def active_counters(conn: sqlite3.Connection, since: str) -> set[str]:
-    """Counters that called somebody since `since`."""
+def active_counters(conn: sqlite3.Connection, since: str, since_day: str) -> set[str]:
+    """Counters that called somebody since `since` (`since_day` is its local day, which
+    keeps the query on the day index instead of scanning every ticket ever issued)."""
     return {r[0] for r in conn.execute(
-        "SELECT DISTINCT counter FROM tickets WHERE counter IS NOT NULL AND called_at >= ?", (since,))}
+        "SELECT DISTINCT counter FROM tickets INDEXED BY tickets_queue "
+        "WHERE day >= ? AND counter IS NOT NULL AND called_at >= ?",
+        (since_day, since))}
 
 
 def recent_calls(conn: sqlite3.Connection, day: str, limit: int) -> list[dict]:
