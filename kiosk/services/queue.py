@@ -269,6 +269,5 @@ class QueueService:
         typical = estimate.service_time(store.recent_durations(conn, service, cfg.estimate_window),
                                         cfg.default_service_s)
         serving = {c.id for c in self.config.counters if service in c.services}
-        since = self.clock.now() - ACTIVE_COUNTER_WINDOW
-        active = store.active_counters(conn, db_time(since), local_day(since, self.clock.tz).isoformat()) & serving
+        active = store.active_counters(conn, db_time(self.clock.now() - ACTIVE_COUNTER_WINDOW)) & serving
         return estimate.estimate_wait(ahead, typical, len(active) or 1)

@@ -240,6 +240,11 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
         "CREATE INDEX calls_resident ON calls (resident_id)",
         "CREATE INDEX calls_case ON calls (case_id)",
     ]),
+    ("0007_ticket_called_at", [
+        # the wait estimate asks "which counters called somebody in the last 30 minutes"
+        # on every ticket issued; without this it reads every ticket ever called
+        "CREATE INDEX tickets_called ON tickets (called_at)",
+    ]),
 ]
 
 
