@@ -203,7 +203,9 @@ def test_desk_buttons_recall_noshow_reinstate_transfer_finish(open_page, login, 
     expect(desk.locator('#noshows [data-ticket="A001"]')).to_have_count(0)
     expect(desk.locator('#queue [data-ticket="A001"]')).to_be_visible()
 
-    # Call one particular ticket from the list, then transfer it to complaints (C).
+    # Call one particular ticket from the list, then transfer it to complaints (C). The
+    # console ignores clicks while an action is in flight (shown by a disabled call button).
+    expect(desk.locator("#call-next")).to_be_enabled()
     desk.locator('#queue [data-ticket="B001"]').click()
     expect(desk.locator("#current-number")).to_have_text("B001")
     desk.locator("#transfer-service").select_option("C")
