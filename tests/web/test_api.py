@@ -1,6 +1,7 @@
 """The JSON API of DESIGN §5 through Flask's test client: contract, roles, bad input."""
 
 import json
+import time
 
 import pytest
 
@@ -8,6 +9,12 @@ from tests.conftest import PASSWORD, bearer
 
 
 def snapshot(kiosk):
+    """Every table a ticket request writes, once the print worker has caught up (it marks
+    jobs printed after answering the waiting request, so a job can still read 'pending')."""
+    for _ in range(200):
+        if not kiosk.db.scalar("SELECT COUNT(*) FROM print_jobs WHERE status = 'pending'"):
+            break
+        time.sleep(0.05)
     return [kiosk.db.query(f"SELECT * FROM {t}") for t in ("tickets", "outbox", "ticket_events", "print_jobs")]
 
 
