@@ -77,8 +77,7 @@ def test_printer_down_ticket_still_issued_then_printed_when_it_listens(network_c
     printed = {doc.qr_payloads[0] for doc in jobs}
     assert printed == {first.get_json()["reference"], second["reference"]}
     assert statuses[:2] == ["offline", "ok"]
-    pending = k.db.scalar("SELECT COUNT(*) FROM print_jobs WHERE status != 'printed'")
-    assert pending == 0
+    assert _marked(k, 2)
     assert client.get("/healthz").get_json()["devices"]["printer"]["status"] == "ok"
 
 
@@ -109,6 +108,61 @@ def test_printer_failures_never_block_issue_for_long(network_config, make_kiosk)
         t.join(30)
     assert sorted(r.ticket["number"] for r in results) == [f"A{i:03d}" for i in range(1, 11)]
     assert {r.print_status for r in results} == {"queued"}
+
+
+def _marked(k: Kiosk, n: int, timeout: float = 10.0) -> bool:
+    """True once `n` jobs are marked printed (the marks thread writes them just after)."""
+    for _ in range(int(timeout / 0.05)):
+        if k.db.scalar("SELECT COUNT(*) FROM print_jobs WHERE status = 'printed'") == n:
+            return True
+        threading.Event().wait(0.05)
+    return False
+
+
+def test_printing_goes_on_while_another_writer_holds_the_database(kiosk, config):
+    """Bookkeeping is the marks thread's: the printer thread never waits for the write lock,
+    and a job printed but not yet marked is not printed again."""
+    kiosk.printer.set_offline(True)
+    tickets = [kiosk.queue.issue(s).ticket for s in "ABC"]
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_the_write_lock():
+        with kiosk.db.write():
+            holding.set()
+            release.wait(20)
+
+    holder = threading.Thread(target=hold_the_write_lock)
+    holder.start()
+    try:
+        assert holding.wait(5)
+        kiosk.printer.set_offline(False)
+        kiosk.spooler.retry_now()
+        prints = config.data_dir / "prints"
+        for _ in range(200):
+            if len(list(prints.glob("*.bin"))) == 3:
+                break
+            threading.Event().wait(0.05)
+        assert len(list(prints.glob("*.bin"))) == 3
+        assert kiosk.spooler.health()["pending"] == 0
+        assert kiosk.db.scalar("SELECT COUNT(*) FROM print_jobs WHERE status = 'printed'") == 0
+    finally:
+        release.set()
+        holder.join(10)
+    assert _marked(kiosk, 3)
+    threading.Event().wait(0.3)
+    texts = [decode(p.read_bytes()).text for p in sorted(prints.glob("*.bin"))]
+    assert len(texts) == 3 and all(t["number"] in x for t, x in zip(tickets, texts))
+
+
+def test_stopping_writes_the_marks_of_printed_jobs(config, clock):
+    k = Kiosk(config, clock=clock)
+    k.queue.issue("A")
+    k.stop()
+    again = Kiosk(config, clock=clock, start_workers=False)
+    try:
+        assert again.db.scalar("SELECT status FROM print_jobs") == "printed"
+    finally:
+        again.stop()
 
 
 def test_preview_printer_writes_jobs_the_admin_page_shows(kiosk, client, staff, config):

@@ -3,6 +3,7 @@
 import threading
 
 from kiosk.store import open_database
+from kiosk.store.db import FifoLock
 from kiosk.store.migrations import MIGRATIONS, apply_migrations
 
 
@@ -55,3 +56,25 @@ def test_concurrent_writers_share_fsyncs_and_none_is_lost(tmp_path):
     assert db.scalar("SELECT COUNT(*) FROM ticket_numbers") == threads * per_thread
     assert db._synced == db._committed == threads * per_thread
     assert db.fsyncs < threads * per_thread, "concurrent commits were grouped into fewer fsyncs"
+
+
+def test_write_lock_serves_waiters_in_arrival_order():
+    lock = FifoLock()
+    order = []
+    threads = []
+    lock.__enter__()
+    for i in range(6):
+        def waiter(i=i):
+            with lock:
+                order.append(i)
+        t = threading.Thread(target=waiter)
+        t.start()
+        threads.append(t)
+        while len(lock._waiters) < i + 1:  # queued before the next one arrives
+            threading.Event().wait(0.001)
+    lock.__exit__(None, None, None)
+    for t in threads:
+        t.join(5)
+    assert order == list(range(6))
+    with lock:  # free again once every waiter is through
+        pass

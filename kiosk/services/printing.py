@@ -5,6 +5,13 @@ between "ticket issued" and "ticket printed" leaves a pending job that is printe
 the service comes back. While the printer is down the worker retries the oldest pending
 job with back-off; jobs whose ticket has meanwhile been served or cancelled are skipped
 rather than printed late.
+
+Printing and bookkeeping are two threads: the printer thread never waits for the
+database's write lock (which the issuing requests queue for); it hands each outcome to
+the marks thread, which writes them in batches. Within one run the printer thread
+remembers the highest job it has finished, so a job printed but not yet marked is never
+picked up again; after a crash such a job is printed once more (a second copy, nothing
+lost).
 """
 
 from __future__ import annotations
@@ -48,9 +55,16 @@ class PrintSpooler:
         self._last_error: str | None = None
         self._printed = 0
         self._thread: threading.Thread | None = None
+        self._done_through = 0  # every job up to this id has an outcome (this run)
+        self._marks: list[tuple[str, str | None, str | None, int]] = []
+        self._mark_wake = threading.Event()
+        self._marks_stop = threading.Event()
+        self._marker: threading.Thread | None = None
 
     # -- public ----------------------------------------------------------------------
     def start(self) -> None:
+        self._marker = threading.Thread(target=self._mark_loop, name="print-marks", daemon=True)
+        self._marker.start()
         self._thread = threading.Thread(target=self._run, name="print-spooler", daemon=True)
         self._thread.start()
 
@@ -59,6 +73,10 @@ class PrintSpooler:
         self._wake.set()
         if self._thread:
             self._thread.join(timeout)
+        self._marks_stop.set()
+        self._mark_wake.set()
+        if self._marker:
+            self._marker.join(timeout)
         self._printer.close()
 
     def submit(self, job_id: int) -> None:
@@ -88,7 +106,8 @@ class PrintSpooler:
 
     def health(self) -> dict[str, Any]:
         try:
-            pending = self._db.scalar("SELECT COUNT(*) FROM print_jobs WHERE status = 'pending'")
+            pending = self._db.scalar("SELECT COUNT(*) FROM print_jobs WHERE status = 'pending' AND id > ?",
+                                      (self._done_through,))
         except Exception:
             pending = None
         return {
@@ -112,24 +131,22 @@ class PrintSpooler:
                 log.exception("print spooler round failed")
 
     def _drain(self) -> None:
-        """Print the pending jobs oldest first, a batch at a time, until none is left or
-        the printer fails. Each waiting request hears of its job as soon as it is printed;
-        the batch's rows are marked afterwards in one transaction."""
+        """Print the pending jobs oldest first until none is left or the printer fails.
+
+        Each waiting request hears of its job as soon as it is printed. Jobs are taken in
+        id order and the first printer failure ends the round, so the finished jobs are
+        always a prefix: `_done_through` is enough to skip those not yet marked."""
         while not self._stop.is_set():
             jobs = self._db.query(
                 "SELECT j.*, t.status AS ticket_status FROM print_jobs j LEFT JOIN tickets t ON t.id = j.ticket_id "
-                "WHERE j.status = 'pending' ORDER BY j.id LIMIT 20")
+                "WHERE j.status = 'pending' AND j.id > ? ORDER BY j.id LIMIT 20", (self._done_through,))
             if not jobs:
                 return
-            done: list[tuple[int, str, str | None]] = []
-            try:
-                for job in jobs:
-                    outcome = self._print_one(job)
-                    if outcome is None:
-                        return
-                    done.append((job["id"], *outcome))
-            finally:
-                self._finish(done)
+            for job in jobs:
+                outcome = self._print_one(job)
+                if outcome is None:
+                    return
+                self._mark(job["id"], *outcome)
 
     def _print_one(self, job: dict[str, Any]) -> tuple[str, str | None] | None:
         """(row status, error) for one job, or None when the printer failed (stop here)."""
@@ -158,16 +175,36 @@ class PrintSpooler:
         log.warning("printer failed (%s); retrying in %.0f s", error, self._backoff)
         self._set_online(False, error)
 
-    def _finish(self, done: list[tuple[int, str, str | None]]) -> None:
-        if not done:
+    def _mark(self, job_id: int, status: str, error: str | None) -> None:
+        printed_at = db_time(self._clock.now()) if status == PRINTED else None
+        with self._lock:
+            self._marks.append((status, error, printed_at, job_id))
+            self._done_through = max(self._done_through, job_id)
+        self._mark_wake.set()
+
+    def _mark_loop(self) -> None:
+        while not self._marks_stop.is_set():
+            self._mark_wake.wait(timeout=5.0)
+            self._mark_wake.clear()
+            self._write_marks()
+        self._write_marks()
+
+    def _write_marks(self) -> None:
+        with self._lock:
+            marks, self._marks = self._marks, []
+        if not marks:
             return
-        printed_at = db_time(self._clock.now())
-        # Not durable: a power cut right after printing costs at most a second copy.
-        with self._db.write(durable=False) as conn:
-            conn.executemany(
-                "UPDATE print_jobs SET status = ?, attempts = attempts + 1, last_error = ?, printed_at = ? WHERE id = ?",
-                [(status, error, printed_at if status == "printed" else None, job_id)
-                 for job_id, status, error in done])
+        try:
+            # Not durable: a power cut right after printing costs at most a second copy.
+            with self._db.write(durable=False) as conn:
+                conn.executemany("UPDATE print_jobs SET status = ?, attempts = attempts + 1, last_error = ?, "
+                                 "printed_at = ? WHERE id = ?", marks)
+        except Exception:
+            log.exception("cannot mark %d print jobs; trying again", len(marks))
+            with self._lock:
+                self._marks[:0] = marks
+            self._marks_stop.wait(1.0)
+            self._mark_wake.set()
 
     def _announce(self, job_id: int, outcome: str) -> None:
         with self._lock:

@@ -107,6 +107,8 @@ class QueueService:
         now = self.clock.now()
         day = local_day(now, self.clock.tz).isoformat()
         at = db_time(now)
+        # Read before the write lock: slow-moving figures that need not be in the transaction.
+        rate = self._service_rate(self.db.conn, service)
         with self.db.write() as conn:
             seq = store.next_seq(conn, service, day)
             row = {"number": format_number(service, seq), "service": service, "origin_service": service,
@@ -116,7 +118,7 @@ class QueueService:
             store.add_event(conn, ticket_id=ticket["id"], at=at, action="issue", from_status=None,
                             to_status=ticket["status"], counter=None, actor=None)
             self._outbox(conn, ticket)
-            public = self._public(ticket, with_position=True, conn=conn)
+            public = self._public(ticket, with_position=True, conn=conn, rate=rate)
             job_id = self._add_print_job(conn, ticket, public, now)
         if self.spooler is not None:
             self.spooler.submit(job_id)
@@ -249,7 +251,8 @@ class QueueService:
             data[k] = to_iso(moment) if moment else None
         return data
 
-    def _public(self, ticket: dict, *, with_position: bool = False, conn: Any = None) -> dict[str, Any]:
+    def _public(self, ticket: dict, *, with_position: bool = False, conn: Any = None,
+                rate: tuple[float, int] | None = None) -> dict[str, Any]:
         data = self._record(ticket)
         service = self.config.service(ticket["service"])
         data["service_name_zh"] = service.name_zh if service else ticket["service"]
@@ -261,13 +264,18 @@ class QueueService:
             ahead = store.people_ahead(conn, ticket) if queued else 0
             data["position"] = ahead + 1 if queued else 0
             data["people_ahead"] = ahead
-            data["estimated_wait_s"] = self._estimate(conn, ticket["service"], ahead) if queued else 0
+            if queued:
+                typical, counters = rate or self._service_rate(conn, ticket["service"])
+                data["estimated_wait_s"] = estimate.estimate_wait(ahead, typical, counters)
+            else:
+                data["estimated_wait_s"] = 0
         return data
 
-    def _estimate(self, conn: Any, service: str, ahead: int) -> int:
+    def _service_rate(self, conn: Any, service: str) -> tuple[float, int]:
+        """(typical seconds per ticket, counters serving it now) for the wait estimate."""
         cfg = self.config.queue
         typical = estimate.service_time(store.recent_durations(conn, service, cfg.estimate_window),
                                         cfg.default_service_s)
         serving = {c.id for c in self.config.counters if service in c.services}
         active = store.active_counters(conn, db_time(self.clock.now() - ACTIVE_COUNTER_WINDOW)) & serving
-        return estimate.estimate_wait(ahead, typical, len(active) or 1)
+        return typical, len(active) or 1

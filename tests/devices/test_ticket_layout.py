@@ -7,11 +7,16 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+import qrcode
 from escpos.printer import Dummy
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from qrcode.constants import ERROR_CORRECT_M
 
 from kiosk.devices.escpos_decode import QrCode, decode
 from kiosk.devices.ticket_layout import (CUTS, FS_CHINESE_OFF, FS_CHINESE_ON, TicketPrint, encode_text,
-                                         paper_width_px, render_slip, render_ticket, text_columns, wrap)
+                                         _qr_shape, _qr_version, paper_width_px, render_slip, render_ticket,
+                                         text_columns, wrap)
 
 from .conftest import PAYLOAD
 
@@ -153,3 +158,18 @@ def test_slip_without_qr() -> None:
                        datetime(2026, 11, 28, 10, 5), cut="none")
     doc = decode(data)
     assert doc.qr_payloads == [] and not doc.cut and "单号 R-1" in doc.text
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from("0123456789AZaz $%*+-./:#中é٣\n"), max_size=160))
+def test_cached_qr_size_is_the_size_python_qrcode_picks(payload: str) -> None:
+    code = qrcode.QRCode(version=None, error_correction=ERROR_CORRECT_M, border=0)
+    code.add_data(payload)
+    assert _qr_version(_qr_shape(payload)) == code.best_fit()
+
+
+@given(st.text(max_size=80), st.integers(min_value=2, max_value=48))
+def test_wrapped_lines_fit_and_keep_every_visible_character(text: str, columns: int) -> None:
+    lines = wrap(text, columns)
+    assert all(text_columns(line) <= columns for line in lines)
+    assert "".join("".join(lines).split()) == "".join(text.split())
