@@ -32,6 +32,9 @@ PRINTED, QUEUED, FAILED = "printed", "queued", "failed"
 #: Ticket states in which a late print is still useful to the resident.
 _STILL_USEFUL = ("waiting", "transferred", "called", "serving")
 
+#: How long printed jobs wait to be marked together (losing marks costs a second copy only).
+MARK_DELAY_S = 0.2
+
 Renderer = Callable[[dict[str, Any]], bytes]
 
 
@@ -185,6 +188,9 @@ class PrintSpooler:
     def _mark_loop(self) -> None:
         while not self._marks_stop.is_set():
             self._mark_wake.wait(timeout=5.0)
+            # Gather a burst's marks into one transaction rather than queueing for the
+            # write lock once per ticket.
+            self._marks_stop.wait(MARK_DELAY_S)
             self._mark_wake.clear()
             self._write_marks()
         self._write_marks()

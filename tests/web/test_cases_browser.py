@@ -80,7 +80,11 @@ def test_kiosk_files_a_complaint_with_a_slip_and_it_appears_on_the_case_board(op
     case = kiosk.cases.get(1)
     assert case["channel"] == "kiosk" and case["type"] == "complaint" and case["category"] == "噪音"
     assert case["description"] == "噪音：晚上十一点楼上还在装修 <script>x</script>" and case["unit"] == "3-2-501"
-    job = kiosk.db.query_one("SELECT id FROM print_jobs WHERE kind = 'case_slip' AND status = 'printed'")
+    for _ in range(100):  # the spooler marks printed jobs a moment after printing them
+        job = kiosk.db.query_one("SELECT id FROM print_jobs WHERE kind = 'case_slip' AND status = 'printed'")
+        if job is not None:
+            break
+        page.wait_for_timeout(50)
     assert job is not None
     # the slip the printer got: case number, type and deadline, and a QR of the case reference
     data = kiosk.render_job(__import__("json").loads(kiosk.db.scalar(
