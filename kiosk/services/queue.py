@@ -41,6 +41,9 @@ class Issued:
 
 
 ACTIVE_COUNTER_WINDOW = timedelta(minutes=30)
+#: How long the wait estimate's inputs (recent service times, active counters) are reused
+#: by ticket issue; calling or finishing a ticket in this process refreshes them at once.
+RATE_TTL = timedelta(seconds=10)
 
 
 class QueueService:
@@ -53,6 +56,7 @@ class QueueService:
         self.spooler = spooler
         self.speaker = speaker
         self._letters = frozenset(s.letter for s in config.services)
+        self._rates: dict[str, tuple[datetime, tuple[float, int]]] = {}
 
     # -- reading ----------------------------------------------------------------------
     def today(self) -> str:
@@ -156,6 +160,7 @@ class QueueService:
                 return None
             called = self._transition(conn, nxt, Action.CALL, now, counter, actor,
                                       counter_services=frozenset(counter_def.services))
+        self._rates.clear()
         return self._after_call(called, counter)
 
     def call(self, ticket_id: int, counter: str, actor: str | None = None) -> dict[str, Any]:
@@ -166,6 +171,7 @@ class QueueService:
             row = self._row(conn, ticket_id)
             called = self._transition(conn, row, Action.CALL, now, counter, actor,
                                       counter_services=frozenset(counter_def.services))
+        self._rates.clear()
         return self._after_call(called, counter)
 
     def act(self, ticket_id: int, action: Action, *, actor: str | None = None,
@@ -175,6 +181,7 @@ class QueueService:
         with self.db.write() as conn:
             row = self._row(conn, ticket_id)
             updated = self._transition(conn, row, action, now, row["counter"], actor, target_service=target_service)
+        self._rates.clear()
         public = self._public(updated, with_position=True)
         if action is Action.RECALL:
             return self._after_call(updated, updated["counter"])
@@ -273,9 +280,15 @@ class QueueService:
 
     def _service_rate(self, conn: Any, service: str) -> tuple[float, int]:
         """(typical seconds per ticket, counters serving it now) for the wait estimate."""
+        now = self.clock.now()
+        cached = self._rates.get(service)
+        if cached is not None and timedelta(0) <= now - cached[0] < RATE_TTL:
+            return cached[1]
         cfg = self.config.queue
         typical = estimate.service_time(store.recent_durations(conn, service, cfg.estimate_window),
                                         cfg.default_service_s)
         serving = {c.id for c in self.config.counters if service in c.services}
-        active = store.active_counters(conn, db_time(self.clock.now() - ACTIVE_COUNTER_WINDOW)) & serving
-        return typical, len(active) or 1
+        active = store.active_counters(conn, db_time(now - ACTIVE_COUNTER_WINDOW)) & serving
+        rate = typical, len(active) or 1
+        self._rates[service] = (now, rate)
+        return rate
