@@ -8,8 +8,8 @@ autocommit mode so nothing commits behind our back.
 
 Writers of one process first queue on a Python lock, first come first served: SQLite's
 own busy handler makes a waiting writer sleep in steps of up to 100 ms, which under a
-burst of concurrent requests costs far more than the transactions themselves. Other processes still
-meet at SQLite's lock, with `busy_timeout`.
+burst of concurrent requests costs far more than the transactions themselves. Other
+processes still meet at SQLite's lock, with `busy_timeout`.
 
 Durability is a group commit: connections run with `synchronous=NORMAL` (a commit
 writes the WAL without fsync) and `write()` returns only after an fsync of the WAL
@@ -59,14 +59,25 @@ class FifoLock:
             handoff = threading.Lock()
             handoff.acquire()
             self._waiters.append(handoff)
-        handoff.acquire()
+        try:
+            handoff.acquire()  # released by the previous holder: the lock is ours
+        except BaseException:  # interrupted (KeyboardInterrupt): leave the queue
+            with self._mutex:
+                if handoff in self._waiters:
+                    self._waiters.remove(handoff)
+                else:
+                    self._pass_on()
+            raise
 
     def __exit__(self, *exc: object) -> None:
         with self._mutex:
-            if self._waiters:
-                self._waiters.popleft().release()
-            else:
-                self._held = False
+            self._pass_on()
+
+    def _pass_on(self) -> None:
+        if self._waiters:
+            self._waiters.popleft().release()
+        else:
+            self._held = False
 
 
 class Database:
