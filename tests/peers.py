@@ -264,6 +264,9 @@ def stop_waitress(server, thread) -> None:
     from waitress import wasyncore
 
     if thread.is_alive():
-        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+        try:
+            server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+        except OSError:  # seen once: the trigger's pipe already closed, so close from here
+            wasyncore.close_all(server._map)
         thread.join(10)
     server.task_dispatcher.shutdown()

@@ -5,6 +5,8 @@ language switch, and screenshots of every page for review."""
 from __future__ import annotations
 
 import re
+from urllib.parse import parse_qs, urlparse
+
 import pytest
 
 from tests.conftest import bearer
@@ -250,6 +252,25 @@ def test_desk_follows_other_counters_live(open_page, login, tokens):
     expect(desk.locator('#queue [data-ticket="E001"]')).to_have_count(0)
     desk.locator("#call-next").click()
     expect(desk.locator(".toast")).to_contain_text("当前没有人等候")
+
+
+@pytest.mark.parametrize("path, staff_role, types", [
+    ("/kiosk", None, {"ticket.issued", "ticket.called", "qr.scanned"}),  # queue, cases, check-in
+    ("/desk", "receptionist", {"ticket.called", "case.overdue", "call.incoming"}),  # queue, cases, phone
+])
+def test_a_page_holds_one_event_stream_for_all_its_parts(open_page, login, path, staff_role, types):
+    """Each open stream holds a server worker thread: a page's scripts share one."""
+    page = open_page(LANDSCAPE)
+    streams = []
+    page.on("request", lambda r: streams.append(r.url) if "/api/v1/events" in r.url else None)
+    if staff_role:
+        login(page, staff_role, path)  # the sign-in page itself subscribes to nothing
+    else:
+        page.goto(path)
+    wait_live(page)
+    page.wait_for_timeout(500)
+    assert len(streams) == 1, streams
+    assert types <= set(parse_qs(urlparse(streams[0]).query)["types"][0].split(","))
 
 
 def test_desk_needs_login(open_page):

@@ -144,72 +144,130 @@
 
   /**
    * Subscribe to /api/v1/events. `handlers` maps event names to functions(data, name).
-   * opts.onState("open" | "reconnecting") reports the connection; opts.onOpen() runs on
-   * every (re)connection so the page can fetch a fresh state it may have missed.
-   * The browser reconnects by itself after a dropped stream; when it gives up (an HTTP
-   * error, the server gone), this reconnects with a growing delay, resuming after the
-   * last event seen.
+   * opts.onState("connecting" | "open" | "reconnecting") reports the connection;
+   * opts.onOpen() runs on every (re)connection so the page can fetch a fresh state it may
+   * have missed. Returns {close}.
+   *
+   * A page has one stream whatever the number of subscribers: each open stream holds
+   * one of the server's worker threads. Subscriptions made while the page loads are
+   * gathered into the first connection; one that adds event types later reopens the
+   * stream, resuming after the last event seen so nothing is missed or repeated. The
+   * browser reconnects by itself after a dropped stream; when it gives up (an HTTP
+   * error, the server gone), this reconnects with a growing delay.
    */
   K.events = function (handlers, opts) {
-    opts = opts || {};
-    var names = Object.keys(handlers);
+    if (!pageStream) pageStream = makeStream();
+    var sub = { handlers: handlers, opts: opts || {} };
+    pageStream.add(sub);
+    return { close: function () { pageStream.remove(sub); } };
+  };
+
+  var pageStream = null;
+
+  function makeStream() {
+    var subs = [];
     var source = null;
     var lastId = null;
     var delay = 1000;
     var timer = null;
     var state = null;
+    var types = "";
+    var pending = false;
+
+    function wanted() {
+      var names = {};
+      subs.forEach(function (sub) {
+        Object.keys(sub.handlers).forEach(function (name) { names[name] = true; });
+      });
+      return Object.keys(names).sort();
+    }
+
+    function each(hook) {
+      subs.slice().forEach(function (sub) { if (sub.opts[hook]) sub.opts[hook](state); });
+    }
 
     function setState(next) {
       if (next === state) return;
       state = next;
       document.body.setAttribute("data-live", next);
-      if (opts.onState) opts.onState(next);
+      each("onState");
     }
 
-    function url() {
-      var params = ["types=" + encodeURIComponent(names.join(","))];
-      if (lastId) params.push("last_id=" + encodeURIComponent(lastId));
-      return "/api/v1/events?" + params.join("&");
+    function dispatch(name, ev) {
+      if (ev.lastEventId) lastId = ev.lastEventId;
+      var data = null;
+      try { data = JSON.parse(ev.data); } catch (e) { return; }
+      subs.slice().forEach(function (sub) {
+        if (sub.handlers[name]) sub.handlers[name](data, name);
+      });
+    }
+
+    function shut() {
+      if (timer) clearTimeout(timer);
+      timer = null;
+      if (source) source.close();
+      source = null;
+    }
+
+    /** Connect once the page's scripts have all subscribed (they share the connection). */
+    function reconnectSoon() {
+      if (pending) return;
+      pending = true;
+      var go = function () { if (pending) connect(); };
+      if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", go);
+      else setTimeout(go, 0);
     }
 
     function connect() {
-      timer = null;
-      source = new EventSource(url());
-      source.onopen = function () {
+      pending = false;
+      shut();
+      var names = wanted();
+      types = names.join(",");
+      if (!names.length) return;
+      var params = ["types=" + encodeURIComponent(types)];
+      if (lastId) params.push("last_id=" + encodeURIComponent(lastId));
+      var current = source = new EventSource("/api/v1/events?" + params.join("&"));
+      current.onopen = function () {
         delay = 1000;
         setState("open");
-        if (opts.onOpen) opts.onOpen();
+        each("onOpen");
       };
-      source.onerror = function () {
+      current.onerror = function () {
+        if (current !== source) return;
         setState("reconnecting");
-        if (source.readyState === EventSource.CLOSED) {
-          source.close();
+        if (current.readyState === EventSource.CLOSED) {
+          current.close();
           if (!timer) timer = setTimeout(connect, delay);
           delay = Math.min(delay * 2, 30000);
         }
       };
       names.forEach(function (name) {
-        source.addEventListener(name, function (ev) {
-          if (ev.lastEventId) lastId = ev.lastEventId;
-          var data = null;
-          try { data = JSON.parse(ev.data); } catch (e) { return; }
-          handlers[name](data, name);
-        });
+        current.addEventListener(name, function (ev) { dispatch(name, ev); });
       });
     }
 
-    setState("connecting");
-    connect();
-    window.addEventListener("pagehide", function () {
-      if (source) source.close();
-    });
+    window.addEventListener("pagehide", shut);
     return {
-      close: function () {
-        if (timer) clearTimeout(timer);
-        if (source) source.close();
+      add: function (sub) {
+        subs.push(sub);
+        if (state === null) setState("connecting");
+        else if (sub.opts.onState) sub.opts.onState(state);
+        if (wanted().join(",") !== types) {
+          types = wanted().join(",");
+          reconnectSoon();
+        } else if (state === "open" && sub.opts.onOpen) {
+          setTimeout(sub.opts.onOpen, 0);
+        }
+      },
+      remove: function (sub) {
+        subs = subs.filter(function (other) { return other !== sub; });
+        if (!subs.length) {
+          shut();
+          types = "";
+        }
       },
     };
-  };
+  }
 
   /** Show/hide a "reconnecting" indicator element for a K.events onState callback. */
   K.liveIndicator = function (el) {
