@@ -1,11 +1,13 @@
 """Benchmark: ticket issue and call-next → SSE latency over HTTP against `kiosk serve`.
 
-Starts `kiosk serve` in its own process with a fresh data directory, the preview
-printer and speech off, then measures from a separate client process:
+Starts `kiosk serve` in its own process with a fresh data directory and the preview
+printer, speech and the camera switched off (bench/qr_decode.py measures the camera),
+then measures from a separate client process:
   1. ticket issue, 1 client: p50/p99 latency and throughput;
   2. ticket issue, 8 concurrent clients, each sending its next request as soon as the
      last is answered (closed loop): the most the server does, and the latency at that
-     saturation, which by Little's law is about 8 / throughput;
+     saturation, which by Little's law is about 8 / throughput; also the server's CPU
+     time per ticket, which moves less than latency with what else the machine runs;
   3. ticket issue, 8 concurrent clients offering 300 tickets/s together (open loop,
      Poisson arrivals): latency is counted from when each request was due, so a slow
      answer that delays the client's next requests counts against them too;
@@ -50,6 +52,13 @@ class Api:
         r = self.conn.getresponse()
         data = r.read()
         return r.status, (json.loads(data) if data else None)
+
+
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of process `pid` so far (Linux). Unlike latency, CPU per
+    ticket hardly moves when other work shares the machine: the figure to track."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def issue_run(port: int, clients: int, total: int) -> dict:
@@ -154,7 +163,7 @@ def main() -> int:
         port = free_port()
         cfg = Path(tmp) / "kiosk.toml"
         cfg.write_text(f'[database]\npath = "{tmp}/var/kiosk.db"\n[server]\nport = {port}\n'
-                       '[tts]\noutput = "off"\n[printer]\nbackend = "preview"\n')
+                       '[tts]\noutput = "off"\n[printer]\nbackend = "preview"\n[camera]\nsource = ""\n')
         env = {**os.environ, "KIOSK_CONFIG": str(cfg)}
         token = subprocess.run([kiosk_bin, "token", "create", "--role", "receptionist"], env=env, check=True,
                                capture_output=True, text=True).stdout.strip()
@@ -167,7 +176,11 @@ def main() -> int:
                 except OSError:
                     time.sleep(0.1)
             issue_run(port, 1, 50)  # warm up
-            results = [issue_run(port, 1, args.issues // 4), issue_run(port, 8, args.issues)]
+            results = []
+            for clients, total in ((1, args.issues // 4), (8, args.issues)):
+                cpu_before = process_cpu_s(server.pid)
+                results.append(issue_run(port, clients, total))
+                results[-1]["server_cpu_ms"] = (process_cpu_s(server.pid) - cpu_before) / total * 1000
             paced = paced_run(port, 8, args.rate, args.issues)
             sse = sse_run(port, token, args.calls)
         finally:
@@ -176,7 +189,8 @@ def main() -> int:
     print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}")
     for r in results:
         print(f"ticket issue, {r['clients']} client(s): {r['tickets']} tickets, p50 {r['p50_ms']:.1f} ms, "
-              f"p99 {r['p99_ms']:.1f} ms, {r['per_s']:.0f} tickets/s, print {r['print']}")
+              f"p99 {r['p99_ms']:.1f} ms, {r['per_s']:.0f} tickets/s, server CPU {r['server_cpu_ms']:.2f} ms/ticket, "
+              f"print {r['print']}")
     print(f"ticket issue, {paced['clients']} clients offering {paced['rate']:.0f}/s: {paced['tickets']} tickets, "
           f"p50 {paced['p50_ms']:.1f} ms, p99 {paced['p99_ms']:.1f} ms (from due time), {paced['per_s']:.0f} tickets/s")
     print(f"call-next -> SSE ticket.called: {sse['events']}/{sse['calls']} events, p50 {sse['p50_ms']:.1f} ms, "
