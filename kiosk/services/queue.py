@@ -121,8 +121,8 @@ class QueueService:
             ticket = store.insert(conn, row)
             store.add_event(conn, ticket_id=ticket["id"], at=at, action="issue", from_status=None,
                             to_status=ticket["status"], counter=None, actor=None)
-            self._outbox(conn, ticket)
-            public = self._public(ticket, with_position=True, conn=conn, rate=rate)
+            record = self._outbox(conn, ticket)
+            public = self._public(ticket, with_position=True, conn=conn, rate=rate, record=record)
             job_id = self._add_print_job(conn, ticket, public, now)
         if self.spooler is not None:
             self.spooler.submit(job_id)
@@ -240,10 +240,13 @@ class QueueService:
         self._outbox(conn, updated)
         return updated
 
-    def _outbox(self, conn: Any, ticket: dict) -> None:
+    def _outbox(self, conn: Any, ticket: dict) -> dict[str, Any]:
+        """Queue the ticket for the central office; returns the record sent."""
+        record = self._record(ticket)
         outbox.add(conn, site_id=self.config.site.id, kind="ticket", local_id=ticket["id"],
                    version=ticket["version"], occurred_at=to_iso(from_db_time(ticket["updated_at"], self.clock.tz)),
-                   data=self._record(ticket))
+                   data=record)
+        return record
 
     def _record(self, ticket: dict) -> dict[str, Any]:
         """The ticket as the central office receives it (documented in README)."""
@@ -259,8 +262,8 @@ class QueueService:
         return data
 
     def _public(self, ticket: dict, *, with_position: bool = False, conn: Any = None,
-                rate: tuple[float, int] | None = None) -> dict[str, Any]:
-        data = self._record(ticket)
+                rate: tuple[float, int] | None = None, record: dict[str, Any] | None = None) -> dict[str, Any]:
+        data = dict(record) if record is not None else self._record(ticket)
         service = self.config.service(ticket["service"])
         data["service_name_zh"] = service.name_zh if service else ticket["service"]
         data["service_name_en"] = service.name_en if service else ticket["service"]

@@ -84,6 +84,19 @@ def test_estimate_uses_recent_durations_and_active_counters(kiosk, clock):
     assert t["estimated_wait_s"] == 4 * 180 / 2  # two active counters
 
 
+def test_estimate_sees_a_counter_that_just_started_calling(kiosk, clock):
+    """The estimate's inputs are cached briefly, but a call in this process refreshes them."""
+    q = kiosk.queue
+    q.issue("A")
+    q.issue("A")
+    q.call_next("1")
+    first = q.issue("A").ticket  # one ahead, one active counter
+    q.call_next("2")  # same instant: a second counter is now serving
+    second = q.issue("A").ticket  # one ahead, two active counters
+    assert first["people_ahead"] == second["people_ahead"] == 1
+    assert second["estimated_wait_s"] < first["estimated_wait_s"]
+
+
 def test_transitions_and_refusals_through_the_service(kiosk, clock):
     q = kiosk.queue
     t = q.issue("A").ticket
