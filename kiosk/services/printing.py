@@ -7,8 +7,8 @@ job with back-off; jobs whose ticket has meanwhile been served or cancelled are 
 rather than printed late.
 
 Printing and bookkeeping are two threads: the printer thread never waits for the
-database's write lock (which the issuing requests queue for); it hands each outcome to
-the marks thread, which writes them in batches. Within one run the printer thread
+database's write lock (which the issuing requests queue for); it hands each attempt's
+outcome to the marks thread, which writes them in batches. Within one run the printer thread
 remembers the highest job it has finished, so a job printed but not yet marked is never
 picked up again; after a crash such a job is printed once more (a second copy, nothing
 lost).
@@ -172,17 +172,18 @@ class PrintSpooler:
         return "printed", None
 
     def _failed_attempt(self, job_id: int, error: str) -> None:
-        with self._db.write(durable=False) as conn:
-            conn.execute("UPDATE print_jobs SET attempts = attempts + 1, last_error = ? WHERE id = ?", (error, job_id))
+        self._mark(job_id, "pending", error)  # still to print: counted, not finished
         self._backoff = min(self._backoff_max, max(self._backoff_initial, self._backoff * 2))
         log.warning("printer failed (%s); retrying in %.0f s", error, self._backoff)
         self._set_online(False, error)
 
     def _mark(self, job_id: int, status: str, error: str | None) -> None:
+        """Record an attempt's outcome for the marks thread; `pending` = try again later."""
         printed_at = db_time(self._clock.now()) if status == PRINTED else None
         with self._lock:
             self._marks.append((status, error, printed_at, job_id))
-            self._done_through = max(self._done_through, job_id)
+            if status != "pending":
+                self._done_through = max(self._done_through, job_id)
         self._mark_wake.set()
 
     def _mark_loop(self) -> None:
