@@ -8,10 +8,10 @@ rather than printed late.
 
 Printing and bookkeeping are two threads: the printer thread never waits for the
 database's write lock (which the issuing requests queue for); it hands each attempt's
-outcome to the marks thread, which writes them in batches. Within one run the printer thread
-remembers the highest job it has finished, so a job printed but not yet marked is never
-picked up again; after a crash such a job is printed once more (a second copy, nothing
-lost).
+outcome to the marks thread, which writes them in batches. Within one run the printer
+thread remembers the highest job it has finished, so a job printed but not yet marked is
+never picked up again; after a crash such a job is printed once more (a second copy,
+nothing lost).
 """
 
 from __future__ import annotations

@@ -273,6 +273,27 @@ def test_a_page_holds_one_event_stream_for_all_its_parts(open_page, login, path,
     assert types <= set(parse_qs(urlparse(streams[0]).query)["types"][0].split(","))
 
 
+def test_a_late_subscription_reopens_the_stream_without_losing_or_repeating(open_page, kiosk):
+    page = open_page(LANDSCAPE)
+    streams = []
+    page.on("request", lambda r: streams.append(r.url) if "/api/v1/events" in r.url else None)
+    page.goto("/display")
+    wait_live(page)
+    issue(page, "A")  # the display's own subscription sees this one
+    page.wait_for_timeout(300)
+    page.evaluate("""() => { window.got = [];
+        Kiosk.events({"case.created": (d, n) => got.push(n), "ticket.issued": (d, n) => got.push(n)}); }""")
+    page.wait_for_function("() => document.body.dataset.live === 'open' && window.got !== undefined")
+    page.wait_for_timeout(300)
+    kiosk.bus.publish("case.created", {"id": 1})
+    issue(page, "B")
+    page.wait_for_function("() => got.length >= 2")
+    page.wait_for_timeout(300)
+    assert sorted(page.evaluate("got")) == ["case.created", "ticket.issued"]  # B once, A not replayed
+    assert len(streams) == 2 and "last_id=" in streams[1] and "case.created" in streams[1]
+    expect(page.locator("body")).to_have_attribute("data-live", "open")
+
+
 def test_desk_needs_login(open_page):
     page = open_page(LANDSCAPE)
     page.goto("/desk")

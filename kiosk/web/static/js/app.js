@@ -252,10 +252,8 @@
         subs.push(sub);
         if (state === null) setState("connecting");
         else if (sub.opts.onState) sub.opts.onState(state);
-        if (wanted().join(",") !== types) {
-          types = wanted().join(",");
-          reconnectSoon();
-        } else if (state === "open" && sub.opts.onOpen) {
+        if (wanted().join(",") !== types) reconnectSoon();
+        else if (state === "open" && sub.opts.onOpen) {
           setTimeout(sub.opts.onOpen, 0);
         }
       },
