@@ -251,6 +251,49 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
         "DROP INDEX tickets_queue",
         "CREATE INDEX tickets_queue ON tickets (day, service, status, priority, transferred, issued_at)",
     ]),
+    ("0009_queue_counts", [
+        # How many tickets wait in each (day, service, priority, transferred), kept by
+        # triggers so that every change, from any process or tool, keeps it true. Counting
+        # the queue instead cost time in proportion to its length inside every issue's
+        # write transaction: at 500 waiting per service that was a fifth of a ticket's CPU.
+        """CREATE TABLE queue_counts (
+            day TEXT NOT NULL,
+            service TEXT NOT NULL,
+            priority INTEGER NOT NULL,
+            transferred INTEGER NOT NULL,
+            n INTEGER NOT NULL,
+            PRIMARY KEY (day, service, priority, transferred)
+        ) WITHOUT ROWID""",
+        "INSERT INTO queue_counts (day, service, priority, transferred, n) "
+        "SELECT day, service, priority, transferred, COUNT(*) FROM tickets "
+        "WHERE status IN ('waiting', 'transferred') GROUP BY day, service, priority, transferred",
+        """CREATE TRIGGER queue_counts_insert AFTER INSERT ON tickets
+            WHEN NEW.status IN ('waiting', 'transferred')
+        BEGIN
+            INSERT INTO queue_counts (day, service, priority, transferred, n)
+            VALUES (NEW.day, NEW.service, NEW.priority, NEW.transferred, 1)
+            ON CONFLICT DO UPDATE SET n = n + 1;
+        END""",
+        """CREATE TRIGGER queue_counts_leave AFTER UPDATE OF status, day, service, priority, transferred ON tickets
+            WHEN OLD.status IN ('waiting', 'transferred')
+        BEGIN
+            UPDATE queue_counts SET n = n - 1 WHERE day = OLD.day AND service = OLD.service
+                AND priority = OLD.priority AND transferred = OLD.transferred;
+        END""",
+        """CREATE TRIGGER queue_counts_enter AFTER UPDATE OF status, day, service, priority, transferred ON tickets
+            WHEN NEW.status IN ('waiting', 'transferred')
+        BEGIN
+            INSERT INTO queue_counts (day, service, priority, transferred, n)
+            VALUES (NEW.day, NEW.service, NEW.priority, NEW.transferred, 1)
+            ON CONFLICT DO UPDATE SET n = n + 1;
+        END""",
+        """CREATE TRIGGER queue_counts_delete AFTER DELETE ON tickets
+            WHEN OLD.status IN ('waiting', 'transferred')
+        BEGIN
+            UPDATE queue_counts SET n = n - 1 WHERE day = OLD.day AND service = OLD.service
+                AND priority = OLD.priority AND transferred = OLD.transferred;
+        END""",
+    ]),
 ]
 
 

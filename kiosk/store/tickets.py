@@ -78,15 +78,19 @@ def no_shows_since(conn: sqlite3.Connection, counter: str, since: str) -> list[d
 
 
 def people_ahead(conn: sqlite3.Connection, ticket: dict) -> int:
-    """Queued tickets of the same service that will be called before this one."""
-    return int(conn.execute(
-        f"SELECT COUNT(*) FROM tickets WHERE day = ? AND service = ? AND {_QUEUED_SQL} AND id != ? AND "
-        "(priority > ? OR (priority = ? AND (transferred > ? OR (transferred = ? AND "
-        "(issued_at < ? OR (issued_at = ? AND id < ?))))))",
-        (ticket["day"], ticket["service"], ticket["id"],
-         ticket["priority"], ticket["priority"], ticket["transferred"], ticket["transferred"],
-         ticket["issued_at"], ticket["issued_at"], ticket["id"]),
-    ).fetchone()[0])
+    """Queued tickets of the same service that will be called before this queued one.
+
+    Those in the groups (priority, transferred) called before its own come from
+    `queue_counts`; within its own group, those issued after it are counted and taken
+    off. A ticket just issued has nobody behind it, so the answer costs the same however
+    long the queue is."""
+    return max(0, int(conn.execute(
+        "SELECT (SELECT COALESCE(SUM(n), 0) FROM queue_counts WHERE day = :day AND service = :service "
+        "        AND (priority > :priority OR (priority = :priority AND transferred >= :transferred))) "
+        f"- (SELECT COUNT(*) FROM tickets WHERE day = :day AND service = :service AND {_QUEUED_SQL} "
+        "    AND priority = :priority AND transferred = :transferred AND (issued_at, id) >= (:issued_at, :id))",
+        {k: ticket[k] for k in ("day", "service", "priority", "transferred", "issued_at", "id")},
+    ).fetchone()[0]))
 
 
 def queued(conn: sqlite3.Connection, day: str, services: Iterable[str] | None = None, limit: int = 200) -> list[dict]:
@@ -102,7 +106,7 @@ def queued(conn: sqlite3.Connection, day: str, services: Iterable[str] | None = 
 
 def waiting_counts(conn: sqlite3.Connection, day: str) -> dict[str, int]:
     return {r[0]: r[1] for r in conn.execute(
-        f"SELECT service, COUNT(*) FROM tickets WHERE day = ? AND {_QUEUED_SQL} GROUP BY service", (day,))}
+        "SELECT service, SUM(n) FROM queue_counts WHERE day = ? GROUP BY service HAVING SUM(n) > 0", (day,))}
 
 
 def recent_durations(conn: sqlite3.Connection, service: str, limit: int) -> list[float]:
