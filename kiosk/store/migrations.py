@@ -264,9 +264,9 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
             n INTEGER NOT NULL,
             PRIMARY KEY (day, service, priority, transferred)
         ) WITHOUT ROWID""",
-        "INSERT INTO queue_counts (day, service, priority, transferred, n) "
-        "SELECT day, service, priority, transferred, COUNT(*) FROM tickets "
-        "WHERE status IN ('waiting', 'transferred') GROUP BY day, service, priority, transferred",
+        """INSERT INTO queue_counts (day, service, priority, transferred, n)
+            SELECT day, service, priority, transferred, COUNT(*) FROM tickets
+            WHERE status IN ('waiting', 'transferred') GROUP BY day, service, priority, transferred""",
         """CREATE TRIGGER queue_counts_insert AFTER INSERT ON tickets
             WHEN NEW.status IN ('waiting', 'transferred')
         BEGIN

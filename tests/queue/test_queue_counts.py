@@ -2,11 +2,12 @@
 themselves, and "people ahead" against the call order worked out in Python."""
 
 import random
+
 import pytest
 
 from kiosk.queue.rules import Action, TransitionError
-from kiosk.store import tickets as store
 from kiosk.store import migrations
+from kiosk.store import tickets as store
 from kiosk.store.db import Database
 from kiosk.store.migrations import apply_migrations
 
