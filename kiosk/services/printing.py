@@ -53,7 +53,7 @@ class PrintSpooler:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._outcomes: dict[int, str] = {}
-        self._waiters: dict[int, threading.Event] = {}
+        self._waiters: dict[int, threading.Lock] = {}  # held; released once, by whoever pops it
         self._online = True
         self._last_error: str | None = None
         self._printed = 0
@@ -89,15 +89,18 @@ class PrintSpooler:
     def wait(self, job_id: int, timeout: float) -> str:
         """`printed`, `failed`, or `queued` if not printed within `timeout` (or the printer is down).
 
-        Each waiter has its own event, so a finished job wakes only the request waiting for it.
+        Each waiter has its own lock, so a finished job wakes only the request waiting for
+        it. A bare lock rather than an `Event`: one C call to wait and one to wake, where
+        an `Event` runs a `Condition` in Python on both sides, once per ticket.
         """
         with self._lock:
             if self._thread is None or not self._online:
                 return QUEUED
             if job_id in self._outcomes:
                 return self._outcomes.pop(job_id)
-            done = self._waiters.setdefault(job_id, threading.Event())
-        done.wait(timeout)
+            done = self._waiters[job_id] = threading.Lock()
+            done.acquire()
+        done.acquire(timeout=timeout)
         with self._lock:
             self._waiters.pop(job_id, None)
             return self._outcomes.pop(job_id, QUEUED)
@@ -218,9 +221,9 @@ class PrintSpooler:
             self._outcomes[job_id] = outcome
             if len(self._outcomes) > 1000:
                 self._outcomes.pop(next(iter(self._outcomes)))
-            done = self._waiters.get(job_id)
+            done = self._waiters.pop(job_id, None)
         if done is not None:
-            done.set()
+            done.release()
 
     def _set_online(self, online: bool, error: str | None) -> None:
         if online:
@@ -230,7 +233,9 @@ class PrintSpooler:
             self._online = online
             self._last_error = error if error else self._last_error
             stranded = [] if online else list(self._waiters.values())
+            if stranded:
+                self._waiters.clear()
         for done in stranded:  # the printer is down: their tickets answer "queued" now
-            done.set()
+            done.release()
         if changed:
             self._bus.publish(PRINTER_STATUS, {"status": "ok" if online else "offline", "error": error})
