@@ -123,14 +123,14 @@ class QueueService:
                             to_status=ticket["status"], counter=None, actor=None)
             record = self._outbox(conn, ticket)
             public = self._public(ticket, with_position=True, conn=conn, rate=rate, record=record)
-            job_id = self._add_print_job(conn, ticket, public, now)
+            job_id = self._add_print_job(conn, ticket, public, now, at)
         if self.spooler is not None:
             self.spooler.submit(job_id)
         self.bus.publish(TICKET_ISSUED, public)
         print_status = self.spooler.wait(job_id, self.config.printer.wait_s) if self.spooler else "queued"
         return Issued(public, print_status)
 
-    def _add_print_job(self, conn: Any, ticket: dict, public: dict, now: datetime) -> int:
+    def _add_print_job(self, conn: Any, ticket: dict, public: dict, now: datetime, at: str) -> int:
         service = self.config.service(ticket["service"])
         payload = {
             "kind": "ticket", "number": ticket["number"], "service_zh": service.name_zh,
@@ -141,7 +141,7 @@ class QueueService:
         }
         return conn.execute(
             "INSERT INTO print_jobs (ticket_id, kind, payload, status, created_at) VALUES (?, 'ticket', ?, 'pending', ?)",
-            (ticket["id"], json.dumps(payload, ensure_ascii=False), db_time(now))).lastrowid
+            (ticket["id"], json.dumps(payload, ensure_ascii=False), at)).lastrowid
 
     def ticket_reference(self, ticket: dict) -> str:
         """What the ticket's QR code holds: site, local id and number, short enough to scan."""
