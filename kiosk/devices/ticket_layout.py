@@ -174,12 +174,22 @@ def _header(p: Escpos, cols: int, site_name: str) -> None:
 
 def _text(p: Escpos, text: str, cols: int, *, size: _Size = (1, 1), bold: bool = False,
           invert: bool = False, align: str = "center") -> None:
+    p._raw(_text_bytes(text, cols, size, bold, invert, align))
+
+
+@lru_cache(maxsize=512)
+def _text_bytes(text: str, cols: int, size: _Size, bold: bool, invert: bool, align: str) -> bytes:
+    """A block of text with its style commands. Most of a ticket's lines repeat from one
+    ticket to the next (site, service, footer, "3 ahead"), so they are made once; the
+    commands used here do not depend on the printer profile."""
+    p = Dummy()
     p.set(align=align, bold=bold, invert=invert or None, custom_size=True, width=size[0], height=size[1])
     for line in wrap(text, cols // size[0]):
         encode_text(p, line)
         p._raw(b"\n")
     if size != (1, 1) or invert:
         p.set(invert=False if invert else None, custom_size=True, width=1, height=1)
+    return p.output
 
 
 def _bilingual(p: Escpos, cols: int, zh: str, en: str) -> None:
