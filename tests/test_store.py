@@ -2,7 +2,7 @@
 
 import threading
 
-from kiosk.store import open_database
+from kiosk.store import open_database, tickets
 from kiosk.store.db import FifoLock
 from kiosk.store.migrations import MIGRATIONS, apply_migrations
 
@@ -78,3 +78,17 @@ def test_write_lock_serves_waiters_in_arrival_order():
     assert order == list(range(6))
     with lock:  # free again once every waiter is through
         pass
+
+
+def test_ticket_columns_match_the_schema(tmp_path):
+    """`tickets.insert` builds the new row itself rather than reading it back."""
+    db = open_database(tmp_path / "k.db")
+    assert tuple(r[1] for r in db.conn.execute("PRAGMA table_info(tickets)")) == tickets.COLUMNS
+    values = {c: None for c in tickets.COLUMNS[1:]}
+    values.update(number="A001", service="A", origin_service="A", day="2026-11-27", seq=1, status="waiting",
+                  priority=1, transferred=0, recalls=0, issued_at="2026-11-27T01:00:00.000+00:00",
+                  updated_at="2026-11-27T01:00:00.000+00:00", version=1)
+    with db.write() as conn:
+        returned = tickets.insert(conn, values)
+    assert returned == tickets.get(db.conn, returned["id"])
+    db.close()

@@ -144,7 +144,7 @@ class PrintSpooler:
         always a prefix: `_done_through` is enough to skip those not yet marked."""
         while not self._stop.is_set():
             jobs = self._db.query(
-                "SELECT j.*, t.status AS ticket_status FROM print_jobs j LEFT JOIN tickets t ON t.id = j.ticket_id "
+                "SELECT j.id, j.payload, j.attempts, t.status AS ticket_status FROM print_jobs j LEFT JOIN tickets t ON t.id = j.ticket_id "
                 "WHERE j.status = 'pending' AND j.id > ? ORDER BY j.id LIMIT 20", (self._done_through,))
             if not jobs:
                 return

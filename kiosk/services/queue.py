@@ -117,7 +117,9 @@ class QueueService:
             seq = store.next_seq(conn, service, day)
             row = {"number": format_number(service, seq), "service": service, "origin_service": service,
                    "day": day, "seq": seq, "status": Status.WAITING.value, "priority": int(priority),
-                   "resident_id": resident_id, "visit_id": visit_id, "issued_at": at, "updated_at": at}
+                   "transferred": 0, "counter": None, "recalls": 0, "resident_id": resident_id,
+                   "visit_id": visit_id, "issued_at": at, "called_at": None, "started_at": None,
+                   "finished_at": None, "no_show_at": None, "updated_at": at, "version": 1}
             ticket = store.insert(conn, row)
             store.add_event(conn, ticket_id=ticket["id"], at=at, action="issue", from_status=None,
                             to_status=ticket["status"], counter=None, actor=None)

@@ -1,15 +1,21 @@
 """SQLite access shared by the web threads, the device workers and other processes.
 
-Each thread gets its own connection (sqlite3 connections are not thread-safe). Writes
-run in `with db.write() as conn:`, which takes the database write lock up front
-(`BEGIN IMMEDIATE`) so a read-then-write such as "take the next number" or "take the
-next waiting ticket" is atomic across threads and processes. Connections are in
-autocommit mode so nothing commits behind our back.
+Each thread reads through its own connection (sqlite3 connections are not thread-safe);
+writes share one, used by one thread at a time. Writes run in `with db.write() as conn:`,
+which takes the database write lock up front (`BEGIN IMMEDIATE`) so a read-then-write
+such as "take the next number" or "take the next waiting ticket" is atomic across
+threads and processes. Connections are in autocommit mode so nothing commits behind
+our back.
 
 Writers of one process first queue on a Python lock, first come first served: SQLite's
 own busy handler makes a waiting writer sleep in steps of up to 100 ms, which under a
 burst of concurrent requests costs far more than the transactions themselves. Other
 processes still meet at SQLite's lock, with `busy_timeout`.
+
+Python 3.11's sqlite3 lets go of the GIL around almost every call into SQLite: several
+times per statement and once per column read. With other threads waiting for the GIL,
+each of those can cost the writer a turn of waiting while it holds the write lock, so
+the hot transactions keep their statements few and read back only what they need.
 
 Durability is a group commit: connections run with `synchronous=NORMAL` (a commit
 writes the WAL without fsync) and `write()` returns only after an fsync of the WAL
@@ -87,6 +93,7 @@ class Database:
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
         self._write_lock = FifoLock()
+        self._writer: sqlite3.Connection | None = None  # used only while holding _write_lock
         self._sync = threading.Condition()
         self._committed = 0
         self._synced = 0
@@ -120,18 +127,30 @@ class Database:
     def write(self, *, durable: bool = True) -> Iterator[sqlite3.Connection]:
         """One write transaction holding the write lock from its first statement.
 
+        Every write of this process goes through one connection, whichever thread runs
+        it: its page cache stays valid from one transaction to the next, where a
+        connection per thread found its cache stale after every other thread's commit
+        and read the same pages again (measured: 44 page reads per ticket issued).
+
         On return the change is on disk, unless `durable=False` (for bookkeeping whose
         loss in a power cut is harmless, such as "this job was printed").
         """
-        conn = self.conn
         with self._write_lock:
-            conn.execute("BEGIN IMMEDIATE")
+            if self._writer is None:
+                self._writer = self._connect()
+            conn = self._writer
+            local = self._local
+            own, local.conn = getattr(local, "conn", None), conn  # `db.conn` in the block is this one too
             try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                except BaseException:
+                    conn.rollback()
+                    raise
+                conn.commit()  # one call into SQLite, where execute("COMMIT") makes five (each lets go of the GIL)
+            finally:
+                local.conn = own
             with self._sync:
                 self._committed += 1
                 mine = self._committed
@@ -187,6 +206,7 @@ class Database:
             except sqlite3.ProgrammingError:
                 pass
         self._local = threading.local()
+        self._writer = None
 
 
 def open_database(path: str | Path) -> Database:
