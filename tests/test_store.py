@@ -1,6 +1,9 @@
 """The database layer: migrations, write transactions and the group commit."""
 
+import sqlite3
 import threading
+
+import pytest
 
 from kiosk.store import open_database, tickets
 from kiosk.store.db import FifoLock
@@ -24,6 +27,22 @@ def test_failed_transaction_leaves_nothing(tmp_path):
     except RuntimeError:
         pass
     assert db.scalar("SELECT COUNT(*) FROM ticket_numbers") == 0
+
+
+def test_a_commit_that_fails_is_rolled_back_and_the_next_write_goes_on(tmp_path):
+    """Writes share one connection: a failed COMMIT must not leave its transaction open
+    for the next write to finish."""
+    db = open_database(tmp_path / "k.db")
+    with db.write() as conn:
+        conn.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+        conn.execute("CREATE TABLE child (parent_id INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)")
+    with pytest.raises(sqlite3.IntegrityError):
+        with db.write() as conn:
+            conn.execute("INSERT INTO child (parent_id) VALUES (7)")  # checked at COMMIT
+    with db.write() as conn:
+        conn.execute("INSERT INTO parent (id) VALUES (7)")
+    assert db.scalar("SELECT COUNT(*) FROM child") == 0
+    assert db.scalar("SELECT COUNT(*) FROM parent") == 1
 
 
 def test_durable_write_returns_after_an_fsync_and_bookkeeping_skips_it(tmp_path):

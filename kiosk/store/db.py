@@ -145,10 +145,11 @@ class Database:
                 conn.execute("BEGIN IMMEDIATE")
                 try:
                     yield conn
-                except BaseException:
-                    conn.rollback()
+                    conn.commit()  # one call into SQLite, where execute("COMMIT") makes five
+                except BaseException:  # a failed COMMIT too: no transaction stays open on the shared connection
+                    if conn.in_transaction:
+                        conn.rollback()
                     raise
-                conn.commit()  # one call into SQLite, where execute("COMMIT") makes five (each lets go of the GIL)
             finally:
                 local.conn = own
             with self._sync:
