@@ -12,6 +12,20 @@ from datetime import datetime, timezone
 
 from kiosk.store.cases_schema import MIGRATION_0005_CASES
 
+# The parts of migration 0009's triggers (released: never change these).
+_QUEUE_KEYS = "status, day, service, priority, transferred"
+_WHEN_NEW_QUEUED = "WHEN NEW.status IN ('waiting', 'transferred')"
+_WHEN_OLD_QUEUED = "WHEN OLD.status IN ('waiting', 'transferred')"
+_COUNT_NEW = """BEGIN
+            INSERT INTO queue_counts (day, service, priority, transferred, n)
+            VALUES (NEW.day, NEW.service, NEW.priority, NEW.transferred, 1)
+            ON CONFLICT DO UPDATE SET n = n + 1;
+        END"""
+_UNCOUNT_OLD = """BEGIN
+            UPDATE queue_counts SET n = n - 1 WHERE day = OLD.day AND service = OLD.service
+                AND priority = OLD.priority AND transferred = OLD.transferred;
+        END"""
+
 MIGRATIONS: list[tuple[str, list[str]]] = [
     ("0001_queue_core", [
         """CREATE TABLE tickets (
@@ -267,32 +281,10 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
         """INSERT INTO queue_counts (day, service, priority, transferred, n)
             SELECT day, service, priority, transferred, COUNT(*) FROM tickets
             WHERE status IN ('waiting', 'transferred') GROUP BY day, service, priority, transferred""",
-        """CREATE TRIGGER queue_counts_insert AFTER INSERT ON tickets
-            WHEN NEW.status IN ('waiting', 'transferred')
-        BEGIN
-            INSERT INTO queue_counts (day, service, priority, transferred, n)
-            VALUES (NEW.day, NEW.service, NEW.priority, NEW.transferred, 1)
-            ON CONFLICT DO UPDATE SET n = n + 1;
-        END""",
-        """CREATE TRIGGER queue_counts_leave AFTER UPDATE OF status, day, service, priority, transferred ON tickets
-            WHEN OLD.status IN ('waiting', 'transferred')
-        BEGIN
-            UPDATE queue_counts SET n = n - 1 WHERE day = OLD.day AND service = OLD.service
-                AND priority = OLD.priority AND transferred = OLD.transferred;
-        END""",
-        """CREATE TRIGGER queue_counts_enter AFTER UPDATE OF status, day, service, priority, transferred ON tickets
-            WHEN NEW.status IN ('waiting', 'transferred')
-        BEGIN
-            INSERT INTO queue_counts (day, service, priority, transferred, n)
-            VALUES (NEW.day, NEW.service, NEW.priority, NEW.transferred, 1)
-            ON CONFLICT DO UPDATE SET n = n + 1;
-        END""",
-        """CREATE TRIGGER queue_counts_delete AFTER DELETE ON tickets
-            WHEN OLD.status IN ('waiting', 'transferred')
-        BEGIN
-            UPDATE queue_counts SET n = n - 1 WHERE day = OLD.day AND service = OLD.service
-                AND priority = OLD.priority AND transferred = OLD.transferred;
-        END""",
+        f"CREATE TRIGGER queue_counts_insert AFTER INSERT ON tickets {_WHEN_NEW_QUEUED} {_COUNT_NEW}",
+        f"CREATE TRIGGER queue_counts_leave AFTER UPDATE OF {_QUEUE_KEYS} ON tickets {_WHEN_OLD_QUEUED} {_UNCOUNT_OLD}",
+        f"CREATE TRIGGER queue_counts_enter AFTER UPDATE OF {_QUEUE_KEYS} ON tickets {_WHEN_NEW_QUEUED} {_COUNT_NEW}",
+        f"CREATE TRIGGER queue_counts_delete AFTER DELETE ON tickets {_WHEN_OLD_QUEUED} {_UNCOUNT_OLD}",
     ]),
     ("0010_partial_ticket_indexes", [
         # A new ticket has no counter, call or finish time yet: indexes on those columns
