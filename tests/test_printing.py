@@ -154,6 +154,33 @@ def test_printing_goes_on_while_another_writer_holds_the_database(kiosk, config)
     assert len(texts) == 3 and all(t["number"] in x for t, x in zip(tickets, texts))
 
 
+def test_tickets_issued_at_once_are_each_printed_once_and_promptly(kiosk, config):
+    """Eight kiosks issuing together: every request hears "printed" within 2 s (a job the
+    spooler did not hear of would wait for its 5 s idle round), each ticket is printed
+    once, and each sees exactly the tickets issued before it as people ahead."""
+    config.printer.wait_s = 2.0
+    results, errors = [], []
+
+    def kiosk_issuing() -> None:
+        try:
+            for _ in range(15):
+                issued = kiosk.queue.issue("A")
+                results.append((issued.print_status, issued.ticket["people_ahead"], issued.ticket["number"]))
+        except Exception as exc:  # reported below, not lost in the thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=kiosk_issuing) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors
+    assert [status for status, _, _ in results] == ["printed"] * 120
+    assert sorted(ahead for _, ahead, _ in results) == list(range(120))
+    printed = {decode(p.read_bytes()).text for p in (config.data_dir / "prints").glob("*.bin")}
+    assert len(printed) == 120 and all(any(number in text for text in printed) for _, _, number in results)
+
+
 def test_stopping_writes_the_marks_of_printed_jobs(config, clock):
     k = Kiosk(config, clock=clock)
     k.queue.issue("A")
