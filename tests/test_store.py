@@ -29,6 +29,28 @@ def test_failed_transaction_leaves_nothing(tmp_path):
     assert db.scalar("SELECT COUNT(*) FROM ticket_numbers") == 0
 
 
+def test_reads_inside_a_write_see_its_transaction_and_writes_share_one_connection(tmp_path):
+    db = open_database(tmp_path / "k.db")
+    own = db.conn
+    with db.write() as conn:
+        assert db.conn is conn and conn is not own
+        conn.execute("INSERT INTO ticket_numbers (service, day, last) VALUES ('A', '2026-11-27', 1)")
+        assert db.scalar("SELECT COUNT(*) FROM ticket_numbers") == 1  # not yet committed
+    assert db.conn is own
+    with db.write() as conn:
+        writer = conn
+    thread_conns = []
+
+    def write_in_a_thread() -> None:
+        with db.write() as conn:
+            thread_conns.append(conn)
+
+    t = threading.Thread(target=write_in_a_thread)
+    t.start()
+    t.join(10)
+    assert thread_conns == [writer]
+
+
 def test_a_commit_that_fails_is_rolled_back_and_the_next_write_goes_on(tmp_path):
     """Writes share one connection: a failed COMMIT must not leave its transaction open
     for the next write to finish."""
