@@ -25,7 +25,7 @@ from kiosk.services.quality import QualityService
 from kiosk.services.queue import QueueService
 from kiosk.services.surveys import SurveyService
 from kiosk.store import Database, open_database
-from sync.state import read_status as read_sync_status
+from kiosk.store.sync_state import read_status as read_sync_status
 
 log = logging.getLogger(__name__)
 

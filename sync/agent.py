@@ -18,13 +18,15 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TextIO
 
 import httpx
 
 from kiosk.config import Config
+from kiosk.store import sync_state as state
 from kiosk.store.db import Database
-from sync import protocol, state
+from sync import protocol
 from sync.backoff import Backoff
 from sync.progress import Progress
 
@@ -32,6 +34,10 @@ log = logging.getLogger("kiosk.sync")
 
 USER_AGENT = "kiosk-sync/1"
 MAX_PULL_PAGES = 100_000
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 class SyncStopped(Exception):
@@ -140,7 +146,7 @@ class SyncAgent:
         backlog = state.backlog(self.db)
         batch = protocol.build_batch(str(uuid.uuid4()), rows)
         del rows
-        now = state.utc_now()
+        now = utc_now()
         if batch.unsendable:  # corrupt stored data can never be sent: dead-letter it here
             state.settle(self.db, accepted_ids=[], rejected=[(i, e) for i, _, e in batch.unsendable],
                          batch_id=batch.batch_id, at=now, success=False)
@@ -151,7 +157,7 @@ class SyncAgent:
             {protocol.H_BACKLOG: str(backlog), protocol.H_AGENT: USER_AGENT})
         decision = protocol.classify(status, body, sent_keys=batch.ids_by_key, transport_error=transport_error,
                                      retry_after=retry_after)
-        now = state.utc_now()
+        now = utc_now()
         if decision.action == protocol.STOP:
             raise SyncStopped(decision.error)
         if decision.action == protocol.RETRY:
@@ -185,7 +191,9 @@ class SyncAgent:
                 entries, new_cursor = protocol.parse_directory(body)
             except ValueError as exc:
                 raise _Transient(f"directory answer not understood: {exc}") from None
-            _, skipped = state.apply_directory_page(self.db, entries, new_cursor, state.utc_now())
+            rows = [r for r in map(protocol.directory_row, entries) if r is not None]
+            state.apply_directory_page(self.db, rows, new_cursor, utc_now())
+            skipped = len(entries) - len(rows)
             if skipped:
                 log.warning("directory: skipped %d entries without an id or name", skipped)
             return len(entries) if new_cursor != cursor else 0
@@ -205,7 +213,7 @@ class SyncAgent:
                 result = step()
             except _Transient as exc:
                 self.failures += 1
-                state.note_error(self.db, str(exc), state.utc_now())
+                state.note_error(self.db, str(exc), utc_now())
                 if max_failures is not None and self.failures > max_failures:
                     raise GaveUp(str(exc)) from None
                 delay = self.settings.backoff.delay(self.failures, self._rand(), exc.retry_after_s)
@@ -214,7 +222,7 @@ class SyncAgent:
                     raise Interrupted() from None
                 continue
             except SyncStopped as exc:
-                state.note_stopped(self.db, str(exc), state.utc_now())
+                state.note_stopped(self.db, str(exc), utc_now())
                 raise
             self.failures = 0
             return result
@@ -250,7 +258,7 @@ class SyncAgent:
                 n = self._retrying(self.pull_page, max_failures)
             except _PullRefused as exc:
                 log.warning("sync: directory pull refused: %s", exc)
-                state.note_error(self.db, f"directory pull: {exc}", state.utc_now())
+                state.note_error(self.db, f"directory pull: {exc}", utc_now())
                 break
             total += n
             if n == 0:
@@ -268,7 +276,7 @@ class SyncAgent:
         next_pull = 0.0
         while not self.stop.is_set():
             try:
-                state.note_seen(self.db, state.utc_now())
+                state.note_seen(self.db, utc_now())
                 report = self.drain()
                 if report.batches:
                     log.info("sync: sent %d records (%d rejected) in %d batches, %.0f rec/s",

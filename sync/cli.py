@@ -143,7 +143,7 @@ def run(config_path, backoff_base, backoff_cap, timeout_s, pull_interval) -> Non
 def once(config_path, backoff_base, backoff_cap, timeout_s, pull_interval, no_pull, full_pull, max_failures) -> None:
     """Drain the outbox as it is now, pull the directory, and exit 0."""
     from sync.agent import GaveUp, Interrupted, SyncStopped
-    from sync.state import reset_residents_cursor
+    from kiosk.store.sync_state import reset_residents_cursor
 
     _logging()
     cfg = _load(config_path)
@@ -185,7 +185,7 @@ def _ago(iso: str | None) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def status(config_path, as_json) -> None:
     """Backlog, last success, last error, dead letters and why the agent stopped, if it did."""
-    from sync.state import read_status
+    from kiosk.store.sync_state import read_status
 
     cfg = _load(config_path)
     db = _open_db(cfg)
@@ -221,7 +221,7 @@ def status(config_path, as_json) -> None:
 @click.option("--limit", type=int, default=100, show_default=True)
 def dead_letters_cmd(config_path, as_json, limit) -> None:
     """The newest records the central office refused, with the error."""
-    from sync.state import dead_letters
+    from kiosk.store.sync_state import dead_letters
 
     db = _open_db(_load(config_path))
     try:
@@ -241,7 +241,7 @@ def dead_letters_cmd(config_path, as_json, limit) -> None:
 @click.argument("ids", nargs=-1, type=int)
 def requeue(config_path, all_, ids) -> None:
     """Put dead letters back at the end of the outbox (after fixing what the central refused)."""
-    from sync.state import requeue_dead_letters
+    from kiosk.store.sync_state import requeue_dead_letters
 
     if not all_ and not ids:
         raise click.UsageError("give dead-letter ids or --all")

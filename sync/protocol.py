@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from kiosk.phone_numbers import normalise
+
 KINDS = ("ticket", "visit", "case", "call", "survey")
 OPS = ("upsert", "delete")
 MAX_SKEW_S = 300
@@ -203,6 +205,20 @@ def parse_directory(body: bytes) -> tuple[list, str | None]:
     if cursor is not None and not isinstance(cursor, (str, int)):
         raise ValueError("cursor must be a string")
     return answer["residents"], None if cursor is None else str(cursor)
+
+
+def directory_row(entry: Any) -> dict[str, Any] | None:
+    """A directory entry as the fields of a residents row (kiosk.store.sync_state), or
+    None when it has no usable id or name."""
+    if not isinstance(entry, dict):
+        return None
+    rid, name = entry.get("id"), entry.get("name")
+    if isinstance(rid, bool) or not isinstance(rid, (str, int)) or str(rid).strip() == "" or not isinstance(name, str):
+        return None
+    phone = entry.get("phone") if isinstance(entry.get("phone"), str) else ""
+    id_hash = entry.get("id_hash") if isinstance(entry.get("id_hash"), str) and entry.get("id_hash") else None
+    return {"id": str(rid).strip(), "name": name, "unit": str(entry.get("unit") or ""), "phone": phone,
+            "phone_norm": normalise(phone), "id_hash": id_hash, "active": 0 if entry.get("active") is False else 1}
 
 
 def clock_offset(status: int | None, body: bytes, date_header: str | None, now: float) -> float | None:

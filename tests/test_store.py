@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from kiosk.store import open_database, tickets
+from kiosk.store import open_database, tickets, visits
 from kiosk.store.db import FifoLock
 from kiosk.store.migrations import MIGRATIONS, apply_migrations
 
@@ -133,3 +133,29 @@ def test_ticket_columns_match_the_schema(tmp_path):
         returned = tickets.insert(conn, values)
     assert returned == tickets.get(db.conn, returned["id"])
     db.close()
+
+
+def _resident(rid: str, name: str, id_hash: str | None = None, id_masked: str | None = None) -> dict:
+    return {"id": rid, "name": name, "unit": "1-1", "phone": "", "phone_norm": "", "id_hash": id_hash,
+            "id_masked": id_masked, "source": "csv", "updated_at": "2026-11-27 09:00:00"}
+
+
+def test_resident_upserts_join_the_write_transaction_and_keep_id_hashes(tmp_path):
+    db = open_database(tmp_path / "k.db")
+    with pytest.raises(RuntimeError, match="inside db.write"):
+        visits.upsert_residents(db.conn, [_resident("r1", "A")])  # never outside the write lock
+    with pytest.raises(RuntimeError, match="boom"):
+        with db.write() as conn:
+            visits.upsert_residents(conn, [_resident("r1", "A")])
+            raise RuntimeError("boom")
+    assert db.scalar("SELECT COUNT(*) FROM residents") == 0  # rolled back with the transaction
+    with db.write() as conn:
+        visits.upsert_residents(conn, [_resident("r1", "A", "h1", "1101***002X"), _resident("r2", "B")])
+        conn.execute("UPDATE residents SET active = 0 WHERE id = 'r1'")
+    with db.write() as conn:  # no ID number this time, a name change, and r2 listed twice
+        visits.upsert_residents(conn, [_resident("r1", "A2"), _resident("r2", "B1", "h2", "1101***0021"),
+                                       _resident("r2", "B2")])
+    rows = {r["id"]: r for r in db.query("SELECT * FROM residents")}
+    assert (rows["r1"]["name"], rows["r1"]["id_hash"], rows["r1"]["id_masked"], rows["r1"]["active"]) == \
+        ("A2", "h1", "1101***002X", 1)
+    assert (rows["r2"]["name"], rows["r2"]["id_hash"], rows["r2"]["id_masked"]) == ("B2", "h2", "1101***0021")

@@ -7,7 +7,7 @@ queues (as Frigate does), each looping on a stop event with a poll timeout.
   decoder through a queue of one (a slow decoder skips frames, never lags behind). When
   the source fails it closes it and reopens it with exponential back-off; health says so.
 * decode: grayscale, QR decode (pyzbar in binary mode, or zxing-cpp), de-duplication
-  of a code seen in consecutive frames (`kiosk.visits.rules.Deduper`).
+  of a code seen in consecutive frames (`kiosk.devices.dedup.Deduper`).
 * scans: encodes the frame the code was read in as the JPEG snapshot and calls the
   handler (the visit service's `scan`), off the capture and decode threads.
 
@@ -26,7 +26,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
-from kiosk.visits.rules import Deduper
+from kiosk.devices.dedup import Deduper
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ It opens `phone.port` (a device path or any pyserial URL; `sim` = the simulated 
 below), flushes what the line kept while nobody listened, sends each `phone.init`
 command and waits for `OK` (`ATZ` first: it switches caller ID off again and turns echo
 on, so the echo is skipped), then reads lines and hands them to the pure
-`kiosk.callerid.CallerIdParser`. Each call it completes goes to `on_call` (the call
+`kiosk.devices.callerid.CallerIdParser`. Each call it completes goes to `on_call` (the call
 service: store, match, publish). A port that is missing or vanishes (USB unplugged,
 pty closed) and a modem that never answers `OK` are retried with exponential back-off;
 `health()` says what is wrong in words. Nothing here ever raises into the web service.
@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from kiosk.callerid import CallerId, CallerIdParser, clean_line, format_block, reply_kind
+from kiosk.devices.callerid import CallerId, CallerIdParser, clean_line, format_block, reply_kind
 
 log = logging.getLogger(__name__)
 

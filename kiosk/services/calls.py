@@ -14,7 +14,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from kiosk.callerid import CallerId
+from kiosk.devices.callerid import CallerId
 from kiosk.clock import Clock, from_db_time, to_iso
 from kiosk.config import Config
 from kiosk.events import CALL_INCOMING, EventBus

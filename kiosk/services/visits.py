@@ -140,8 +140,7 @@ class VisitService:
                          "phone_norm": normalise_phone(phone), "id_hash": id_hash, "id_masked": id_masked,
                          "source": source, "updated_at": at})
         with self.db.write() as conn:
-            for row in rows:
-                store.upsert_resident(conn, row)
+            store.upsert_residents(conn, rows)
         return len(rows)
 
     # -- check-in ---------------------------------------------------------------------

@@ -119,10 +119,6 @@ class Database:
             conn = self._local.conn = self._connect()
         return conn
 
-    @property
-    def utils(self) -> sqlite_utils.Database:
-        return sqlite_utils.Database(self.conn)
-
     @contextmanager
     def write(self, *, durable: bool = True) -> Iterator[sqlite3.Connection]:
         """One write transaction holding the write lock from its first statement.
@@ -208,6 +204,17 @@ class Database:
                 pass
         self._local = threading.local()
         self._writer = None
+
+
+def table(conn: sqlite3.Connection, name: str) -> sqlite_utils.db.Table:
+    """A sqlite-utils table over `conn`, for bulk upserts inside `with db.write() as conn:`.
+
+    Its writes join the open transaction (as a savepoint) and commit with it; the
+    connection keeps its own settings (no recursive_triggers pragma, no plugins).
+    """
+    if not conn.in_transaction:
+        raise RuntimeError("sqlite-utils writes run inside db.write(), where the write lock is held")
+    return sqlite_utils.Database(conn, recursive_triggers=False, execute_plugins=False).table(name)
 
 
 def open_database(path: str | Path) -> Database:

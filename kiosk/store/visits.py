@@ -4,8 +4,12 @@ reads. Functions take a connection so callers group them in one transaction."""
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import groupby
 from typing import Any
+
+from kiosk.store.db import table
 
 VISIT_COLUMNS = ("kind", "method", "resident_id", "name", "phone", "phone_norm", "unit", "purpose", "id_hash",
                  "id_masked", "source", "day", "checked_in_at", "checked_out_at", "snapshot_path", "snapshot_sha256",
@@ -27,14 +31,20 @@ def resident_by_id_hash(conn: sqlite3.Connection, id_hash: str) -> dict | None:
                 (id_hash,))
 
 
-def upsert_resident(conn: sqlite3.Connection, row: dict) -> None:
-    conn.execute(
-        "INSERT INTO residents (id, name, unit, phone, phone_norm, id_hash, id_masked, active, source, updated_at) "
-        "VALUES (:id, :name, :unit, :phone, :phone_norm, :id_hash, :id_masked, 1, :source, :updated_at) "
-        "ON CONFLICT (id) DO UPDATE SET name = excluded.name, unit = excluded.unit, phone = excluded.phone, "
-        "phone_norm = excluded.phone_norm, id_hash = COALESCE(excluded.id_hash, residents.id_hash), "
-        "id_masked = COALESCE(excluded.id_masked, residents.id_masked), active = 1, source = excluded.source, "
-        "updated_at = excluded.updated_at", row)
+RESIDENT_FIELDS = ("id", "name", "unit", "phone", "phone_norm", "source", "updated_at")
+
+
+def upsert_residents(conn: sqlite3.Connection, rows: Iterable[dict]) -> None:
+    """Insert or update residents, in order, and mark them active.
+
+    Rows hold RESIDENT_FIELDS, `id_hash` and `id_masked`; where those two are None the
+    resident keeps the ones it has (a CSV line without an ID number does not erase one).
+    Consecutive rows that carry the same of the two go in one bulk upsert, so a resident
+    listed twice ends as its last line says.
+    """
+    residents = table(conn, "residents")
+    for present, run in groupby(rows, key=lambda r: tuple(c for c in ("id_hash", "id_masked") if r[c] is not None)):
+        residents.upsert_all(({**{f: r[f] for f in (*RESIDENT_FIELDS, *present)}, "active": 1} for r in run), pk="id")
 
 
 def residents(conn: sqlite3.Connection, q: str = "", limit: int = 100) -> list[dict]:

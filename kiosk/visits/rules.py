@@ -1,8 +1,8 @@
-"""Small pure decisions of the check-in flow: scan de-duplication and retention cut-offs."""
+"""Small pure decisions of the check-in flow: what a scanned code is, and retention cut-offs."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from kiosk.visits import tokens
@@ -12,26 +12,6 @@ def classify(payload: str) -> str:
     """What a scanned code is: resident (card), visitor (pass), ticket, or unknown."""
     head = (payload or "").split(":", 1)[0]
     return {tokens.RESIDENT: "resident", tokens.VISITOR: "visitor", tokens.TICKET: "ticket"}.get(head, "unknown")
-
-
-@dataclass
-class Deduper:
-    """Report a code once while it stays in view, and again only after `cooldown_s`.
-
-    A card held up to the camera is read in many consecutive frames; a looping demo
-    video shows it again every few seconds. Both must give one check-in.
-    """
-
-    cooldown_s: float = 30.0
-    _last: dict[str, float] = field(default_factory=dict)
-
-    def is_new(self, payload: str, now: float) -> bool:
-        last = self._last.get(payload)
-        self._last[payload] = now
-        if len(self._last) > 256:
-            for key in sorted(self._last, key=self._last.get)[:128]:
-                del self._last[key]
-        return last is None or now - last >= self.cooldown_s
 
 
 @dataclass(frozen=True)

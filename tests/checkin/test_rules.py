@@ -8,10 +8,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from kiosk.devices.dedup import Deduper
 from kiosk.devices.scanner import LineSplitter
 from kiosk.services.retention import purge_due
 from kiosk.visits import id_number, tokens
-from kiosk.visits.rules import Deduper, classify, retention_cutoffs
+from kiosk.visits.rules import classify, retention_cutoffs
 
 TZ = ZoneInfo("Asia/Shanghai")
 KEY = b"k" * 32

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kiosk.callerid import CallerIdParser, clean_line, format_block, reply_kind
+from kiosk.devices.callerid import CallerIdParser, clean_line, format_block, reply_kind
 
 
 def feed_all(parser: CallerIdParser, data: bytes | list[str], start: float = 0.0, step: float = 0.05):

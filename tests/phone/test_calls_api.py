@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from kiosk.callerid import CallerId
+from kiosk.devices.callerid import CallerId
 from kiosk.events import CALL_INCOMING
 from tests.conftest import bearer
 from tests.phone.conftest import RESIDENT, add_resident, wait_for

@@ -8,7 +8,7 @@ import threading
 import httpx
 import pytest
 
-from kiosk.callerid import format_block
+from kiosk.devices.callerid import format_block
 from kiosk.events import CALL_INCOMING
 from kiosk.runtime import Kiosk
 from kiosk.web import create_app

@@ -11,7 +11,7 @@ from kiosk.runtime import Kiosk
 from kiosk.store import Database, open_database, outbox
 from kiosk.web import create_app as create_kiosk_app
 from sync.agent import AgentSettings, SyncAgent
-from sync.state import read_status
+from kiosk.store.sync_state import read_status
 from tests.peers import FlakyProxy, free_port
 
 from .conftest import (

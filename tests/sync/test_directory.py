@@ -5,7 +5,7 @@ from click.testing import CliRunner
 
 from kiosk.store import Database
 from sync.central.cli import main as central_cli
-from sync.state import read_status, reset_residents_cursor
+from kiosk.store.sync_state import read_status, reset_residents_cursor
 
 from .conftest import agent_for, site_config
 

@@ -83,7 +83,7 @@ def test_private_call_from_the_manager_button_and_mark_handled(open_page, login,
 
 def test_call_log_lists_missed_calls_until_marked(open_page, login, kiosk, clock, shot):
     add_resident(kiosk)
-    from kiosk.callerid import CallerId
+    from kiosk.devices.callerid import CallerId
 
     kiosk.calls.incoming(CallerId("13800138000", "ZHANG SAN", "normal", "1127", "0930", 0.0))
     clock.advance(minutes=3)

@@ -1,26 +1,21 @@
-"""The agent's side of the kiosk database: reading the outbox one batch at a time,
-settling a batch's rows in one short write transaction, the dead-letter table, the
-agent's state row (`sync_state`, migration 0003) and the resident directory.
+"""SQL of the kiosk's sync tables: reading the outbox one batch at a time, settling a
+batch's rows in one short write transaction, the dead-letter table, the agent's state
+row (`sync_state`, migration 0003), the resident directory pulled from the central
+office, and the status that `kiosk-sync status` and /healthz show.
 
-The service writes the outbox; the agent is its only reader and the only one that
-deletes from it. Accepted rows are deleted (the central office holds them now), so the
-table stays as small as the backlog; rejected rows move to `sync_dead_letters` with
-the error, in the same transaction.
+The service writes the outbox (kiosk.store.outbox); the sync agent is its only reader
+and the only one that deletes from it. Accepted rows are deleted (the central office
+holds them now), so the table stays as small as the backlog; rejected rows move to
+`sync_dead_letters` with the error, in the same transaction.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from kiosk.phone_numbers import normalise
-from kiosk.store.db import Database
-
-
-def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
+from kiosk.store.db import Database, table
 
 
 # -- the outbox ------------------------------------------------------------------------
@@ -90,6 +85,9 @@ def dead_letters(db: Database, limit: int = 100) -> list[dict[str, Any]]:
 
 
 # -- the directory ---------------------------------------------------------------------
+DIRECTORY_FIELDS = ("id", "name", "unit", "phone", "phone_norm", "active")
+
+
 def residents_cursor(db: Database) -> str | None:
     return db.scalar("SELECT residents_cursor FROM sync_state WHERE id = 1")
 
@@ -100,43 +98,22 @@ def reset_residents_cursor(db: Database) -> None:
         conn.execute("UPDATE sync_state SET residents_cursor = NULL WHERE id = 1")
 
 
-# An ID hash made here (with the site key, by check-in or `kiosk residents import`) comes
-# with its masked form; the central office's hash is keyed differently and never has a
-# mask. So a row with a mask keeps its own hash, which is the one check-in can match.
-_UPSERT_RESIDENT = """
-INSERT INTO residents (id, name, unit, phone, phone_norm, id_hash, id_masked, active, source, updated_at)
-VALUES (:id, :name, :unit, :phone, :phone_norm, :id_hash, NULL, :active, 'central', :at)
-ON CONFLICT (id) DO UPDATE SET
-    name = excluded.name, unit = excluded.unit, phone = excluded.phone, phone_norm = excluded.phone_norm,
-    id_hash = CASE WHEN residents.id_masked IS NOT NULL THEN residents.id_hash
-                   ELSE COALESCE(excluded.id_hash, residents.id_hash) END,
-    active = excluded.active, source = 'central', updated_at = excluded.updated_at
-"""
+def apply_directory_page(db: Database, rows: Sequence[Mapping[str, Any]], cursor: str | None, at: str) -> None:
+    """Upsert one page of the central directory and move the cursor past it, in one transaction.
 
-
-def resident_row(entry: Any, at: str) -> dict[str, Any] | None:
-    """A directory entry as a residents row, or None when it has no usable id or name."""
-    if not isinstance(entry, dict):
-        return None
-    rid, name = entry.get("id"), entry.get("name")
-    if isinstance(rid, bool) or not isinstance(rid, (str, int)) or str(rid).strip() == "" or not isinstance(name, str):
-        return None
-    phone = entry.get("phone") if isinstance(entry.get("phone"), str) else ""
-    id_hash = entry.get("id_hash") if isinstance(entry.get("id_hash"), str) and entry.get("id_hash") else None
-    return {"id": str(rid).strip(), "name": name, "unit": str(entry.get("unit") or ""), "phone": phone,
-            "phone_norm": normalise(phone), "id_hash": id_hash, "active": 0 if entry.get("active") is False else 1,
-            "at": at}
-
-
-def apply_directory_page(db: Database, entries: list, cursor: str | None, at: str) -> tuple[int, int]:
-    """Upsert one page of the directory and move the cursor past it, in one transaction.
-    Returns (applied, skipped as unusable)."""
-    rows = [r for r in (resident_row(e, at) for e in entries) if r is not None]
+    `rows` hold DIRECTORY_FIELDS and `id_hash` (None when the central office sent none).
+    An ID hash made here (with the site key, by check-in or `kiosk residents import`)
+    comes with its masked form; the central office's hash is keyed differently and never
+    has a mask. So a row with a mask keeps its own hash, which is the one check-in can
+    match, and the central hash is taken only where there is no mask.
+    """
     with db.write() as conn:
-        conn.executemany(_UPSERT_RESIDENT, rows)
+        table(conn, "residents").upsert_all(
+            ({**{f: r[f] for f in DIRECTORY_FIELDS}, "source": "central", "updated_at": at} for r in rows), pk="id")
+        conn.executemany("UPDATE residents SET id_hash = ? WHERE id = ? AND id_masked IS NULL",
+                         [(r["id_hash"], r["id"]) for r in rows if r["id_hash"] is not None])
         conn.execute("UPDATE sync_state SET residents_cursor = ?, residents_pulled_at = ?, last_success_at = ?, "
                      "stopped_reason = NULL, stopped_at = NULL WHERE id = 1", (cursor, at, at))
-    return len(rows), len(entries) - len(rows)
 
 
 # -- status ----------------------------------------------------------------------------
