@@ -1,8 +1,9 @@
 # Two entry points: `make run` (set up, load demo data, serve on :8080 with simulated
-# devices) and `make test` (set up, run the whole suite). Both work on a fresh Debian or
-# Raspberry Pi OS machine as root or with sudo. `sudo make install` turns the box into an
-# installed front desk (systemd units, /opt/kiosk, /etc/kiosk, udev rules; see
-# docs/operator-guide.md); the developer setup the others use is `make setup`.
+# devices) and `make test` (set up, check the import contracts in .importlinter, run the
+# whole suite). Both work on a fresh Debian or Raspberry Pi OS machine as root or with
+# sudo. `sudo make install` turns the box into an installed front desk (systemd units,
+# /opt/kiosk, /etc/kiosk, udev rules; see docs/operator-guide.md); the developer setup
+# the others use is `make setup`.
 
 PYTHON ?= python3
 VENV := .venv
@@ -19,6 +20,7 @@ run: setup
 	$(BIN)/kiosk serve
 
 test: setup
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -n 2 -p no:cacheprovider $(PYTEST_ARGS)
 
 setup: system-packages $(STAMP) translations
