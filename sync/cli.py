@@ -142,8 +142,8 @@ def run(config_path, backoff_base, backoff_cap, timeout_s, pull_interval) -> Non
               help="Consecutive transient failures (with back-off) before giving up with exit code 4.")
 def once(config_path, backoff_base, backoff_cap, timeout_s, pull_interval, no_pull, full_pull, max_failures) -> None:
     """Drain the outbox as it is now, pull the directory, and exit 0."""
-    from sync.agent import GaveUp, Interrupted, SyncStopped
     from kiosk.store.sync_state import reset_residents_cursor
+    from sync.agent import GaveUp, Interrupted, SyncStopped
 
     _logging()
     cfg = _load(config_path)

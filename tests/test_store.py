@@ -144,10 +144,9 @@ def test_resident_upserts_join_the_write_transaction_and_keep_id_hashes(tmp_path
     db = open_database(tmp_path / "k.db")
     with pytest.raises(RuntimeError, match="inside db.write"):
         visits.upsert_residents(db.conn, [_resident("r1", "A")])  # never outside the write lock
-    with pytest.raises(RuntimeError, match="boom"):
-        with db.write() as conn:
-            visits.upsert_residents(conn, [_resident("r1", "A")])
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError, match="boom"), db.write() as conn:
+        visits.upsert_residents(conn, [_resident("r1", "A")])
+        raise RuntimeError("boom")
     assert db.scalar("SELECT COUNT(*) FROM residents") == 0  # rolled back with the transaction
     with db.write() as conn:
         visits.upsert_residents(conn, [_resident("r1", "A", "h1", "1101***002X"), _resident("r2", "B")])

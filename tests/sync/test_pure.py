@@ -213,6 +213,17 @@ def test_parse_directory():
             protocol.parse_directory(bad)
 
 
+def test_directory_row_keeps_usable_entries_only():
+    row = protocol.directory_row({"id": 7, "name": "张三", "unit": None, "phone": "+86 138-0013-8000",
+                                  "id_hash": "abc", "active": False})
+    assert row == {"id": "7", "name": "张三", "unit": "", "phone": "+86 138-0013-8000", "phone_norm": "13800138000",
+                   "id_hash": "abc", "active": 0}
+    assert protocol.directory_row({"id": " r1 ", "name": "x", "phone": 5, "id_hash": ""}) == \
+        {"id": "r1", "name": "x", "unit": "", "phone": "", "phone_norm": "", "id_hash": None, "active": 1}
+    for bad in (None, [], {"id": True, "name": "x"}, {"id": " ", "name": "x"}, {"id": "r1"}, {"id": "r1", "name": 3}):
+        assert protocol.directory_row(bad) is None
+
+
 # -- progress ----------------------------------------------------------------------------
 
 
