@@ -4,9 +4,8 @@ reads. Functions take a connection so callers group them in one transaction."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import groupby
 from typing import Any
 
 from kiosk.store.db import table
@@ -34,17 +33,19 @@ def resident_by_id_hash(conn: sqlite3.Connection, id_hash: str) -> dict | None:
 RESIDENT_FIELDS = ("id", "name", "unit", "phone", "phone_norm", "source", "updated_at")
 
 
-def upsert_residents(conn: sqlite3.Connection, rows: Iterable[dict]) -> None:
+def upsert_residents(conn: sqlite3.Connection, rows: Sequence[dict]) -> None:
     """Insert or update residents, in order, and mark them active.
 
     Rows hold RESIDENT_FIELDS, `id_hash` and `id_masked`; where those two are None the
     resident keeps the ones it has (a CSV line without an ID number does not erase one).
-    Consecutive rows that carry the same of the two go in one bulk upsert, so a resident
-    listed twice ends as its last line says.
+    One bulk upsert writes the fields every row has, then the ID columns are set for the
+    rows that carry them: a resident listed twice ends as its last line says, with the
+    last ID number given.
     """
-    residents = table(conn, "residents")
-    for present, run in groupby(rows, key=lambda r: tuple(c for c in ("id_hash", "id_masked") if r[c] is not None)):
-        residents.upsert_all(({**{f: r[f] for f in (*RESIDENT_FIELDS, *present)}, "active": 1} for r in run), pk="id")
+    table(conn, "residents").upsert_all(({**{f: r[f] for f in RESIDENT_FIELDS}, "active": 1} for r in rows), pk="id")
+    conn.executemany("UPDATE residents SET id_hash = COALESCE(?, id_hash), id_masked = COALESCE(?, id_masked) "
+                     "WHERE id = ?", [(r["id_hash"], r["id_masked"], r["id"]) for r in rows
+                                      if r["id_hash"] is not None or r["id_masked"] is not None])
 
 
 def residents(conn: sqlite3.Connection, q: str = "", limit: int = 100) -> list[dict]:
