@@ -19,9 +19,16 @@ run: setup
 	$(BIN)/kiosk serve
 
 test: setup
+	$(MAKE) --no-print-directory lint
 	$(BIN)/python -m pytest -n 2 -p no:cacheprovider $(PYTEST_ARGS)
 
 setup: system-packages $(STAMP) translations
+
+# ruff and mypy, configured in pyproject.toml; `make test` runs this first.
+.PHONY: lint
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 # The edge box (root): DESTDIR=/tmp/stage stages into a folder without touching the system,
 # PREFIX (default /opt/kiosk), SKIP_VENV=1, PIP_ARGS: see deploy/install.sh.
