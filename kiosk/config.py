@@ -303,7 +303,8 @@ def validate(config: Config) -> None:
             if letter not in letters:
                 raise ConfigError(f"counter {c.id} serves unknown service {letter!r}")
     if config.printer.backend not in ("preview", "network", "usb", "serial", "file"):
-        raise ConfigError(f"printer.backend {config.printer.backend!r} is not one of preview, network, usb, serial, file")
+        raise ConfigError(
+            f"printer.backend {config.printer.backend!r} is not one of preview, network, usb, serial, file")
     if config.printer.cut not in ("partial", "full", "none"):
         raise ConfigError("printer.cut must be partial, full or none")
     out = config.tts.output

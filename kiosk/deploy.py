@@ -84,7 +84,8 @@ def udev_rules(config: Config) -> str:
         f"# ticket printer {p} -> /dev/{name}",
         "#   USB printer class (kernel usblp, /dev/usb/lpN): printer.backend = \"file\", path = \"/dev/kiosk-printer\"",
         f'SUBSYSTEM=="usbmisc", KERNEL=="lp[0-9]*", {p.match()}, SYMLINK+="{name}", GROUP="lp", MODE="0660"',
-        "#   USB-serial printer (/dev/ttyUSBn, /dev/ttyACMn): printer.backend = \"serial\", device = \"/dev/kiosk-printer\"",
+        "#   USB-serial printer (/dev/ttyUSBn, /dev/ttyACMn): "
+        "printer.backend = \"serial\", device = \"/dev/kiosk-printer\"",
         f'SUBSYSTEM=="tty", {p.match()}, SYMLINK+="{name}", GROUP="dialout", MODE="0660", {_MM_IGNORE}',
         "#   raw USB access for printer.backend = \"usb\" (libusb)",
         f'SUBSYSTEM=="usb", ENV{{DEVTYPE}}=="usb_device", {p.match("ATTR")}, GROUP="lp", MODE="0660"',

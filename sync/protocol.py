@@ -67,7 +67,8 @@ def verify(secret: str | None, headers: Mapping[str, str], body: bytes, *, site_
     if not re.fullmatch(r"[0-9]{1,12}", ts):
         return AuthFailure("bad_timestamp", f"{H_TIMESTAMP} must be unix seconds")
     if abs(now - int(ts)) > max_skew_s:
-        return AuthFailure("timestamp_skew", f"{H_TIMESTAMP} is more than {int(max_skew_s)} s from the receiver's clock")
+        return AuthFailure("timestamp_skew",
+                           f"{H_TIMESTAMP} is more than {int(max_skew_s)} s from the receiver's clock")
     given = headers.get(H_SIGNATURE, "")
     expected = signature(secret, ts, body)
     if not hmac.compare_digest(given.lower().encode("ascii", "replace"), expected.encode("ascii")):
@@ -198,7 +199,7 @@ def parse_directory(body: bytes) -> tuple[list, str | None]:
     """(entries, cursor) of a directory answer; ValueError when it is not one."""
     answer = json.loads(body)
     if not isinstance(answer, dict) or not isinstance(answer.get("residents"), list):
-        raise ValueError("no residents list")  # noqa: TRY004 (one error type for any bad answer)
+        raise ValueError("no residents list")  # one error type for any bad answer, not TypeError
     cursor = answer.get("cursor")
     if cursor is not None and not isinstance(cursor, (str, int)):
         raise ValueError("cursor must be a string")

@@ -50,7 +50,7 @@ class Deadlines:
     due_soon_max_minutes: int = 120
 
     @classmethod
-    def from_config(cls, cfg) -> "Deadlines":
+    def from_config(cls, cfg) -> Deadlines:
         return cls({"inquiry": cfg.inquiry_minutes, "complaint": cfg.complaint_minutes,
                     "repair": cfg.repair_minutes, "other": cfg.other_minutes},
                    cfg.due_soon_fraction, cfg.due_soon_max_minutes)

@@ -182,7 +182,8 @@ PAGE = """<!doctype html>
 <p>{{ sites|length }} sites · {{ residents }} active residents in the directory</p>
 <table>
  <thead><tr><th>site</th>{% for k in kinds %}<th>{{ k }}</th>{% endfor %}<th>other</th><th>total</th>
-  <th>duplicates</th><th>rejected</th><th>last batch</th><th>backlog</th><th>last pull</th><th>auth failures</th></tr></thead>
+  <th>duplicates</th><th>rejected</th><th>last batch</th><th>backlog</th><th>last pull</th>
+  <th>auth failures</th></tr></thead>
  <tbody>
  {% for s in sites %}
   <tr>
@@ -194,8 +195,10 @@ PAGE = """<!doctype html>
    <td>{{ s.last_batch_at or '—' }}</td>
    <td>{{ '—' if s.backlog is none else s.backlog }}</td>
    <td>{{ s.last_pull_at or '—' }}</td>
-   <td{% if s.auth_failures %} class="warn" title="{{ s.last_auth_failure }} at {{ s.last_auth_failure_at }}"{% endif %}>
-     {{ s.auth_failures }}{% if s.last_auth_failure %} <span class="muted">({{ s.last_auth_failure }})</span>{% endif %}</td>
+   <td{% if s.auth_failures %} class="warn"
+       title="{{ s.last_auth_failure }} at {{ s.last_auth_failure_at }}"{% endif %}>
+     {{ s.auth_failures }}
+     {%- if s.last_auth_failure %} <span class="muted">({{ s.last_auth_failure }})</span>{% endif %}</td>
   </tr>
  {% else %}
   <tr><td colspan="99" class="muted">no site has sent anything yet</td></tr>
