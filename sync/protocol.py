@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 KINDS = ("ticket", "visit", "case", "call", "survey")
 OPS = ("upsert", "delete")
@@ -56,12 +56,18 @@ class AuthFailure:
     message: str
 
 
-def verify(secret: str | None, headers: Mapping[str, str], body: bytes, *, site_id: str, now: float,
+class HeaderLookup(Protocol):
+    """What `verify` reads of a request's headers: a dict, or the web framework's headers."""
+
+    def get(self, key: str, default: str, /) -> str: ...
+
+
+def verify(secret: str | None, headers: HeaderLookup, body: bytes, *, site_id: str, now: float,
            max_skew_s: float = MAX_SKEW_S) -> AuthFailure | None:
     """None when the request is signed by `secret` for `site_id` within the allowed skew."""
     if secret is None:
         return AuthFailure("unknown_site", f"site {site_id!r} is not registered here")
-    if headers.get(H_SITE) != site_id:
+    if headers.get(H_SITE, "") != site_id:
         return AuthFailure("site_mismatch", f"{H_SITE} does not name site {site_id!r}")
     ts = headers.get(H_TIMESTAMP, "")
     if not re.fullmatch(r"[0-9]{1,12}", ts):
@@ -146,6 +152,11 @@ class Decision:
     rejected: tuple[tuple[str, str], ...] = ()
     error: str | None = None        # for retry / stop / dead_letter, and "partial" applies
     retry_after_s: float | None = None
+
+    @property
+    def reason(self) -> str:
+        """The error text; `classify` sets one on every retry, stop and dead-letter decision."""
+        return self.error or self.action
 
 
 def _error_text(status: int, body: bytes) -> str:

@@ -69,7 +69,7 @@ def format_number(letter: str, seq: int) -> str:
     return f"{letter}{seq:03d}"
 
 
-def order_key(priority: bool, transferred: bool, issued_at: str, ticket_id: int) -> tuple:
+def order_key(priority: bool, transferred: bool, issued_at: str, ticket_id: int) -> tuple[bool, bool, str, int]:
     """Priority tickets first, then transferred ones, then by issue time (then id)."""
     return (not priority, not transferred, issued_at, ticket_id)
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from kiosk.cases import rules
 from kiosk.cases.rules import Deadlines
-from kiosk.clock import Clock, db_time, from_db_time, to_iso
+from kiosk.clock import Clock, db_time, to_iso
 from kiosk.config import Config
 from kiosk.reports.model import Kpi, Report, Table, mean, median, p90, share
 from kiosk.store.db import Database
@@ -59,8 +59,9 @@ class Reports:
         return (db_time(datetime.combine(first, datetime.min.time(), tz)),
                 db_time(datetime.combine(end, datetime.min.time(), tz)))
 
-    def _local(self, text: str | None) -> datetime | None:
-        return from_db_time(text, self.clock.tz)
+    def _local(self, text: str) -> datetime:
+        """A stored time that is never NULL (a case's due_at) in the site's time zone."""
+        return datetime.fromisoformat(text).astimezone(self.clock.tz)
 
     def _day_of(self, first: date, end: date):
         """stored time → local day ISO, by bisecting the days' stored-time boundaries (no per-row tz maths)."""

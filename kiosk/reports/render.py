@@ -70,12 +70,12 @@ def stacked_chart(table: Table, width: int = 1600, height: int = 260) -> str:
              f'<text x="{left - 4}" y="{legend + 10}" text-anchor="end" font-size="11" fill="#66727f">'
              f'{fmt(top)}</text>']
     for j, name in enumerate(series):
-        x = left + j * 120
-        parts.append(f'<rect x="{x}" y="4" width="12" height="12" fill="{PALETTE[j % len(PALETTE)]}"/>'
-                     f'<text x="{x + 16}" y="14" font-size="12" fill="#3d4a57">{escape(str(name)[:14])}</text>')
+        lx = left + j * 120
+        parts.append(f'<rect x="{lx}" y="4" width="12" height="12" fill="{PALETTE[j % len(PALETTE)]}"/>'
+                     f'<text x="{lx + 16}" y="14" font-size="12" fill="#3d4a57">{escape(str(name)[:14])}</text>')
     for i, r in enumerate(rows):
         x = left + i * step + (step - bw) / 2
-        y = legend + plot_h
+        y = float(legend + plot_h)
         for j in range(len(series)):
             h = plot_h * _num(r[1 + j]) / top
             if h > 0:
@@ -186,7 +186,7 @@ def to_xlsx(report: Report) -> bytes:
     from openpyxl.styles import Font
 
     wb = Workbook()
-    ws = wb.active
+    ws = wb.worksheets[0]  # the sheet a new workbook starts with
     ws.title = "kpis"
     ws.append([report.title, report.period, report.generated_at])
     ws.append(KPI_HEADER)

@@ -24,10 +24,16 @@ import time
 from collections.abc import Callable, Mapping
 
 from flask import Flask, jsonify, render_template_string, request
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
 from sync import protocol
 from sync.central.store import CentralStore
+
+
+class _Utf8Json(DefaultJSONProvider):
+    ensure_ascii = False  # names in the directory stay readable Chinese, not \u escapes
+
 
 SITE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
@@ -68,7 +74,7 @@ def create_app(db_path: str, *, secrets: Mapping[str, str] | None = None, fail_e
                kinds: tuple[str, ...] = protocol.KINDS) -> Flask:
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = 32 * 1024 * 1024
-    app.json.ensure_ascii = False
+    app.json = _Utf8Json(app)
     store = CentralStore(db_path)
     extra_secrets = dict(secrets or {})
     faults = Faults(fail_every, delay_s)
