@@ -168,13 +168,13 @@ class SurveyConfig:
     questionnaire_id: str = _f("2026-q4", "Identifier of the current questionnaire; change it when the "
                                          "questions change so answers of different versions are kept apart.")
     questions: list[str] = _f(["Overall, how satisfied are you with the service centre?",
-                          "How satisfied are you with the cleanliness of the estate?",
-                          "How satisfied are you with how repairs are handled?"],
-                         "Questions of the periodic questionnaire the kiosk offers on its idle screen "
-                         "(each answered 1-5); English text, translated on screen when a translation exists.")
+                               "How satisfied are you with the cleanliness of the estate?",
+                               "How satisfied are you with how repairs are handled?"],
+                              "Questions of the periodic questionnaire the kiosk offers on its idle screen "
+                              "(each answered 1-5); English text, translated on screen when a translation exists.")
     questions_zh: list[str] = _f(["总体而言，您对物业服务中心满意吗？", "您对小区的清洁卫生满意吗？",
-                             "您对报修处理满意吗？"],
-                            "The same questions in Chinese, one per entry of `questions`.")
+                                  "您对报修处理满意吗？"],
+                                 "The same questions in Chinese, one per entry of `questions`.")
     idle_prompt_s: int = _f(60, "Seconds of kiosk inactivity after which the questionnaire is offered; 0 = never.")
 
 
