@@ -1,5 +1,5 @@
 # Two entry points: `make run` (set up, load demo data, serve on :8080 with simulated
-# devices) and `make test` (set up, check the import contracts in .importlinter, run the
+# devices) and `make test` (set up, check the import contracts, lint and types, run the
 # whole suite). Both work on a fresh Debian or Raspberry Pi OS machine as root or with
 # sudo. `sudo make install` turns the box into an installed front desk (systemd units,
 # /opt/kiosk, /etc/kiosk, udev rules; see docs/operator-guide.md); the developer setup
@@ -20,10 +20,18 @@ run: setup
 	$(BIN)/kiosk serve
 
 test: setup
-	$(BIN)/lint-imports --no-cache
+	$(MAKE) --no-print-directory lint
 	$(BIN)/python -m pytest -n 2 -p no:cacheprovider $(PYTEST_ARGS)
 
 setup: system-packages $(STAMP) translations
+
+# The import contracts (.importlinter), ruff and mypy (configured in pyproject.toml);
+# `make test` runs this first.
+.PHONY: lint
+lint: $(STAMP)
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 # The edge box (root): DESTDIR=/tmp/stage stages into a folder without touching the system,
 # PREFIX (default /opt/kiosk), SKIP_VENV=1, PIP_ARGS: see deploy/install.sh.

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 
 def pct(values: list[float], p: float) -> float:
@@ -40,10 +41,8 @@ def record_sse_arrivals(port: int, types: str, arrivals: dict, clock: Callable[[
                 block, buf = buf.split(b"\n\n", 1)
                 for line in block.split(b"\n"):
                     if line.startswith(b"data:"):
-                        try:
+                        with contextlib.suppress(ValueError, KeyError, TypeError):
                             arrivals[json.loads(line[5:])["id"]] = now
-                        except (ValueError, KeyError, TypeError):
-                            pass
 
     thread = threading.Thread(target=listen, daemon=True)
     thread.start()

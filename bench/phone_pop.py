@@ -33,7 +33,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from kiosk.devices.callerid import format_block
-from benchlib import free_port, pct, record_sse_arrivals  # noqa: E402
+
+from benchlib import free_port, pct, record_sse_arrivals
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-dev-shm-usage",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -112,9 +113,9 @@ def main() -> int:
                 try:
                     socket.create_connection(("127.0.0.1", port), timeout=1).close()
                     break
-                except OSError:
+                except OSError as exc:
                     if time.time() > deadline:
-                        raise SystemExit("kiosk serve did not start")
+                        raise SystemExit("kiosk serve did not start") from exc
                     time.sleep(0.1)
             if not modem.ready.wait(30):
                 raise SystemExit("the service never sent AT+VCID=1 to the modem")

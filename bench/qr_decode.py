@@ -27,7 +27,8 @@ import cv2
 
 from kiosk.devices.qr_decode import decode_gray_pyzbar, decode_gray_zxing
 from kiosk.devices.sim_video import frame_with_qr
-from benchlib import pct  # noqa: E402
+
+from benchlib import pct
 
 PAYLOAD = "KR1:demo-site:demo-zhang:1798335000:l2JkzNWditxDPeY-JpvAKA"
 

@@ -32,7 +32,8 @@ from kiosk.config import Config
 from kiosk.events import EventBus
 from kiosk.services.queue import QueueService
 from kiosk.store import open_database, outbox
-from benchlib import free_port  # noqa: E402
+
+from benchlib import free_port
 
 BIN = Path(sys.executable).parent
 SITE, SECRET = "bench-site", "bench-secret"

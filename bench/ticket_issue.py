@@ -38,8 +38,6 @@ from pathlib import Path
 from benchlib import free_port, pct, record_sse_arrivals
 
 
-
-
 class Api:
     def __init__(self, port: int, token: str | None = None) -> None:
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)

@@ -29,7 +29,8 @@ from kiosk.config import Config
 from kiosk.events import EventBus
 from kiosk.services.visits import VisitService
 from kiosk.store import open_database
-from benchlib import pct  # noqa: E402
+
+from benchlib import pct
 
 TZ = ZoneInfo("Asia/Shanghai")
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"

@@ -23,7 +23,7 @@ class ConfigError(ValueError):
 
 def _f(default: Any, help: str) -> Any:
     if isinstance(default, (list, dict)):
-        return field(default_factory=lambda d=default: type(d)(d), metadata={"help": help})
+        return field(default_factory=lambda: type(default)(default), metadata={"help": help})
     return field(default=default, metadata={"help": help})
 
 
@@ -79,7 +79,7 @@ class CameraConfig:
 class PhoneConfig:
     port: str = _f("sim", "sim | '' (off) | serial device or pyserial URL of the caller-ID modem.")
     baudrate: int = _f(9600, "Modem line speed.")
-    init: list = _f(["ATZ", "AT+VCID=1"], "Commands sent at start; each must answer OK.")
+    init: list[str] = _f(["ATZ", "AT+VCID=1"], "Commands sent at start; each must answer OK.")
     ok_timeout_s: float = _f(3.0, "Seconds to wait for the modem's OK to each init command before the phone "
                                   "shows degraded and the port is retried.")
     retry_max_s: float = _f(30.0, "Longest wait between attempts to reopen a missing or silent modem "
@@ -167,14 +167,14 @@ class CasesConfig:
 class SurveyConfig:
     questionnaire_id: str = _f("2026-q4", "Identifier of the current questionnaire; change it when the "
                                          "questions change so answers of different versions are kept apart.")
-    questions: list = _f(["Overall, how satisfied are you with the service centre?",
-                          "How satisfied are you with the cleanliness of the estate?",
-                          "How satisfied are you with how repairs are handled?"],
-                         "Questions of the periodic questionnaire the kiosk offers on its idle screen "
-                         "(each answered 1-5); English text, translated on screen when a translation exists.")
-    questions_zh: list = _f(["总体而言，您对物业服务中心满意吗？", "您对小区的清洁卫生满意吗？",
-                             "您对报修处理满意吗？"],
-                            "The same questions in Chinese, one per entry of `questions`.")
+    questions: list[str] = _f(["Overall, how satisfied are you with the service centre?",
+                               "How satisfied are you with the cleanliness of the estate?",
+                               "How satisfied are you with how repairs are handled?"],
+                              "Questions of the periodic questionnaire the kiosk offers on its idle screen "
+                              "(each answered 1-5); English text, translated on screen when a translation exists.")
+    questions_zh: list[str] = _f(["总体而言，您对物业服务中心满意吗？", "您对小区的清洁卫生满意吗？",
+                                  "您对报修处理满意吗？"],
+                                 "The same questions in Chinese, one per entry of `questions`.")
     idle_prompt_s: int = _f(60, "Seconds of kiosk inactivity after which the questionnaire is offered; 0 = never.")
 
 
@@ -188,10 +188,10 @@ class ServiceDef:
 @dataclass
 class CounterDef:
     id: str = _f("1", "Counter number as announced.")
-    services: list = _f([], "Letters of the services this counter serves.")
+    services: list[str] = _f([], "Letters of the services this counter serves.")
 
 
-DEFAULT_SERVICES = [
+DEFAULT_SERVICES: list[dict[str, Any]] = [
     {"letter": "A", "name_zh": "咨询", "name_en": "Inquiry"},
     {"letter": "B", "name_zh": "报修", "name_en": "Repair"},
     {"letter": "C", "name_zh": "投诉", "name_en": "Complaint"},
@@ -199,7 +199,7 @@ DEFAULT_SERVICES = [
     {"letter": "E", "name_zh": "快递/物品", "name_en": "Parcels"},
     {"letter": "F", "name_zh": "访客", "name_en": "Visitor"},
 ]
-DEFAULT_COUNTERS = [
+DEFAULT_COUNTERS: list[dict[str, Any]] = [
     {"id": "1", "services": ["A", "B", "C", "D", "E", "F"]},
     {"id": "2", "services": ["A", "B", "C", "D", "E", "F"]},
 ]
@@ -223,8 +223,8 @@ class Config:
     queue: QueueConfig = field(default_factory=QueueConfig)
     cases: CasesConfig = field(default_factory=CasesConfig)
     survey: SurveyConfig = field(default_factory=SurveyConfig)
-    services: list = field(default_factory=lambda: [ServiceDef(**s) for s in DEFAULT_SERVICES])
-    counters: list = field(default_factory=lambda: [CounterDef(**c) for c in DEFAULT_COUNTERS])
+    services: list[ServiceDef] = field(default_factory=lambda: [ServiceDef(**s) for s in DEFAULT_SERVICES])
+    counters: list[CounterDef] = field(default_factory=lambda: [CounterDef(**c) for c in DEFAULT_COUNTERS])
 
     @property
     def data_dir(self) -> Path:
@@ -257,7 +257,7 @@ def _coerce(where: str, value: Any, typ: Any) -> Any:
     return value
 
 
-def _build(cls: type, data: dict, where: str) -> Any:
+def _build(cls: type, data: dict[str, Any], where: str) -> Any:
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: expected a table")
     hints = get_type_hints(cls)
@@ -268,7 +268,7 @@ def _build(cls: type, data: dict, where: str) -> Any:
     return cls(**{k: _coerce(f"{where}.{k}", v, hints[k]) for k, v in data.items()})
 
 
-def from_dict(data: dict) -> Config:
+def from_dict(data: dict[str, Any]) -> Config:
     """Build a Config from parsed TOML, rejecting unknown keys and wrong types."""
     sections = {f.name: f for f in dataclasses.fields(Config)}
     kwargs: dict[str, Any] = {}
@@ -303,7 +303,8 @@ def validate(config: Config) -> None:
             if letter not in letters:
                 raise ConfigError(f"counter {c.id} serves unknown service {letter!r}")
     if config.printer.backend not in ("preview", "network", "usb", "serial", "file"):
-        raise ConfigError(f"printer.backend {config.printer.backend!r} is not one of preview, network, usb, serial, file")
+        raise ConfigError(
+            f"printer.backend {config.printer.backend!r} is not one of preview, network, usb, serial, file")
     if config.printer.cut not in ("partial", "full", "none"):
         raise ConfigError("printer.cut must be partial, full or none")
     out = config.tts.output
@@ -334,7 +335,7 @@ def load(path: str | os.PathLike | None = None) -> Config:
     return from_dict(data)
 
 
-def to_dict(config: Config) -> dict:
+def to_dict(config: Config) -> dict[str, Any]:
     return dataclasses.asdict(config)
 
 
@@ -349,6 +350,8 @@ def describe() -> list[tuple[str, Any, str]]:
         cls = _LIST_ITEM_TYPES.get(section.name) or get_type_hints(Config)[section.name]
         prefix = f"[[{section.name}]]" if section.name in _LIST_ITEM_TYPES else section.name
         for f in dataclasses.fields(cls):
-            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+            default: Any = f.default
+            if default is dataclasses.MISSING and callable(f.default_factory):
+                default = f.default_factory()
             rows.append((f"{prefix}.{f.name}", default, f.metadata.get("help", "")))
     return rows

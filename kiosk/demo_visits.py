@@ -3,7 +3,7 @@ site's key), so `make run` checks 张女士 in from the simulated camera."""
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from kiosk.visits.id_number import with_check_char
 

@@ -56,11 +56,16 @@ def parse_usb_id(value: str, key: str) -> UsbId | None:
     return UsbId(m.group(1).lower(), m.group(2).lower(), m.group(3))
 
 
-def device_usb_ids(config: Config) -> dict[str, UsbId | None]:
+def printer_usb_id(config: Config) -> UsbId:
+    """[devices] printer_usb, else the printer's usb_vendor_id/usb_product_id: the printer always has one."""
     printer = parse_usb_id(config.devices.printer_usb, "devices.printer_usb")
     if printer is None:
         printer = UsbId(f"{config.printer.usb_vendor_id:04x}", f"{config.printer.usb_product_id:04x}")
-    return {"printer": printer,
+    return printer
+
+
+def device_usb_ids(config: Config) -> dict[str, UsbId | None]:
+    return {"printer": printer_usb_id(config),
             "modem": parse_usb_id(config.devices.modem_usb, "devices.modem_usb"),
             "scanner": parse_usb_id(config.devices.scanner_usb, "devices.scanner_usb")}
 
@@ -78,13 +83,14 @@ def udev_rules(config: Config) -> str:
         "# printer's usb_vendor_id/usb_product_id); `sudo make install` rewrites it. Do not edit by hand.",
         "",
     ]
-    p = ids["printer"]
+    p = printer_usb_id(config)
     name = DEVICE_NAMES["printer"]
     lines += [
         f"# ticket printer {p} -> /dev/{name}",
         "#   USB printer class (kernel usblp, /dev/usb/lpN): printer.backend = \"file\", path = \"/dev/kiosk-printer\"",
         f'SUBSYSTEM=="usbmisc", KERNEL=="lp[0-9]*", {p.match()}, SYMLINK+="{name}", GROUP="lp", MODE="0660"',
-        "#   USB-serial printer (/dev/ttyUSBn, /dev/ttyACMn): printer.backend = \"serial\", device = \"/dev/kiosk-printer\"",
+        "#   USB-serial printer (/dev/ttyUSBn, /dev/ttyACMn): "
+        "printer.backend = \"serial\", device = \"/dev/kiosk-printer\"",
         f'SUBSYSTEM=="tty", {p.match()}, SYMLINK+="{name}", GROUP="dialout", MODE="0660", {_MM_IGNORE}',
         "#   raw USB access for printer.backend = \"usb\" (libusb)",
         f'SUBSYSTEM=="usb", ENV{{DEVTYPE}}=="usb_device", {p.match("ATTR")}, GROUP="lp", MODE="0660"',

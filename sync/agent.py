@@ -161,12 +161,12 @@ class SyncAgent:
         if decision.action == protocol.STOP:
             raise SyncStopped(decision.error)
         if decision.action == protocol.RETRY:
-            raise _Transient(decision.error, decision.retry_after_s)
+            raise _Transient(decision.reason, decision.retry_after_s)
         ids = batch.ids_by_key
         if decision.action == protocol.DEAD_LETTER:
             log.warning("central refused batch %s (%s): %d records moved to dead letters",
                         batch.batch_id, decision.error, len(ids))
-            state.settle(self.db, accepted_ids=[], rejected=[(i, decision.error) for i in ids.values()],
+            state.settle(self.db, accepted_ids=[], rejected=[(i, decision.reason) for i in ids.values()],
                          batch_id=batch.batch_id, at=now, success=False, error=decision.error)
             return 0, len(ids) + len(batch.unsendable)
         accepted_keys = dict.fromkeys(decision.accepted)
@@ -202,7 +202,7 @@ class SyncAgent:
             raise SyncStopped(decision.error)
         if decision.action == protocol.DEAD_LETTER:  # another 4xx: asking again at once will not help
             raise _PullRefused(decision.error)
-        raise _Transient(decision.error, decision.retry_after_s)
+        raise _Transient(decision.reason, decision.retry_after_s)
 
     # -- with retries ---------------------------------------------------------------------
     def _retrying(self, step: Callable, max_failures: int | None):

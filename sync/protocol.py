@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from kiosk.phone_numbers import normalise
 
@@ -58,18 +58,25 @@ class AuthFailure:
     message: str
 
 
-def verify(secret: str | None, headers: Mapping[str, str], body: bytes, *, site_id: str, now: float,
+class HeaderLookup(Protocol):
+    """What `verify` reads of a request's headers: a dict, or the web framework's headers."""
+
+    def get(self, key: str, default: str, /) -> str: ...
+
+
+def verify(secret: str | None, headers: HeaderLookup, body: bytes, *, site_id: str, now: float,
            max_skew_s: float = MAX_SKEW_S) -> AuthFailure | None:
     """None when the request is signed by `secret` for `site_id` within the allowed skew."""
     if secret is None:
         return AuthFailure("unknown_site", f"site {site_id!r} is not registered here")
-    if headers.get(H_SITE) != site_id:
+    if headers.get(H_SITE, "") != site_id:
         return AuthFailure("site_mismatch", f"{H_SITE} does not name site {site_id!r}")
     ts = headers.get(H_TIMESTAMP, "")
     if not re.fullmatch(r"[0-9]{1,12}", ts):
         return AuthFailure("bad_timestamp", f"{H_TIMESTAMP} must be unix seconds")
     if abs(now - int(ts)) > max_skew_s:
-        return AuthFailure("timestamp_skew", f"{H_TIMESTAMP} is more than {int(max_skew_s)} s from the receiver's clock")
+        return AuthFailure("timestamp_skew",
+                           f"{H_TIMESTAMP} is more than {int(max_skew_s)} s from the receiver's clock")
     given = headers.get(H_SIGNATURE, "")
     expected = signature(secret, ts, body)
     if not hmac.compare_digest(given.lower().encode("ascii", "replace"), expected.encode("ascii")):
@@ -148,6 +155,11 @@ class Decision:
     error: str | None = None        # for retry / stop / dead_letter, and "partial" applies
     retry_after_s: float | None = None
 
+    @property
+    def reason(self) -> str:
+        """The error text; `classify` sets one on every retry, stop and dead-letter decision."""
+        return self.error or self.action
+
 
 def _error_text(status: int, body: bytes) -> str:
     try:
@@ -200,7 +212,7 @@ def parse_directory(body: bytes) -> tuple[list, str | None]:
     """(entries, cursor) of a directory answer; ValueError when it is not one."""
     answer = json.loads(body)
     if not isinstance(answer, dict) or not isinstance(answer.get("residents"), list):
-        raise ValueError("no residents list")  # noqa: TRY004 (one error type for any bad answer)
+        raise ValueError("no residents list")  # one error type for any bad answer, not TypeError
     cursor = answer.get("cursor")
     if cursor is not None and not isinstance(cursor, (str, int)):
         raise ValueError("cursor must be a string")

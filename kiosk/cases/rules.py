@@ -7,9 +7,14 @@ tested with plain datetimes and the watcher thread only feeds them the clock's t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kiosk.config import CasesConfig
 
 
 class CaseType(str, Enum):
@@ -50,7 +55,7 @@ class Deadlines:
     due_soon_max_minutes: int = 120
 
     @classmethod
-    def from_config(cls, cfg) -> "Deadlines":
+    def from_config(cls, cfg: CasesConfig) -> Deadlines:
         return cls({"inquiry": cfg.inquiry_minutes, "complaint": cfg.complaint_minutes,
                     "repair": cfg.repair_minutes, "other": cfg.other_minutes},
                    cfg.due_soon_fraction, cfg.due_soon_max_minutes)
@@ -130,7 +135,7 @@ def next_status(action: str, status: str, case_type: str, *, has_answer: bool, h
     return to or status
 
 
-def may_close(case_type: str, roles_has) -> bool:
+def may_close(case_type: str, roles_has: Callable[..., bool]) -> bool:
     """Only the specialist (or the manager) closes complaints; any staff closes the rest."""
     if case_type == CaseType.COMPLAINT.value:
         return roles_has("specialist")

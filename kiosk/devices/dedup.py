@@ -20,6 +20,6 @@ class Deduper:
         last = self._last.get(payload)
         self._last[payload] = now
         if len(self._last) > 256:
-            for key in sorted(self._last, key=self._last.get)[:128]:
+            for key in sorted(self._last, key=self._last.__getitem__)[:128]:
                 del self._last[key]
         return last is None or now - last >= self.cooldown_s

@@ -69,7 +69,7 @@ def format_number(letter: str, seq: int) -> str:
     return f"{letter}{seq:03d}"
 
 
-def order_key(priority: bool, transferred: bool, issued_at: str, ticket_id: int) -> tuple:
+def order_key(priority: bool, transferred: bool, issued_at: str, ticket_id: int) -> tuple[bool, bool, str, int]:
     """Priority tickets first, then transferred ones, then by issue time (then id)."""
     return (not priority, not transferred, issued_at, ticket_id)
 
@@ -97,10 +97,9 @@ def check(
         )
     if action is Action.CALL and counter_services is not None and ticket.service not in counter_services:
         raise TransitionError("wrong_counter", f"this counter does not serve service {ticket.service}")
-    if action is Action.REINSTATE:
-        if ticket.no_show_at is None or now - ticket.no_show_at > reinstate_window:
-            minutes = int(reinstate_window.total_seconds() // 60)
-            raise TransitionError("reinstate_expired", f"a no-show can be reinstated only within {minutes} minutes")
+    if action is Action.REINSTATE and (ticket.no_show_at is None or now - ticket.no_show_at > reinstate_window):
+        minutes = int(reinstate_window.total_seconds() // 60)
+        raise TransitionError("reinstate_expired", f"a no-show can be reinstated only within {minutes} minutes")
     if action is Action.TRANSFER:
         if target_service is None or target_service not in known_services:
             raise TransitionError("unknown_service", f"unknown service {target_service!r}")

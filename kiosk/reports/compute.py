@@ -14,7 +14,7 @@ from typing import Any
 
 from kiosk.cases import rules
 from kiosk.cases.rules import Deadlines
-from kiosk.clock import Clock, db_time, from_db_time, to_iso
+from kiosk.clock import Clock, db_time, to_iso
 from kiosk.config import Config
 from kiosk.reports.model import Kpi, Report, Table, mean, median, p90, share
 from kiosk.store.db import Database
@@ -59,8 +59,9 @@ class Reports:
         return (db_time(datetime.combine(first, datetime.min.time(), tz)),
                 db_time(datetime.combine(end, datetime.min.time(), tz)))
 
-    def _local(self, text: str | None) -> datetime | None:
-        return from_db_time(text, self.clock.tz)
+    def _local(self, text: str) -> datetime:
+        """A stored time that is never NULL (a case's due_at) in the site's time zone."""
+        return datetime.fromisoformat(text).astimezone(self.clock.tz)
 
     def _day_of(self, first: date, end: date):
         """stored time → local day ISO, by bisecting the days' stored-time boundaries (no per-row tz maths)."""
@@ -119,19 +120,23 @@ class Reports:
         for key, field, names, title in (("by_status", "status", STATUS_ZH, _bi("按状态", "By status")),
                                          ("by_channel", "channel", CHANNEL_ZH, _bi("按渠道", "By channel"))):
             counts = Counter((c[field], c["type"]) for c in cases)
-            report.tables.append(Table(key, title, [_bi("项", "Item")] + [TYPE_ZH[t] for t in types] + [_bi("合计", "Total")],
-                                       [[names[v]] + [counts[(v, t)] for t in types] + [sum(counts[(v, t)] for t in types)]
+            report.tables.append(Table(key, title,
+                                       [_bi("项", "Item")] + [TYPE_ZH[t] for t in types] + [_bi("合计", "Total")],
+                                       [[names[v]] + [counts[(v, t)] for t in types]
+                                        + [sum(counts[(v, t)] for t in types)]
                                         for v in names]))
         handlers = Counter(c["closed_by"] or c["assignee"] or c["created_by"] or "—" for c in cases)
-        report.tables.append(Table("by_handler", _bi("处理人", "Handled by"), [_bi("员工", "Staff"), _bi("数量", "Count")],
+        report.tables.append(Table("by_handler", _bi("处理人", "Handled by"),
+                                   [_bi("员工", "Staff"), _bi("数量", "Count")],
                                    [[h, n] for h, n in sorted(handlers.items(), key=lambda kv: (-kv[1], kv[0]))]))
         still_open = self.db.query("SELECT * FROM cases WHERE status != 'closed' AND created_at < ? ORDER BY due_at",
                                    (end,))
         report.tables.append(Table("still_open", _bi("仍未结案", "Still open"),
                                    ["编号 No.", _bi("类型", "Type"), _bi("内容", "Description"), _bi("状态", "Status"),
                                     _bi("期限", "Due"), "SLA"],
-                                   [[f"C{c['id']:05d}", TYPE_ZH[c["type"]], c["description"][:80], STATUS_ZH[c["status"]],
-                                     to_iso(self._local(c["due_at"]))[:16].replace("T", " "), SLA_ZH[self._sla(c, now)]]
+                                   [[f"C{c['id']:05d}", TYPE_ZH[c["type"]], c["description"][:80],
+                                     STATUS_ZH[c["status"]], to_iso(self._local(c["due_at"]))[:16].replace("T", " "),
+                                     SLA_ZH[self._sla(c, now)]]
                                     for c in still_open], collapse=False))
         return report
 
@@ -184,12 +189,14 @@ class Reports:
         day_of = self._day_of(f["first"], f["nxt"])
         per_day = Counter((day_of(t[2]), t[0]) for t in f["tickets"])
         report.tables.append(Table("tickets_per_day", _bi("每日取号量（按服务）", "Tickets per day by service"),
-                                   [_bi("日期", "Day")] + [self._service_name(x) for x in letters] + [_bi("合计", "Total")],
+                                   [_bi("日期", "Day")] + [self._service_name(x) for x in letters]
+                                   + [_bi("合计", "Total")],
                                    [[d] + [per_day[(d, x)] for x in letters] + [sum(per_day[(d, x)] for x in letters)]
                                     for d in days], chart="stacked"))
         case_day = Counter((day_of(c["created_at"]), c["channel"]) for c in f["cases"])
         report.tables.append(Table("cases_per_day", _bi("每日事项（按渠道）", "Cases per day by channel"),
-                                   [_bi("日期", "Day")] + [CHANNEL_ZH[c] for c in rules.CHANNELS] + [_bi("合计", "Total")],
+                                   [_bi("日期", "Day")] + [CHANNEL_ZH[c] for c in rules.CHANNELS]
+                                   + [_bi("合计", "Total")],
                                    [[d] + [case_day[(d, c)] for c in rules.CHANNELS] +
                                     [sum(case_day[(d, c)] for c in rules.CHANNELS)] for d in days], chart="stacked"))
         waits: dict[str, list[float]] = defaultdict(list)
@@ -212,7 +219,8 @@ class Reports:
         dist = Counter(s["score"] for s in f["surveys"])
         report.tables.append(Table("satisfaction", _bi("满意度分布", "Satisfaction distribution"),
                                    [_bi("评分", "Score"), _bi("数量", "Ratings"), _bi("占比%", "Share %")],
-                                   [[s, dist[s], share(dist[s], f["surveys_n"])] for s in (5, 4, 3, 2, 1)], chart="bar"))
+                                   [[s, dist[s], share(dist[s], f["surveys_n"])] for s in (5, 4, 3, 2, 1)],
+                                   chart="bar"))
         q_rows = self.db.query("SELECT questionnaire_id, answers FROM questionnaire_answers WHERE created_at >= ? AND "
                                "created_at < ?", (f["start"], f["end"]))
         cfg = self.config.survey
@@ -224,7 +232,7 @@ class Reports:
         report.tables.append(Table("questionnaire", _bi("问卷结果", "Questionnaire results"),
                                    [_bi("问题", "Question"), _bi("答卷数", "Answers"), _bi("均分", "Average")],
                                    [[f"{zh} {en}", len(per_q[i]), mean(per_q[i])]
-                                    for i, (en, zh) in enumerate(zip(cfg.questions, cfg.questions_zh))]))
+                                    for i, (en, zh) in enumerate(zip(cfg.questions, cfg.questions_zh, strict=True))]))
         cats = Counter(c["category"] or "—" for c in f["cases"] if c["type"] == "complaint")
         prev_cats = Counter(c["category"] or "—" for c in p["cases"] if c["type"] == "complaint")
         report.tables.append(Table("top_complaints", _bi("投诉分类排行", "Top complaint categories"),

@@ -67,14 +67,15 @@ def stacked_chart(table: Table, width: int = 1600, height: int = 260) -> str:
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
              f'height="{height}" role="img" aria-label="{escape(table.title)}" class="chart chart-stacked">',
              f'<line x1="{left}" y1="{legend + plot_h}" x2="{width - 10}" y2="{legend + plot_h}" stroke="#c6cfd6"/>',
-             f'<text x="{left - 4}" y="{legend + 10}" text-anchor="end" font-size="11" fill="#66727f">{fmt(top)}</text>']
+             f'<text x="{left - 4}" y="{legend + 10}" text-anchor="end" font-size="11" fill="#66727f">'
+             f'{fmt(top)}</text>']
     for j, name in enumerate(series):
-        x = left + j * 120
-        parts.append(f'<rect x="{x}" y="4" width="12" height="12" fill="{PALETTE[j % len(PALETTE)]}"/>'
-                     f'<text x="{x + 16}" y="14" font-size="12" fill="#3d4a57">{escape(str(name)[:14])}</text>')
+        lx = left + j * 120
+        parts.append(f'<rect x="{lx}" y="4" width="12" height="12" fill="{PALETTE[j % len(PALETTE)]}"/>'
+                     f'<text x="{lx + 16}" y="14" font-size="12" fill="#3d4a57">{escape(str(name)[:14])}</text>')
     for i, r in enumerate(rows):
         x = left + i * step + (step - bw) / 2
-        y = legend + plot_h
+        y = float(legend + plot_h)
         for j in range(len(series)):
             h = plot_h * _num(r[1 + j]) / top
             if h > 0:
@@ -103,7 +104,8 @@ def fragment(report: Report) -> Markup:
         delta = "" if change is None else f'<div class="d">{"▲" if change > 0 else "▼" if change < 0 else "＝"} ' \
                                           f'{escape(fmt(abs(change)))} 较上月 vs last month</div>'
         out.append(f'<div class="card rp-kpi" data-kpi="{escape(k.key)}"><div class="v">'
-                   f'<span data-value>{escape(fmt(k.value))}</span>{escape(k.unit) if k.value is not None else ""}</div>'
+                   f'<span data-value>{escape(fmt(k.value))}</span>'
+                   f'{escape(k.unit) if k.value is not None else ""}</div>'
                    f'<div class="l">{escape(k.label)}</div>{delta}</div>')
     out.append('</div><div class="rp-grid">')
     for t in report.tables:
@@ -135,19 +137,22 @@ def _is_numeric_col(t: Table, i: int) -> bool:
     return any(isinstance(r[i], (int, float)) and not isinstance(r[i], bool) for r in t.rows)
 
 
-_DOC_CSS = """body{font-family:"WenQuanYi Micro Hei","Noto Sans CJK SC",sans-serif;margin:24px;color:#15202b;background:#f2f4f6}
+_DOC_CSS = """body{font-family:"WenQuanYi Micro Hei","Noto Sans CJK SC",sans-serif;margin:24px;color:#15202b;
+background:#f2f4f6}
 .card{background:#fff;border:1px solid #dde3e8;border-radius:12px;padding:14px 16px}
 .rp-kpis{display:grid;grid-template-columns:repeat(auto-fit,minmax(180px,1fr));gap:12px;margin-bottom:16px}
 .rp-kpi .v{font-size:28px;font-weight:700}.rp-kpi .l{color:#66727f}.rp-kpi .d{color:#66727f;font-size:13px}
 .rp-grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(560px,1fr));gap:16px}.rp-wide{grid-column:1/-1}
-table{border-collapse:collapse;width:100%;font-size:14px}th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #dde3e8}
+table{border-collapse:collapse;width:100%;font-size:14px}
+th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #dde3e8}
 td.n,th.n{text-align:right}svg{max-width:100%;height:auto}h2{font-size:18px}"""
 
 
 def document(report: Report, site_name: str) -> str:
     return ("<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
             f"<title>{escape(report.title)} · {escape(site_name)}</title><style>{_DOC_CSS}</style></head><body>"
-            f"<h1>{escape(site_name)} · {escape(report.title)}</h1><p>生成于 Generated {escape(report.generated_at)}</p>"
+            f"<h1>{escape(site_name)} · {escape(report.title)}</h1>"
+            f"<p>生成于 Generated {escape(report.generated_at)}</p>"
             f"{fragment(report)}</body></html>")
 
 
@@ -181,7 +186,7 @@ def to_xlsx(report: Report) -> bytes:
     from openpyxl.styles import Font
 
     wb = Workbook()
-    ws = wb.active
+    ws = wb.worksheets[0]  # the sheet a new workbook starts with
     ws.title = "kpis"
     ws.append([report.title, report.period, report.generated_at])
     ws.append(KPI_HEADER)

@@ -24,10 +24,16 @@ import time
 from collections.abc import Callable, Mapping
 
 from flask import Flask, jsonify, render_template_string, request
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
 from sync import protocol
 from sync.central.store import CentralStore
+
+
+class _Utf8Json(DefaultJSONProvider):
+    ensure_ascii = False  # names in the directory stay readable Chinese, not \u escapes
+
 
 SITE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
@@ -68,7 +74,7 @@ def create_app(db_path: str, *, secrets: Mapping[str, str] | None = None, fail_e
                kinds: tuple[str, ...] = protocol.KINDS) -> Flask:
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = 32 * 1024 * 1024
-    app.json.ensure_ascii = False
+    app.json = _Utf8Json(app)
     store = CentralStore(db_path)
     extra_secrets = dict(secrets or {})
     faults = Faults(fail_every, delay_s)
@@ -182,7 +188,8 @@ PAGE = """<!doctype html>
 <p>{{ sites|length }} sites · {{ residents }} active residents in the directory</p>
 <table>
  <thead><tr><th>site</th>{% for k in kinds %}<th>{{ k }}</th>{% endfor %}<th>other</th><th>total</th>
-  <th>duplicates</th><th>rejected</th><th>last batch</th><th>backlog</th><th>last pull</th><th>auth failures</th></tr></thead>
+  <th>duplicates</th><th>rejected</th><th>last batch</th><th>backlog</th><th>last pull</th>
+  <th>auth failures</th></tr></thead>
  <tbody>
  {% for s in sites %}
   <tr>
@@ -194,8 +201,10 @@ PAGE = """<!doctype html>
    <td>{{ s.last_batch_at or '—' }}</td>
    <td>{{ '—' if s.backlog is none else s.backlog }}</td>
    <td>{{ s.last_pull_at or '—' }}</td>
-   <td{% if s.auth_failures %} class="warn" title="{{ s.last_auth_failure }} at {{ s.last_auth_failure_at }}"{% endif %}>
-     {{ s.auth_failures }}{% if s.last_auth_failure %} <span class="muted">({{ s.last_auth_failure }})</span>{% endif %}</td>
+   <td{% if s.auth_failures %} class="warn"
+       title="{{ s.last_auth_failure }} at {{ s.last_auth_failure_at }}"{% endif %}>
+     {{ s.auth_failures }}
+     {%- if s.last_auth_failure %} <span class="muted">({{ s.last_auth_failure }})</span>{% endif %}</td>
   </tr>
  {% else %}
   <tr><td colspan="99" class="muted">no site has sent anything yet</td></tr>

@@ -77,7 +77,7 @@ def main() -> None:
 @click.option("--fail-every", type=int, default=0, hidden=True, help="Fault knob: answer every N-th request 503.")
 def serve(config_path, db_path, host, port, threads, fail_every) -> None:
     """Receive batches and serve the resident directory, in the foreground (waitress)."""
-    from waitress import create_server
+    from waitress.server import create_server
 
     from sync.central.app import create_app
 
@@ -96,7 +96,8 @@ def serve(config_path, db_path, host, port, threads, fail_every) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, shutdown)
-    click.echo(f"kiosk-central on http://{host}:{server.effective_port} (db {path}, "
+    bound_port = server.effective_port  # type: ignore[union-attr]  # set by waitress, missing from its stubs
+    click.echo(f"kiosk-central on http://{host}:{bound_port} (db {path}, "
                f"{len(secrets)} sites from env/config)", err=True)
     try:
         server.run()

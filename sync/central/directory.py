@@ -19,7 +19,7 @@ def valid_id_number(number: str) -> bool:
     n = number.strip().upper()
     if len(n) != 18 or not n[:17].isdigit() or not n[:17].isascii():
         return False
-    return _CHECK[sum(int(d) * w for d, w in zip(n[:17], _WEIGHTS)) % 11] == n[17]
+    return _CHECK[sum(int(d) * w for d, w in zip(n[:17], _WEIGHTS, strict=True)) % 11] == n[17]
 
 
 def id_hash(key: bytes, number: str) -> str:
