@@ -1,18 +1,22 @@
-"""One way to clean text a person typed before it is stored or printed.
+"""One way to clean text before it is stored, printed or parsed.
 
-Control characters: every C0 control (U+0000-U+001F), DEL and every C1 control
-(U+0080-U+009F) becomes a space, and so do the Unicode line and paragraph separators.
-A multi-line field (a case description, an answer) keeps its line breaks: CR LF and a
-lone CR become LF first. A single-line field then has its runs of white space collapsed
-to one space; every field loses white space at both ends (and a multi-line one at the
-end of each line).
+Control characters, one rule for every field:
+- line breaks (LF, CR LF, CR, VT, FF, the C0 separators FS/GS/RS, NEL and the Unicode
+  line and paragraph separators: what `str.splitlines` splits on) end a line;
+- a tab is a space;
+- every other C0 control (U+0000-U+001F), DEL and every other C1 control
+  (U+0080-U+009F) is removed, so a stray NUL inside a word leaves the word whole.
+A single-line field (a name, a unit, a phone number) joins its lines with spaces and
+collapses runs of white space to one; a multi-line field (a case description, an answer,
+a comment) keeps its lines, joined with LF, each without trailing white space. Both lose
+white space at the ends.
 
 Over-long input is refused with `Invalid("too_long")`, never truncated: cutting what a
 person typed silently stores something they did not say. The length is counted after
 cleaning, in characters.
 
-Text that comes from a device rather than a person (the modem's caller-ID lines) cannot
-be refused; `one_line` cleans it and its parser decides how much to keep.
+Text from a device rather than a person (the modem's caller-ID lines) cannot be
+refused: kiosk/callerid.py cleans it with `one_line` and decides itself how much to keep.
 """
 
 from __future__ import annotations
@@ -22,19 +26,21 @@ from typing import Any
 
 from kiosk.errors import Invalid
 
-_CONTROLS = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]")
-_SPACES = re.compile(r"[^\S\n]+$", re.MULTILINE)
+_REMOVED = re.compile(r"[\x00-\x08\x0e-\x1b\x1f\x7f-\x84\x86-\x9f]")
+
+
+def _line(text: str) -> str:
+    return _REMOVED.sub("", text.replace("\t", " "))
 
 
 def one_line(text: str) -> str:
-    """`text` on one line: controls and line breaks as spaces, white space collapsed."""
-    return " ".join(_CONTROLS.sub(" ", text).split())
+    """`text` as one line: line breaks and tabs as spaces, white space collapsed."""
+    return " ".join(_line(" ".join(text.splitlines())).split())
 
 
 def multi_line(text: str) -> str:
-    """`text` with its line breaks (as LF) and nothing else of the control characters."""
-    text = _CONTROLS.sub(" ", text.replace("\r\n", "\n").replace("\r", "\n"))
-    return _SPACES.sub("", text).strip()
+    """`text` with its line breaks as LF, no trailing white space on a line."""
+    return "\n".join(_line(line).rstrip() for line in text.splitlines()).strip()
 
 
 def clean(value: Any, field: str, max_len: int, *, required: bool = False, multiline: bool = False) -> str:
