@@ -78,8 +78,8 @@ def issue_ticket():
         resident_id = services().visits.resident_from_token(body["resident_token"][:512])["id"]
     elif body.get("visit_id"):
         resident_id = services().visits.resident_of_visit(body["visit_id"])
-    issued = services().queue.issue(body["service"], priority=bool(body.get("priority")), visit_id=body.get("visit_id"),
-                                 resident_id=resident_id)
+    issued = services().queue.issue(body["service"], priority=bool(body.get("priority")),
+                                    visit_id=body.get("visit_id"), resident_id=resident_id)
     if body.get("visit_id"):
         services().visits.link_ticket(body["visit_id"], issued.ticket["id"])
     ticket = dict(issued.ticket)

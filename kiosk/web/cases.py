@@ -100,9 +100,9 @@ def list_cases():
     if not limit.isdigit() or not 0 < int(limit) <= 1000:
         raise Invalid("invalid_filter", "limit is 1 to 1000")
     cases = services().cases.list(status=_csv_arg("status"), types=_csv_arg("type"),
-                               overdue=overdue in ("1", "true"), team=request.args.get("team") or None,
-                               assignee=request.args.get("assignee") or None,
-                               resident_id=request.args.get("resident_id") or None, limit=int(limit))
+                                  overdue=overdue in ("1", "true"), team=request.args.get("team") or None,
+                                  assignee=request.args.get("assignee") or None,
+                                  resident_id=request.args.get("resident_id") or None, limit=int(limit))
     return jsonify({"cases": cases})
 
 

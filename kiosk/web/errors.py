@@ -26,13 +26,13 @@ def _page(error: HTTPException) -> tuple[str, int]:
 
 def register(app: Flask) -> None:
     @app.errorhandler(DomainError)
-    def domain_error(exc: DomainError):
+    def domain_error(exc: DomainError) -> Response | tuple[str, int]:
         if _wants_json():
             return error_response(exc.status, exc.code, exc.message)
         return _page(default_exceptions.get(exc.status, InternalServerError)(description=exc.message))
 
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):
+    def http_error(exc: HTTPException) -> Response | tuple[str, int]:
         if _wants_json():
             code = (exc.name or "error").lower().replace(" ", "_")
             return error_response(exc.code or 500, code, exc.description or exc.name)

@@ -124,8 +124,9 @@ def rate():
 def answer_survey():
     body = json_body({"ticket_id": (int, False), "case_id": (int, False), "score": (int, True),
                       "comment": (str, False), "channel": (str, False)})
-    data = services().surveys.answer(score=body["score"], ticket_id=body.get("ticket_id"), case_id=body.get("case_id"),
-                                  comment=body.get("comment") or "", channel=body.get("channel") or "kiosk")
+    data = services().surveys.answer(score=body["score"], ticket_id=body.get("ticket_id"),
+                                     case_id=body.get("case_id"), comment=body.get("comment") or "",
+                                     channel=body.get("channel") or "kiosk")
     return jsonify(data), 201
 
 
@@ -170,7 +171,7 @@ def report_json(kind: str, period: str):
 def draw_spot_check():
     body = json_body({"from": (str, True), "to": (str, True), "size": (int, True), "seed": (int, False)})
     check = services().quality.draw(period_from=body["from"], period_to=body["to"], size=body["size"],
-                                 seed=body.get("seed"), actor=_actor())
+                                    seed=body.get("seed"), actor=_actor())
     return jsonify(check), 201
 
 
@@ -199,7 +200,8 @@ def add_action():
 @staff_api("manager")
 def update_action(action_id: int):
     body = json_body({"status": (str, False), "progress": (str, False)})
-    return jsonify(services().quality.update_action(action_id, status=body.get("status"), progress=body.get("progress")))
+    return jsonify(services().quality.update_action(action_id, status=body.get("status"),
+                                                    progress=body.get("progress")))
 
 
 @api_bp.get("/api/v1/residents/<resident_id>/profile")
