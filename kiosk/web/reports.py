@@ -157,10 +157,7 @@ def report_json(kind: str, period: str):
         raise NotFound("not_found", f"unknown report {kind!r}")
     if not (_DAY if kind == "daily" else _MONTH).match(period):
         raise Invalid("invalid_period", "the date is YYYY-MM-DD and the month YYYY-MM")
-    try:
-        report = _report(kind, period)
-    except ValueError:
-        raise Invalid("invalid_period", "the date is YYYY-MM-DD and the month YYYY-MM") from None
+    report = _report(kind, period)
     return jsonify({"kind": report.kind, "period": report.period, "title": report.title,
                     "kpis": {k.key: {"value": k.value, "previous": k.previous} for k in report.kpis},
                     "tables": {t.key: {"columns": t.columns, "rows": t.rows} for t in report.tables}})

@@ -61,3 +61,11 @@ def test_a_page_refusal_shows_the_error_page_with_the_status(client, staff):
     page = client.get("/security/visits/999")
     assert page.status_code == 404
     assert page.mimetype == "text/html" and "error-card" in page.get_data(as_text=True)
+
+
+def test_a_report_period_that_is_no_date_is_refused_by_the_report_service(client, tokens):
+    manager = bearer(tokens["manager"])
+    for path in ("/api/v1/reports/monthly/2026-13", "/api/v1/reports/daily/2026-02-30"):
+        r = client.get(path, headers=manager)
+        assert r.status_code == 400 and r.json["error"]["code"] == "invalid_period", path
+    assert client.get("/api/v1/reports/daily/2026-02-28", headers=manager).status_code == 200
