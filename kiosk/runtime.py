@@ -1,5 +1,6 @@
 """The running kiosk: the config, database, event bus, devices and services, built in
-order and stopped in reverse. The app factory and the command line both use this."""
+order and stopped in reverse. The command line builds it; the web app gets only its
+`services` (kiosk/services/registry.py)."""
 
 from __future__ import annotations
 
@@ -20,9 +21,12 @@ from kiosk.services.auth import AuthService
 from kiosk.services.calls import CallService
 from kiosk.services.cases import CaseService
 from kiosk.services.checkin import SLIP_KINDS, Checkin
+from kiosk.services.previews import PrintPreviews
 from kiosk.services.printing import PrintSpooler
 from kiosk.services.quality import QualityService
 from kiosk.services.queue import QueueService
+from kiosk.services.registry import Services
+from kiosk.services.residents import ResidentService
 from kiosk.services.surveys import SurveyService
 from kiosk.store import Database, open_database
 from kiosk.store.sync_state import read_status as read_sync_status
@@ -46,6 +50,7 @@ class Kiosk:
         self.queue = QueueService(self.db, config, self.clock, self.bus, self.spooler, self.speaker)
         self.calls = CallService(self.db, config, self.clock, self.bus)
         self.phone = create_phone(config.phone, on_call=self.calls.incoming)  # the caller-ID modem worker
+        self.calls.attach_phone(self.phone)
         self.cases = CaseService(self.db, config, self.clock, self.bus, self.spooler)
         self.surveys = SurveyService(self.db, config, self.clock, self.bus)
         self.quality = QualityService(self.db, self.clock)
@@ -54,6 +59,12 @@ class Kiosk:
                                speaker=self.speaker)  # visits, camera, scanner, daily purge
         self.visits = self.checkin.visits
         self.stopping = threading.Event()
+        self.services = Services(
+            config=config, clock=self.clock, bus=self.bus, stopping=self.stopping, health=self.health,
+            retry_printer=self.spooler.retry_now, auth=self.auth, queue=self.queue, calls=self.calls,
+            cases=self.cases, surveys=self.surveys, quality=self.quality, reports=self.reports,
+            visits=self.visits, residents=ResidentService(self.db, self.clock),
+            previews=PrintPreviews(config.data_dir, config.printer.profile))
         self._started = False
         if start_workers:
             self.start()

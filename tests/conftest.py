@@ -46,7 +46,7 @@ def kiosk(config: Config, clock: FixedClock) -> Iterator[Kiosk]:
 
 @pytest.fixture
 def app(kiosk: Kiosk):
-    return create_app(kiosk=kiosk, TESTING=True)
+    return create_app(kiosk.services, TESTING=True)
 
 
 @pytest.fixture

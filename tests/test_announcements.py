@@ -12,7 +12,7 @@ def test_call_next_produces_a_wav_of_plausible_length(config, clock, tmp_path):
     config.tts.output = f"wav:{wav_dir}"
     k = Kiosk(config, clock=clock)
     try:
-        client = create_app(kiosk=k).test_client()
+        client = create_app(k.services).test_client()
         token = k.auth.create_token("receptionist")
         client.post("/api/v1/tickets", json={"service": "A"})
         r = client.post("/api/v1/counters/2/call-next", headers=bearer(token))

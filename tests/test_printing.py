@@ -40,7 +40,7 @@ def test_ticket_printed_to_tcp_printer_carries_number_service_and_reference(netw
     printer = TcpPrinterStub(port=network_config.printer.port)
     try:
         k = make_kiosk(network_config)
-        r = create_app(kiosk=k).test_client().post("/api/v1/tickets", json={"service": "A"})
+        r = create_app(k.services).test_client().post("/api/v1/tickets", json={"service": "A"})
         ticket = r.get_json()
         assert ticket["print"]["status"] == "printed"
         data = printer.next_job()
@@ -59,7 +59,7 @@ def test_printer_down_ticket_still_issued_then_printed_when_it_listens(network_c
     k = make_kiosk(network_config)
     statuses = []
     k.bus.add_listener(lambda e: statuses.append(e.data["status"]) if e.name == PRINTER_STATUS else None)
-    client = create_app(kiosk=k).test_client()
+    client = create_app(k.services).test_client()
     first = client.post("/api/v1/tickets", json={"service": "B"})
     assert first.status_code == 201
     assert first.get_json()["print"]["status"] == "queued"

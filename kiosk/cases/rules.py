@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from kiosk.config import CasesConfig
 
+from kiosk.errors import Conflict, Invalid
+
 
 class CaseType(str, Enum):
     INQUIRY = "inquiry"
@@ -39,13 +41,6 @@ FEEDBACK_METHODS = ("in_person", "phone", "sms", "app", "other")
 DEFAULT_TEAM = {"inquiry": "reception", "complaint": "specialist", "repair": "logistics", "other": "specialist"}
 
 
-class CaseRuleError(ValueError):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
 @dataclass(frozen=True)
 class Deadlines:
     """Minutes per type, and when 'due soon' starts (config [cases])."""
@@ -63,7 +58,7 @@ class Deadlines:
     def due_at(self, case_type: str, start: datetime) -> datetime:
         """The deadline of a case of `case_type` whose clock started at `start`."""
         if case_type not in self.minutes:
-            raise CaseRuleError("unknown_type", f"unknown case type {case_type!r}")
+            raise Invalid("unknown_type", f"unknown case type {case_type!r}")
         return start + timedelta(minutes=self.minutes[case_type])
 
     def due_soon_from(self, start: datetime, due: datetime) -> datetime:
@@ -121,17 +116,18 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str | None]] = {
 
 
 def next_status(action: str, status: str, case_type: str, *, has_answer: bool, has_feedback: bool) -> str:
-    """The status after `action`, or CaseRuleError when the rules forbid it."""
+    """The status after `action`, or `Conflict` when the rules forbid it (`Invalid` for
+    an unknown action)."""
     if action not in TRANSITIONS:
-        raise CaseRuleError("unknown_action", f"unknown action {action!r}")
+        raise Invalid("unknown_action", f"unknown action {action!r}")
     allowed, to = TRANSITIONS[action]
     if status not in allowed:
-        raise CaseRuleError("invalid_transition", f"cannot {action} a case that is {status}")
+        raise Conflict("invalid_transition", f"cannot {action} a case that is {status}")
     if action == "close":
         if case_type == CaseType.INQUIRY.value and not (has_answer or has_feedback):
-            raise CaseRuleError("answer_required", "give the inquiry an answer before closing it")
+            raise Conflict("answer_required", "give the inquiry an answer before closing it")
         if case_type != CaseType.INQUIRY.value and not has_feedback:
-            raise CaseRuleError("feedback_required", "record the feedback given to the resident before closing")
+            raise Conflict("feedback_required", "record the feedback given to the resident before closing")
     return to or status
 
 

@@ -18,12 +18,12 @@ def qr() -> None:
 @click.option("--days", type=click.IntRange(1, 3650), default=None, help="Validity (default checkin.card_days).")
 def qr_issue(config_path: str | None, resident_id: str, days: int | None) -> None:
     """Print only the new resident QR payload on stdout."""
-    from kiosk.services.visits import VisitError
+    from kiosk.errors import DomainError
 
     k = runtime(config_path)
     try:
         click.echo(k.visits.issue_card(resident_id, days, actor="cli"))
-    except VisitError as exc:
+    except DomainError as exc:
         raise click.ClickException(exc.message) from None
     finally:
         k.stop()

@@ -17,14 +17,14 @@ def residents() -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 def residents_import(config_path: str | None, file: str) -> None:
     """Upsert residents from FILE.csv (header id,name,unit,phone[,id_number]; ID numbers stored hashed)."""
-    from kiosk.services.visits import VisitError
+    from kiosk.errors import DomainError
 
     with open(file, encoding="utf-8-sig") as fh:
         text = fh.read()
     k = runtime(config_path)
     try:
         count = k.visits.import_residents(text)
-    except VisitError as exc:
+    except DomainError as exc:
         raise click.ClickException(exc.message) from None
     finally:
         k.stop()

@@ -31,7 +31,7 @@ def serve(config_path: str | None, host: str | None, port: int | None) -> None:
     if port:
         cfg.server.port = port
     kiosk = Kiosk(cfg)
-    app = create_app(kiosk=kiosk)
+    app = create_app(kiosk.services)
     server = create_server(app, host=cfg.server.host, port=cfg.server.port, threads=cfg.server.threads,
                            channel_timeout=30, ident="kiosk")
 

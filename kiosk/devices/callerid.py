@@ -27,13 +27,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from kiosk.text import one_line
+
 PRIVATE = "private"
 OUT_OF_AREA = "out_of_area"
 NORMAL = "normal"
 
 _FIELD = re.compile(r"^\s*(DATE|TIME|NMBR|NAME|DDN_NMBR|MESG)\s*[=:]\s*(.*?)\s*$", re.IGNORECASE)
 _NUMBER = re.compile(r"^\+?[0-9][0-9 \-()]{1,30}$")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _MAX_NAME = 64
 
 
@@ -55,10 +56,10 @@ class CallerId:
 
 
 def clean_line(raw: bytes | str) -> str:
-    """One modem line as text: undecodable bytes and control characters removed."""
+    """One modem line as text: undecodable bytes dropped, control characters and white
+    space as kiosk/text.py cleans a single-line field."""
     text = raw.decode("ascii", "replace") if isinstance(raw, bytes) else raw
-    text = text.replace("\ufffd", "")
-    return _CONTROL.sub("", text).strip()
+    return one_line(text.replace("\ufffd", ""))
 
 
 def reply_kind(line: str, command: str) -> str:

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from kiosk.errors import Conflict, Invalid
+
 
 class Status(StrEnum):
     WAITING = "waiting"
@@ -45,15 +47,6 @@ TRANSITIONS: dict[Action, tuple[frozenset[Status], Status]] = {
 }
 
 
-class TransitionError(Exception):
-    """A transition the rules refuse; `code` is the API error code."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
 @dataclass(frozen=True)
 class TicketState:
     """The part of a ticket the rules decide on."""
@@ -84,25 +77,26 @@ def check(
     known_services: frozenset[str] = frozenset(),
     reinstate_window: timedelta = timedelta(minutes=15),
 ) -> Status:
-    """The status `action` leads to, or TransitionError saying why it is refused.
+    """The status `action` leads to, or `Conflict` saying why it is refused (`Invalid` for
+    a transfer to a service that does not exist).
 
     `counter_services` is what the acting counter serves (None: not acting as a
     counter, e.g. a manager); it must include the ticket's service to call it.
     """
     allowed_from, to = TRANSITIONS[action]
     if ticket.status not in allowed_from:
-        raise TransitionError(
+        raise Conflict(
             "invalid_transition",
             f"cannot {action.value} a ticket that is {ticket.status.value}",
         )
     if action is Action.CALL and counter_services is not None and ticket.service not in counter_services:
-        raise TransitionError("wrong_counter", f"this counter does not serve service {ticket.service}")
+        raise Conflict("wrong_counter", f"this counter does not serve service {ticket.service}")
     if action is Action.REINSTATE and (ticket.no_show_at is None or now - ticket.no_show_at > reinstate_window):
         minutes = int(reinstate_window.total_seconds() // 60)
-        raise TransitionError("reinstate_expired", f"a no-show can be reinstated only within {minutes} minutes")
+        raise Conflict("reinstate_expired", f"a no-show can be reinstated only within {minutes} minutes")
     if action is Action.TRANSFER:
         if target_service is None or target_service not in known_services:
-            raise TransitionError("unknown_service", f"unknown service {target_service!r}")
+            raise Invalid("unknown_service", f"unknown service {target_service!r}")
         if target_service == ticket.service:
-            raise TransitionError("same_service", "the ticket is already in that service")
+            raise Conflict("same_service", "the ticket is already in that service")
     return to

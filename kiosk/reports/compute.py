@@ -16,6 +16,7 @@ from kiosk.cases import rules
 from kiosk.cases.rules import Deadlines
 from kiosk.clock import Clock, db_time, to_iso
 from kiosk.config import Config
+from kiosk.errors import Invalid
 from kiosk.reports.model import Kpi, Report, Table, mean, median, p90, share
 from kiosk.store.db import Database
 
@@ -35,8 +36,15 @@ def _bi(zh: str, en: str) -> str:
     return f"{zh} {en}"
 
 
+def _parse_period(text: str, fmt: str) -> date:
+    try:
+        return datetime.strptime(text, fmt).date()
+    except ValueError:
+        raise Invalid("invalid_period", "the date is YYYY-MM-DD and the month YYYY-MM") from None
+
+
 def month_bounds(month: str) -> tuple[date, date]:
-    first = datetime.strptime(month, "%Y-%m").date()
+    first = _parse_period(month, "%Y-%m")
     nxt = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
     return first, nxt
 
@@ -92,7 +100,7 @@ class Reports:
 
     # -- daily ------------------------------------------------------------------------
     def daily(self, day: str) -> Report:
-        first = datetime.strptime(day, "%Y-%m-%d").date()
+        first = _parse_period(day, "%Y-%m-%d")
         start, end = self._span(first, first + timedelta(days=1))
         now = self.clock.now()
         cases = self._cases(start, end)

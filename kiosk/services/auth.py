@@ -9,14 +9,15 @@ from dataclasses import dataclass
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from kiosk.clock import Clock, db_time
+from kiosk.errors import Invalid
 from kiosk.store.db import Database
 
 ROLES = ("receptionist", "specialist", "security", "manager")
 TOKEN_PREFIX = "kst_"
 
 
-class AuthError(ValueError):
-    pass
+class AuthError(Invalid):
+    """An account or token the command line cannot create."""
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ class Principal:
 
 def _check_role(role: str) -> None:
     if role not in ROLES:
-        raise AuthError(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
+        raise AuthError("unknown_role", f"unknown role {role!r}; roles are {', '.join(ROLES)}")
 
 
 def _token_hash(token: str) -> str:
@@ -49,10 +50,10 @@ class AuthService:
     def add_user(self, username: str, password: str, role: str, display_name: str | None = None) -> None:
         _check_role(role)
         if not username or len(password) < 8:
-            raise AuthError("a username and a password of at least 8 characters are needed")
+            raise AuthError("weak_credentials", "a username and a password of at least 8 characters are needed")
         with self.db.write() as conn:
             if conn.execute("SELECT 1 FROM users WHERE username = ?", (username,)).fetchone():
-                raise AuthError(f"user {username!r} exists already")
+                raise AuthError("user_exists", f"user {username!r} exists already")
             conn.execute(
                 "INSERT INTO users (username, display_name, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?)",
                 (username, display_name or username, role, generate_password_hash(password),

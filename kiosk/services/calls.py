@@ -11,12 +11,15 @@ hall display reads it): the desk console fetches the screen-pop from the staff-o
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from kiosk.devices.callerid import CallerId
 from kiosk.clock import Clock, from_db_time, to_iso
 from kiosk.config import Config
+from kiosk.devices.phone import PhoneError
+from kiosk.errors import Conflict, Invalid, NotFound
 from kiosk.events import CALL_INCOMING, EventBus
 from kiosk.phone_numbers import normalise
 from kiosk.store import Database
@@ -27,10 +30,15 @@ log = logging.getLogger(__name__)
 OPEN_CASES_LIMIT = 5
 LAST_VISITS_LIMIT = 3
 _CLOSED_CASE_STATES = ("closed", "cancelled")
+_SIM_NUMBER = re.compile(r"^(P|O|\+?[0-9][0-9 \-]{2,24})$")
+_SIM_NAME = re.compile(r"^[A-Za-z0-9 .,'\-]{0,32}$")
 
 
-class CallNotFound(LookupError):
-    pass
+class Phone(Protocol):
+    """What the call service needs of the caller-ID modem worker."""
+
+    def simulate_call(self, number: str, name: str = "") -> None: ...
+    def health(self) -> dict[str, Any]: ...
 
 
 class CallService:
@@ -39,6 +47,31 @@ class CallService:
         self.config = config
         self.clock = clock
         self.bus = bus
+        self.phone: Phone | None = None
+
+    def attach_phone(self, phone: Phone) -> None:
+        """The modem worker, made after this service because it calls `incoming`."""
+        self.phone = phone
+
+    def phone_health(self) -> dict[str, Any]:
+        if self.phone is None:
+            return {"status": "off", "detail": "no phone worker", "port": "", "simulated": False}
+        return self.phone.health()
+
+    def simulate(self, number: str, name: str = "") -> dict[str, Any]:
+        """Make the simulated modem ring (only when phone.port = "sim"); what it rings with."""
+        number, name = number.strip(), name.strip()
+        if not _SIM_NUMBER.match(number):
+            raise Invalid("invalid_number", "number must be digits (3 to 25), or P (private) or O (out of area)")
+        if not _SIM_NAME.match(name):
+            raise Invalid("invalid_name", "a caller-ID name is up to 32 plain letters, digits and spaces")
+        if self.phone is None:
+            raise Conflict("not_simulated", "no phone worker is running")
+        try:
+            self.phone.simulate_call(number, name)
+        except PhoneError as exc:
+            raise Conflict("not_simulated", str(exc)) from None
+        return {"status": "ringing", "number": number, "name": name}
 
     # -- from the modem ------------------------------------------------------------
     def incoming(self, caller: CallerId, at: datetime | None = None) -> dict[str, Any]:
@@ -80,7 +113,7 @@ class CallService:
     def mark_handled(self, call_id: int, by: str) -> dict[str, Any]:
         with self.db.write() as conn:
             if store.get(conn, call_id) is None:
-                raise CallNotFound(f"no call {call_id}")
+                raise NotFound("not_found", f"no call {call_id}")
             store.mark_handled(conn, call_id, by=by, at=self.clock.now().isoformat(),
                                site_id=self.config.site.id, tz=self.clock.tz)
         return self.get(call_id)
@@ -91,7 +124,7 @@ class CallService:
             "SELECT c.*, r.name AS resident_name, r.unit AS resident_unit FROM calls c "
             "LEFT JOIN residents r ON r.id = c.resident_id WHERE c.id = ?", (call_id,))
         if row is None:
-            raise CallNotFound(f"no call {call_id}")
+            raise NotFound("not_found", f"no call {call_id}")
         return row
 
     def _iso(self, stored: str | None) -> str | None:

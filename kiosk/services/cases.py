@@ -12,13 +12,15 @@ from datetime import datetime
 from typing import Any, Callable
 
 from kiosk.cases import rules
-from kiosk.cases.rules import CaseRuleError, Deadlines
+from kiosk.cases.rules import Deadlines
 from kiosk.clock import Clock, db_time, from_db_time, local_day, to_iso
 from kiosk.config import Config
+from kiosk.errors import Forbidden, Invalid, NotFound
 from kiosk.events import (CASE_CREATED, CASE_DUE_SOON, CASE_ESCALATED, CASE_OVERDUE, CASE_UPDATED, EventBus)
 from kiosk.store import cases as store
 from kiosk.store import outbox
 from kiosk.store.db import Database
+from kiosk.text import clean
 
 log = logging.getLogger(__name__)
 
@@ -26,29 +28,6 @@ MAX_TEXT = 2000
 MAX_SHORT = 100
 _TIMES = ("clock_start", "due_at", "first_answer_at", "feedback_at", "closed_at", "due_soon_at", "overdue_at",
           "escalated_at", "created_at", "updated_at")
-
-
-class CaseError(CaseRuleError):
-    """Input the case rules cannot act on; `status` is the HTTP status the API answers."""
-
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
-        super().__init__(code, message)
-        self.status = status
-
-
-def _text(value: Any, name: str, limit: int = MAX_TEXT, required: bool = False) -> str:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise CaseError("invalid_field", f"field {name!r} must be text")
-    value = value.strip()
-    if required and not value:
-        raise CaseError("missing_field", f"field {name!r} is required")
-    if len(value) > limit:
-        raise CaseError("too_long", f"field {name!r} is longer than {limit} characters")
-    if any(ord(c) < 32 and c not in "\n\t" for c in value):
-        raise CaseError("invalid_field", f"field {name!r} contains control characters")
-    return value
 
 
 class CaseService:
@@ -66,7 +45,7 @@ class CaseService:
     def get(self, case_id: int, *, with_history: bool = True) -> dict[str, Any]:
         row = store.get(self.db.conn, case_id)
         if row is None:
-            raise CaseError("not_found", f"case {case_id} not found", 404)
+            raise NotFound("not_found", f"case {case_id} not found")
         data = self.public(row)
         if with_history:
             tz = self.clock.tz
@@ -78,10 +57,10 @@ class CaseService:
              escalated: bool | None = None, limit: int = 200) -> list[dict[str, Any]]:
         for s in status or ():
             if s not in {x.value for x in rules.Status}:
-                raise CaseError("invalid_filter", f"unknown status {s!r}")
+                raise Invalid("invalid_filter", f"unknown status {s!r}")
         for t in types or ():
             if t not in rules.TYPES:
-                raise CaseError("invalid_filter", f"unknown type {t!r}")
+                raise Invalid("invalid_filter", f"unknown type {t!r}")
         rows = store.search(self.db.conn, status=status, types=types,
                             overdue_at=db_time(self.clock.now()) if overdue else None, team=team,
                             assignee=assignee, resident_id=resident_id, escalated=escalated, limit=limit)
@@ -129,14 +108,14 @@ class CaseService:
                category: str = "", contact_name: str = "", contact_phone: str = "", unit: str = "",
                actor: str | None = None, print_slip: bool = False) -> dict[str, Any]:
         if type not in rules.TYPES:
-            raise CaseError("unknown_type", f"unknown case type {type!r}; types are {', '.join(rules.TYPES)}")
+            raise Invalid("unknown_type", f"unknown case type {type!r}; types are {', '.join(rules.TYPES)}")
         if channel not in rules.CHANNELS:
-            raise CaseError("unknown_channel", f"unknown channel {channel!r}; channels are {', '.join(rules.CHANNELS)}")
-        description = _text(description, "description", required=True)
-        category = _text(category, "category", MAX_SHORT)
-        contact_name = _text(contact_name, "contact_name", MAX_SHORT)
-        contact_phone = _text(contact_phone, "contact_phone", 40)
-        unit = _text(unit, "unit", MAX_SHORT)
+            raise Invalid("unknown_channel", f"unknown channel {channel!r}; channels are {', '.join(rules.CHANNELS)}")
+        description = clean(description, "description", MAX_TEXT, required=True, multiline=True)
+        category = clean(category, "category", MAX_SHORT)
+        contact_name = clean(contact_name, "contact_name", MAX_SHORT)
+        contact_phone = clean(contact_phone, "contact_phone", 40)
+        unit = clean(unit, "unit", MAX_SHORT)
         now = self.clock.now()
         at = db_time(now)
         with self.db.write() as conn:
@@ -144,24 +123,24 @@ class CaseService:
             if ticket_id is not None:
                 ticket = store.ticket(conn, ticket_id)
                 if ticket is None:
-                    raise CaseError("unknown_ticket", f"ticket {ticket_id} does not exist")
+                    raise Invalid("unknown_ticket", f"ticket {ticket_id} does not exist")
                 resident_id = resident_id or ticket["resident_id"]
                 visit_id = visit_id if visit_id is not None else ticket["visit_id"]
                 if type == "inquiry":  # "first answer within 5 minutes of the ticket's issue"
                     start = from_db_time(ticket["issued_at"], self.clock.tz)
             if visit_id is not None and ticket_id is None:
                 if not store.table_exists(conn, "visits"):
-                    raise CaseError("unknown_visit", "this box records no visits")
+                    raise Invalid("unknown_visit", "this box records no visits")
                 visit = conn.execute("SELECT resident_id FROM visits WHERE id = ?", (visit_id,)).fetchone()
                 if visit is None:
-                    raise CaseError("unknown_visit", f"visit {visit_id} does not exist")
+                    raise Invalid("unknown_visit", f"visit {visit_id} does not exist")
                 resident_id = resident_id or visit["resident_id"]
             if call_id is not None and not store.table_exists(conn, "calls"):
-                raise CaseError("unknown_call", "this box records no phone calls")
+                raise Invalid("unknown_call", "this box records no phone calls")
             if resident_id is not None:
                 resident = store.resident(conn, resident_id)
                 if resident is None:
-                    raise CaseError("unknown_resident", f"resident {resident_id!r} does not exist")
+                    raise Invalid("unknown_resident", f"resident {resident_id!r} does not exist")
                 contact_name = contact_name or resident["name"]
                 contact_phone = contact_phone or resident["phone"]
                 unit = unit or resident["unit"]
@@ -192,12 +171,12 @@ class CaseService:
         try:
             from kiosk.store import calls as calls_store
         except ImportError:  # the phone engineer's module is not there
-            raise CaseError("unknown_call", "this box records no phone calls") from None
+            raise Invalid("unknown_call", "this box records no phone calls") from None
         try:
             calls_store.link_case(conn, call_id, case_id, site_id=self.config.site.id, at=to_iso(now),
                                   handled_by=actor, tz=self.clock.tz)
         except LookupError:
-            raise CaseError("unknown_call", f"call {call_id} does not exist") from None
+            raise Invalid("unknown_call", f"call {call_id} does not exist") from None
 
     def case_reference(self, case: dict) -> str:
         return f"KC1:{self.config.site.id}:{case['id']}"
@@ -222,7 +201,7 @@ class CaseService:
         with self.db.write() as conn:
             row = store.get(conn, case_id)
             if row is None:
-                raise CaseError("not_found", f"case {case_id} not found", 404)
+                raise NotFound("not_found", f"case {case_id} not found")
             to = rules.next_status(action, row["status"], row["type"],
                                    has_answer=bool(row["first_answer_at"] or (action == "close" and text)),
                                    has_feedback=row["feedback_at"] is not None)
@@ -231,42 +210,42 @@ class CaseService:
             if action == "assign":
                 team = team or rules.DEFAULT_TEAM[row["type"]]
                 if team not in rules.TEAMS:
-                    raise CaseError("unknown_team", f"unknown team {team!r}; teams are {', '.join(rules.TEAMS)}")
-                assignee = _text(assignee, "assignee", MAX_SHORT) or None
+                    raise Invalid("unknown_team", f"unknown team {team!r}; teams are {', '.join(rules.TEAMS)}")
+                assignee = clean(assignee, "assignee", MAX_SHORT) or None
                 changes.update(team=team, assignee=assignee)
                 detail = f"{team}:{assignee or ''}"
             elif action == "start":
                 changes.update(assignee=row["assignee"] or actor)
             elif action == "answer":
-                detail = _text(text, "text", required=True)
+                detail = clean(text, "text", MAX_TEXT, required=True, multiline=True)
                 changes.update(first_answer=detail, first_answer_at=row["first_answer_at"] or at)
             elif action == "feedback":
                 if row["type"] == "complaint" and not has_role("specialist"):
-                    raise CaseError("forbidden", "only the customer-service specialist records complaint feedback", 403)
-                detail = _text(text, "text", required=True)
+                    raise Forbidden("forbidden", "only the customer-service specialist records complaint feedback")
+                detail = clean(text, "text", MAX_TEXT, required=True, multiline=True)
                 method = method or "in_person"
                 if method not in rules.FEEDBACK_METHODS:
-                    raise CaseError("unknown_method", f"unknown feedback method {method!r}; methods are "
-                                    f"{', '.join(rules.FEEDBACK_METHODS)}")
+                    raise Invalid("unknown_method", f"unknown feedback method {method!r}; methods are "
+                                  f"{', '.join(rules.FEEDBACK_METHODS)}")
                 changes.update(feedback_text=detail, feedback_method=method, feedback_at=row["feedback_at"] or at)
                 if row["type"] == "inquiry" and not row["first_answer_at"]:
                     changes.update(first_answer=detail, first_answer_at=at)
             elif action == "close":
                 if not rules.may_close(row["type"], has_role):
-                    raise CaseError("forbidden", "only the customer-service specialist or the manager closes "
-                                    "complaints", 403)
+                    raise Forbidden("forbidden", "only the customer-service specialist or the manager closes "
+                                    "complaints")
                 if text:
-                    detail = _text(text, "text")
+                    detail = clean(text, "text", MAX_TEXT, multiline=True)
                     if row["type"] == "inquiry" and not row["first_answer_at"]:
                         changes.update(first_answer=detail, first_answer_at=at)
                 changes.update(closed_at=at, closed_by=actor)
             elif action == "reopen":
                 if not has_role("specialist"):
-                    raise CaseError("forbidden", "only the specialist or the manager reopens cases", 403)
-                detail = _text(text, "text")
+                    raise Forbidden("forbidden", "only the specialist or the manager reopens cases")
+                detail = clean(text, "text", MAX_TEXT, multiline=True)
                 changes.update(closed_at=None, closed_by=None)
             elif action == "note":
-                detail = _text(text, "text", required=True)
+                detail = clean(text, "text", MAX_TEXT, required=True, multiline=True)
             updated = store.update(conn, case_id, changes)
             store.add_history(conn, case_id=case_id, at=at, actor=actor, action=action, from_status=row["status"],
                               to_status=to, detail=detail)

@@ -8,8 +8,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from kiosk.clock import Clock, db_time, from_db_time, to_iso
-from kiosk.services.cases import CaseError, _text
+from kiosk.errors import Invalid, NotFound
 from kiosk.store.db import Database
+from kiosk.text import clean
 
 VERDICTS = ("good", "acceptable", "poor")
 ACTION_STATUSES = ("open", "in_progress", "done")
@@ -26,7 +27,7 @@ def _day(value: Any, name: str) -> date:
     try:
         return datetime.strptime(value, "%Y-%m-%d").date()
     except (TypeError, ValueError):
-        raise CaseError("invalid_date", f"{name} must be a date YYYY-MM-DD") from None
+        raise Invalid("invalid_date", f"{name} must be a date YYYY-MM-DD") from None
 
 
 class QualityService:
@@ -39,13 +40,13 @@ class QualityService:
              actor: str | None = None) -> dict[str, Any]:
         first, last = _day(period_from, "from"), _day(period_to, "to")
         if last < first or (last - first).days > 366:
-            raise CaseError("invalid_period", "the period must run forward and span at most a year")
+            raise Invalid("invalid_period", "the period must run forward and span at most a year")
         if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_SAMPLE:
-            raise CaseError("invalid_size", f"size must be 1 to {MAX_SAMPLE}")
+            raise Invalid("invalid_size", f"size must be 1 to {MAX_SAMPLE}")
         if seed is None:
             seed = random.SystemRandom().randrange(1, 2**31)
         elif isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise CaseError("invalid_seed", "seed must be a non-negative whole number")
+            raise Invalid("invalid_seed", "seed must be a non-negative whole number")
         tz = self.clock.tz
         start = db_time(datetime.combine(first, datetime.min.time(), tz))
         end = db_time(datetime.combine(last + timedelta(days=1), datetime.min.time(), tz))
@@ -67,7 +68,7 @@ class QualityService:
     def spot_check(self, check_id: int) -> dict[str, Any]:
         check = self.db.query_one("SELECT * FROM spot_checks WHERE id = ?", (check_id,))
         if check is None:
-            raise CaseError("not_found", f"spot check {check_id} not found", 404)
+            raise NotFound("not_found", f"spot check {check_id} not found")
         items = self.db.query(
             "SELECT i.*, t.number AS ticket_number, t.service AS ticket_service, t.day AS ticket_day, c.type AS case_type, "
             "c.description AS case_description FROM spot_check_items i "
@@ -85,14 +86,14 @@ class QualityService:
 
     def judge(self, item_id: int, verdict: str, remark: str = "", actor: str | None = None) -> dict[str, Any]:
         if verdict not in VERDICTS:
-            raise CaseError("invalid_verdict", f"verdict is one of {', '.join(VERDICTS)}")
-        remark = _text(remark, "remark", 500)
+            raise Invalid("invalid_verdict", f"verdict is one of {', '.join(VERDICTS)}")
+        remark = clean(remark, "remark", 500, multiline=True)
         with self.db.write() as conn:
             row = conn.execute("UPDATE spot_check_items SET verdict = ?, remark = ?, checked_by = ?, checked_at = ? "
                                "WHERE id = ? RETURNING *",
                                (verdict, remark, actor, db_time(self.clock.now()), item_id)).fetchone()
             if row is None:
-                raise CaseError("not_found", f"spot check item {item_id} not found", 404)
+                raise NotFound("not_found", f"spot check item {item_id} not found")
         return dict(row)
 
     # -- improvement actions ----------------------------------------------------------
@@ -101,10 +102,11 @@ class QualityService:
         try:
             datetime.strptime(month, "%Y-%m")
         except (TypeError, ValueError):
-            raise CaseError("invalid_month", "month must be YYYY-MM") from None
+            raise Invalid("invalid_month", "month must be YYYY-MM") from None
         _day(due_date, "due_date")
-        finding, action = _text(finding, "finding", 500, True), _text(action, "action", 1000, True)
-        owner = _text(owner, "owner", 100, True)
+        finding = clean(finding, "finding", 500, required=True, multiline=True)
+        action = clean(action, "action", 1000, required=True, multiline=True)
+        owner = clean(owner, "owner", 100, required=True)
         now = db_time(self.clock.now())
         with self.db.write() as conn:
             row = conn.execute(
@@ -115,14 +117,15 @@ class QualityService:
 
     def update_action(self, action_id: int, *, status: str | None = None, progress: str | None = None) -> dict:
         if status is not None and status not in ACTION_STATUSES:
-            raise CaseError("invalid_status", f"status is one of {', '.join(ACTION_STATUSES)}")
+            raise Invalid("invalid_status", f"status is one of {', '.join(ACTION_STATUSES)}")
         with self.db.write() as conn:
             row = conn.execute("SELECT * FROM improvement_actions WHERE id = ?", (action_id,)).fetchone()
             if row is None:
-                raise CaseError("not_found", f"improvement action {action_id} not found", 404)
+                raise NotFound("not_found", f"improvement action {action_id} not found")
             row = conn.execute(
                 "UPDATE improvement_actions SET status = ?, progress = ?, updated_at = ? WHERE id = ? RETURNING *",
-                (status or row["status"], _text(progress, "progress", 1000) if progress is not None else row["progress"],
+                (status or row["status"],
+                 clean(progress, "progress", 1000, multiline=True) if progress is not None else row["progress"],
                  db_time(self.clock.now()), action_id)).fetchone()
         return dict(row)
 

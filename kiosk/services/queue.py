@@ -13,25 +13,13 @@ from typing import Any
 from kiosk.clock import Clock, db_time, from_db_time, local_day, to_iso
 from kiosk.config import Config
 from kiosk.devices.announcement import call_announcement
+from kiosk.errors import Invalid, NotFound
 from kiosk.events import TICKET_CALLED, TICKET_ISSUED, TICKET_UPDATED, EventBus
 from kiosk.queue import estimate
 from kiosk.queue.rules import Action, Status, TicketState, check, format_number
 from kiosk.store import outbox
 from kiosk.store import tickets as store
 from kiosk.store.db import Database
-
-
-class NotFound(LookupError):
-    pass
-
-
-class BadRequest(ValueError):
-    """Input the rules cannot act on (unknown service or counter)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 @dataclass
@@ -70,7 +58,7 @@ class QueueService:
     def get(self, ticket_id: int) -> dict[str, Any]:
         row = store.get(self.db.conn, ticket_id)
         if row is None:
-            raise NotFound(f"ticket {ticket_id} not found")
+            raise NotFound("not_found", f"ticket {ticket_id} not found")
         return self._public(row, with_position=True)
 
     def queued(self, services: list[str] | None = None) -> list[dict[str, Any]]:
@@ -107,7 +95,7 @@ class QueueService:
     def issue(self, service: str, *, priority: bool = False, resident_id: str | None = None,
               visit_id: int | None = None) -> Issued:
         if service not in self._letters:
-            raise BadRequest("unknown_service", f"unknown service {service!r}")
+            raise Invalid("unknown_service", f"unknown service {service!r}")
         now = self.clock.now()
         day = local_day(now, self.clock.tz).isoformat()
         at = db_time(now)
@@ -201,14 +189,14 @@ class QueueService:
     def _counter(self, counter: str):
         counter_def = self.config.counter(counter)
         if counter_def is None:
-            raise BadRequest("unknown_counter", f"unknown counter {counter!r}")
+            raise Invalid("unknown_counter", f"unknown counter {counter!r}")
         return counter_def
 
     @staticmethod
     def _row(conn: Any, ticket_id: int) -> dict:
         row = store.get(conn, ticket_id)
         if row is None:
-            raise NotFound(f"ticket {ticket_id} not found")
+            raise NotFound("not_found", f"ticket {ticket_id} not found")
         return row
 
     def _transition(self, conn: Any, row: dict, action: Action, now: datetime, counter: str | None,

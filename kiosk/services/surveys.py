@@ -11,10 +11,11 @@ from typing import Any
 
 from kiosk.clock import Clock, db_time, from_db_time, to_iso
 from kiosk.config import Config
+from kiosk.errors import Conflict, Invalid, NotFound
 from kiosk.events import SURVEY_ANSWERED, EventBus
-from kiosk.services.cases import CaseError, _text
 from kiosk.store import outbox
 from kiosk.store.db import Database
+from kiosk.text import clean
 
 #: How long after its ticket finished a rating is still taken (a tablet left on overnight
 #: must not collect ratings for yesterday's tickets).
@@ -24,7 +25,7 @@ CHANNELS = ("kiosk", "tablet", "app", "phone", "counter")
 
 def _score(value: Any, name: str = "score") -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
-        raise CaseError("invalid_score", f"{name} must be a whole number from 1 to 5")
+        raise Invalid("invalid_score", f"{name} must be a whole number from 1 to 5")
     return value
 
 
@@ -39,11 +40,11 @@ class SurveyService:
                channel: str = "kiosk") -> dict[str, Any]:
         """Store the one rating of a finished ticket or of a case."""
         if (ticket_id is None) == (case_id is None):
-            raise CaseError("invalid_target", "rate either a ticket or a case")
+            raise Invalid("invalid_target", "rate either a ticket or a case")
         score = _score(score)
-        comment = _text(comment, "comment", 500)
+        comment = clean(comment, "comment", 500, multiline=True)
         if channel not in CHANNELS:
-            raise CaseError("unknown_channel", f"unknown channel {channel!r}")
+            raise Invalid("unknown_channel", f"unknown channel {channel!r}")
         now = self.clock.now()
         at = db_time(now)
         with self.db.write() as conn:
@@ -51,16 +52,16 @@ class SurveyService:
             if ticket_id is not None:
                 ticket = conn.execute("SELECT * FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
                 if ticket is None:
-                    raise CaseError("not_found", f"ticket {ticket_id} not found", 404)
+                    raise NotFound("not_found", f"ticket {ticket_id} not found")
                 if ticket["status"] != "done" or ticket["finished_at"] is None:
-                    raise CaseError("not_finished", "a ticket is rated once it has been served", 409)
+                    raise Conflict("not_finished", "a ticket is rated once it has been served")
                 if now - from_db_time(ticket["finished_at"], self.clock.tz) > RATING_WINDOW:
-                    raise CaseError("survey_closed", "this ticket can no longer be rated", 409)
+                    raise Conflict("survey_closed", "this ticket can no longer be rated")
                 resident_id = ticket["resident_id"]
             else:
                 case = conn.execute("SELECT * FROM cases WHERE id = ?", (case_id,)).fetchone()
                 if case is None:
-                    raise CaseError("not_found", f"case {case_id} not found", 404)
+                    raise NotFound("not_found", f"case {case_id} not found")
                 resident_id = case["resident_id"]
             try:
                 row = dict(conn.execute(
@@ -68,7 +69,7 @@ class SurveyService:
                     "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *",
                     (ticket_id, case_id, score, comment, channel, resident_id, at)).fetchone())
             except sqlite3.IntegrityError:
-                raise CaseError("already_answered", "this has already been rated, thank you", 409) from None
+                raise Conflict("already_answered", "this has already been rated, thank you") from None
             data = self.record(row)
             outbox.add(conn, site_id=self.config.site.id, kind="survey", local_id=row["id"], version=1,
                        occurred_at=data["created_at"], data=data)
@@ -91,9 +92,9 @@ class SurveyService:
     def answer_questionnaire(self, answers: list, comment: str = "") -> dict[str, Any]:
         cfg = self.config.survey
         if not isinstance(answers, list) or len(answers) != len(cfg.questions):
-            raise CaseError("invalid_answers", f"answer each of the {len(cfg.questions)} questions with 1 to 5")
+            raise Invalid("invalid_answers", f"answer each of the {len(cfg.questions)} questions with 1 to 5")
         scores = [_score(a, f"answer {i + 1}") for i, a in enumerate(answers)]
-        comment = _text(comment, "comment", 500)
+        comment = clean(comment, "comment", 500, multiline=True)
         now = self.clock.now()
         with self.db.write() as conn:
             row = dict(conn.execute(

@@ -24,47 +24,24 @@ from typing import Any, Callable
 from kiosk.clock import Clock, db_time, from_db_time, local_day, to_iso
 from kiosk.config import Config
 from kiosk.devices.announcement import greeting_announcement
+from kiosk.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from kiosk.events import QR_SCANNED, VISIT_CHECKED_IN, VISIT_CHECKED_OUT, EventBus
 from kiosk.phone_numbers import normalise as normalise_phone
 from kiosk.store import outbox
 from kiosk.store import visits as store
 from kiosk.store.db import Database
+from kiosk.text import clean
 from kiosk.visits import id_number, tokens
 from kiosk.visits.rules import classify, retention_cutoffs
 
 log = logging.getLogger(__name__)
 
 MAX_NAME, MAX_UNIT, MAX_PURPOSE, MAX_PHONE = 40, 30, 120, 30
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-class VisitError(Exception):
-    """Input the check-in refuses; `status` is the HTTP status the API answers with."""
-
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
-
 
 @dataclass
 class Snapshot:
     jpeg: bytes
     taken_at: datetime
-
-
-def _clean(value: Any, field: str, max_len: int, required: bool = False) -> str:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise VisitError("invalid_field", f"field {field!r} must be text")
-    value = " ".join(_CONTROL.sub(" ", value).split())
-    if required and not value:
-        raise VisitError("missing_field", f"field {field!r} is required")
-    if len(value) > max_len:
-        raise VisitError("invalid_field", f"field {field!r} is longer than {max_len} characters")
-    return value
 
 
 class VisitService:
@@ -86,11 +63,11 @@ class VisitService:
         """A new resident QR payload (recorded so it can be revoked)."""
         days = self.config.checkin.card_days if days is None else days
         if days < 1:
-            raise VisitError("invalid_field", "a card is valid for at least one day")
+            raise Invalid("invalid_field", "a card is valid for at least one day")
         now = self.clock.now()
         with self.db.write() as conn:
             if store.resident(conn, resident_id) is None:
-                raise VisitError("resident_not_found", f"no resident {resident_id!r} in the directory", 404)
+                raise NotFound("resident_not_found", f"no resident {resident_id!r} in the directory")
             expires = now + timedelta(days=days)
             payload = tokens.sign(self.key, tokens.RESIDENT, self.config.site.id, resident_id,
                                   int(expires.timestamp()))
@@ -102,17 +79,15 @@ class VisitService:
             return store.revoke_cards(conn, resident_id, db_time(self.clock.now()), reason)
 
     def resident_from_token(self, payload: str, conn: Any = None) -> dict:
-        """The active resident a card names, or VisitError (forged, expired, revoked, other site)."""
+        """The active resident a card names; `Forbidden` when forged, expired, revoked or of
+        another site, `Invalid` when not a card, `NotFound` when the resident is gone."""
         conn = conn or self.db.conn
-        try:
-            token = tokens.verify(self.key, payload, site=self.config.site.id, now=int(self.clock.now().timestamp()))
-        except tokens.TokenError as exc:
-            raise VisitError(exc.code, exc.message, 403 if exc.code != "token_malformed" else 400) from None
+        token = tokens.verify(self.key, payload, site=self.config.site.id, now=int(self.clock.now().timestamp()))
         if store.is_revoked(conn, token.sig):
-            raise VisitError("token_revoked", "this card has been revoked", 403)
+            raise Forbidden("token_revoked", "this card has been revoked")
         resident = store.resident(conn, token.subject)
         if resident is None or not resident["active"]:
-            raise VisitError("resident_not_found", "this card's resident is not in the directory", 404)
+            raise NotFound("resident_not_found", "this card's resident is not in the directory")
         return resident
 
     def import_residents(self, text: str, source: str = "csv") -> int:
@@ -120,22 +95,22 @@ class VisitService:
         reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
         missing = {"id", "name", "unit", "phone"} - set(reader.fieldnames or [])
         if missing:
-            raise VisitError("csv_header", f"the CSV header lacks {', '.join(sorted(missing))}")
+            raise Invalid("csv_header", f"the CSV header lacks {', '.join(sorted(missing))}")
         at = db_time(self.clock.now())
         rows = []
         for line, rec in enumerate(reader, start=2):
             rid = (rec.get("id") or "").strip()
             try:
                 tokens.check_part("resident id", rid)
-                name = _clean(rec.get("name"), "name", MAX_NAME, required=True)
-                unit = _clean(rec.get("unit"), "unit", MAX_UNIT)
-                phone = _clean(rec.get("phone"), "phone", MAX_PHONE)
+                name = clean(rec.get("name"), "name", MAX_NAME, required=True)
+                unit = clean(rec.get("unit"), "unit", MAX_UNIT)
+                phone = clean(rec.get("phone"), "phone", MAX_PHONE)
                 id_hash = id_masked = None
                 if (rec.get("id_number") or "").strip():
                     parsed = id_number.parse(rec["id_number"], self.clock.now().date())
                     id_hash, id_masked = id_number.keyed_hash(self.key, parsed.number), parsed.masked
-            except (ValueError, VisitError) as exc:
-                raise VisitError("csv_row", f"line {line}: {getattr(exc, 'message', exc)}") from None
+            except (ValueError, DomainError) as exc:
+                raise Invalid("csv_row", f"line {line}: {getattr(exc, 'message', exc)}") from None
             rows.append({"id": rid, "name": name, "unit": unit, "phone": phone,
                          "phone_norm": normalise_phone(phone), "id_hash": id_hash, "id_masked": id_masked,
                          "source": source, "updated_at": at})
@@ -150,11 +125,8 @@ class VisitService:
 
     def checkin_id(self, number: str, name: str = "", *, source: str = "kiosk",
                    snapshot: Snapshot | None = None) -> dict:
-        try:
-            parsed = id_number.parse(number, self.clock.now().date())
-        except id_number.IdNumberError as exc:
-            raise VisitError(exc.code, exc.message) from None
-        name = _clean(name, "name", MAX_NAME)
+        parsed = id_number.parse(number, self.clock.now().date())
+        name = clean(name, "name", MAX_NAME)
         id_hash = id_number.keyed_hash(self.key, parsed.number)
 
         def build(conn: Any) -> dict:
@@ -164,8 +136,8 @@ class VisitService:
             elif name:
                 row = {"kind": "visitor", "method": "id", "name": name}
             else:
-                raise VisitError("id_not_found", "this ID number is not in the resident directory; "
-                                 "please register as a visitor", 404)
+                raise NotFound("id_not_found", "this ID number is not in the resident directory; "
+                               "please register as a visitor")
             row.update(id_hash=id_hash, id_masked=parsed.masked)
             return row
         return self._checkin(build, source, snapshot)
@@ -173,20 +145,16 @@ class VisitService:
     def checkin_visitor(self, visitor: dict, *, source: str = "kiosk", snapshot: Snapshot | None = None) -> dict:
         unknown = sorted(set(visitor) - {"name", "phone", "unit", "purpose", "id_number"})
         if unknown:
-            raise VisitError("unknown_field", f"unknown field visitor.{unknown[0]}")
+            raise Invalid("unknown_field", f"unknown field visitor.{unknown[0]}")
         row = {"kind": "visitor", "method": "manual",
-               "name": _clean(visitor.get("name"), "visitor.name", MAX_NAME, required=True),
-               "phone": _clean(visitor.get("phone"), "visitor.phone", MAX_PHONE, required=True),
-               "unit": _clean(visitor.get("unit"), "visitor.unit", MAX_UNIT, required=True),
-               "purpose": _clean(visitor.get("purpose"), "visitor.purpose", MAX_PURPOSE)}
+               "name": clean(visitor.get("name"), "visitor.name", MAX_NAME, required=True),
+               "phone": clean(visitor.get("phone"), "visitor.phone", MAX_PHONE, required=True),
+               "unit": clean(visitor.get("unit"), "visitor.unit", MAX_UNIT, required=True),
+               "purpose": clean(visitor.get("purpose"), "visitor.purpose", MAX_PURPOSE)}
         if not re.fullmatch(r"[+0-9 ()\-]{5,30}", row["phone"]):
-            raise VisitError("invalid_phone", "the phone number may hold digits, spaces, +, - and brackets only")
+            raise Invalid("invalid_phone", "the phone number may hold digits, spaces, +, - and brackets only")
         if visitor.get("id_number"):
-            try:
-                parsed = id_number.parse(_clean(visitor["id_number"], "visitor.id_number", 40),
-                                         self.clock.now().date())
-            except id_number.IdNumberError as exc:
-                raise VisitError(exc.code, exc.message) from None
+            parsed = id_number.parse(clean(visitor["id_number"], "visitor.id_number", 40), self.clock.now().date())
             row.update(id_hash=id_number.keyed_hash(self.key, parsed.number), id_masked=parsed.masked)
         return self._checkin(lambda conn: row, source, snapshot, print_pass=True)
 
@@ -257,20 +225,17 @@ class VisitService:
         with self.db.write() as conn:
             visit = store.visit(conn, visit_id)
             if visit is None:
-                raise VisitError("not_found", f"visit {visit_id} not found", 404)
+                raise NotFound("not_found", f"visit {visit_id} not found")
             if visit["checked_out_at"]:
-                raise VisitError("already_checked_out", "this visit is already checked out", 409)
+                raise Conflict("already_checked_out", "this visit is already checked out")
             visit = store.update_visit(conn, visit_id, {"checked_out_at": db_time(now), "updated_at": db_time(now)})
             self._outbox(conn, visit)
         self.bus.publish(VISIT_CHECKED_OUT, self._event(visit))
         return self.public(visit)
 
     def checkout_pass(self, payload: str) -> dict:
-        try:
-            token = tokens.verify(self.key, payload, site=self.config.site.id,
-                                  now=int(self.clock.now().timestamp()), kind=tokens.VISITOR)
-        except tokens.TokenError as exc:
-            raise VisitError(exc.code, exc.message, 403 if exc.code != "token_malformed" else 400) from None
+        token = tokens.verify(self.key, payload, site=self.config.site.id,
+                              now=int(self.clock.now().timestamp()), kind=tokens.VISITOR)
         return self.checkout(int(token.subject))
 
     def link_ticket(self, visit_id: int, ticket_id: int) -> None:
@@ -304,7 +269,7 @@ class VisitService:
                 outcome.update(action="refused",
                                error={"code": "unknown_code", "message": "this code is not a resident card "
                                       "or a visitor pass"})
-        except VisitError as exc:
+        except DomainError as exc:
             outcome.update(action="refused", error={"code": exc.code, "message": exc.message})
         self.bus.publish(QR_SCANNED, outcome)
         return outcome
@@ -313,7 +278,7 @@ class VisitService:
     def get(self, visit_id: int) -> dict:
         visit = store.visit(self.db.conn, visit_id)
         if visit is None:
-            raise VisitError("not_found", f"visit {visit_id} not found", 404)
+            raise NotFound("not_found", f"visit {visit_id} not found")
         return self.public(visit)
 
     def search(self, *, day_from: date | None = None, day_to: date | None = None, q: str = "", unit: str = "",

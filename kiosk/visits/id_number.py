@@ -14,20 +14,13 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
+from kiosk.errors import Invalid
+
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
 #: First two digits: the provinces, autonomous regions and municipalities (and 71/81/82/83/91).
 PROVINCES = frozenset({11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46,
                        50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82, 83, 91})
-
-
-class IdNumberError(ValueError):
-    """Why an ID number is not valid; `code` is stable for the API and the page."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -51,22 +44,22 @@ def check_char(first17: str) -> str:
 
 
 def parse(text: str, today: date | None = None) -> IdNumber:
-    """The validated ID number, or IdNumberError saying what is wrong."""
+    """The validated ID number, or `Invalid` saying what is wrong."""
     number = normalise(text)
     if len(number) != 18:
-        raise IdNumberError("id_length", "an ID number has 18 characters")
+        raise Invalid("id_length", "an ID number has 18 characters")
     if not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
-        raise IdNumberError("id_format", "an ID number is 17 digits and a digit or X")
+        raise Invalid("id_format", "an ID number is 17 digits and a digit or X")
     if int(number[:2]) not in PROVINCES or number[2:6] == "0000":
-        raise IdNumberError("id_region", "the region code at the start of the ID number is not valid")
+        raise Invalid("id_region", "the region code at the start of the ID number is not valid")
     try:
         born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
-        raise IdNumberError("id_birth_date", "the birth date in the ID number is not a real date") from None
+        raise Invalid("id_birth_date", "the birth date in the ID number is not a real date") from None
     if born.year < 1900 or (today is not None and born > today):
-        raise IdNumberError("id_birth_date", "the birth date in the ID number is out of range")
+        raise Invalid("id_birth_date", "the birth date in the ID number is out of range")
     if check_char(number[:17]) != number[17]:
-        raise IdNumberError("id_checksum", "the last character of the ID number does not match (check digit)")
+        raise Invalid("id_checksum", "the last character of the ID number does not match (check digit)")
     return IdNumber(number, born)
 
 

@@ -15,19 +15,12 @@ import hmac
 import re
 from dataclasses import dataclass
 
+from kiosk.errors import Forbidden, Invalid
+
 RESIDENT, VISITOR = "KR1", "KV1"
 TICKET = "KT1"
 _PART = re.compile(r"^[A-Za-z0-9._\-]{1,40}$")
 SIG_BYTES = 16
-
-
-class TokenError(ValueError):
-    """A payload that is not a usable token; `code` is stable for the API and the page."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -62,28 +55,29 @@ def sign(key: bytes, kind: str, site: str, subject: str, expires: int) -> str:
 
 
 def parse(payload: str) -> Token:
-    """Split a payload without checking it (TokenError when it is not one of ours)."""
+    """Split a payload without checking it (`Invalid` when it is not one of ours)."""
     parts = (payload or "").strip().split(":")
     if len(parts) != 5 or parts[0] not in (RESIDENT, VISITOR) or not parts[3].isdigit():
-        raise TokenError("token_malformed", "this code is not a resident card or visitor pass")
+        raise Invalid("token_malformed", "this code is not a resident card or visitor pass")
     return Token(parts[0], parts[1], parts[2], int(parts[3]), parts[4])
 
 
 def verify(key: bytes, payload: str, *, site: str, now: int, kind: str = RESIDENT,
            revoked: frozenset[str] | set[str] = frozenset()) -> Token:
-    """The token if it is ours, for this site, unexpired and not revoked; else TokenError."""
+    """The token if it is ours, for this site, unexpired and not revoked; else `Forbidden`
+    (`Invalid` when it is not a token at all)."""
     token = parse(payload)
     if token.kind != kind:
-        raise TokenError("token_wrong_kind", "this code is not a resident card" if kind == RESIDENT
+        raise Forbidden("token_wrong_kind", "this code is not a resident card" if kind == RESIDENT
                          else "this code is not a visitor pass")
     expected = _sign(key, payload.strip().rsplit(":", 1)[0])
     if token.site != site:
         # Checked before the signature: another site's key signed it, so it cannot match ours.
-        raise TokenError("token_other_site", f"this card belongs to another site ({token.site})")
+        raise Forbidden("token_other_site", f"this card belongs to another site ({token.site})")
     if not hmac.compare_digest(expected, token.sig):
-        raise TokenError("token_forged", "this card's signature is not valid")
+        raise Forbidden("token_forged", "this card's signature is not valid")
     if now >= token.expires:
-        raise TokenError("token_expired", "this card has expired; please ask the front desk for a new one")
+        raise Forbidden("token_expired", "this card has expired; please ask the front desk for a new one")
     if token.sig in revoked:
-        raise TokenError("token_revoked", "this card has been revoked")
+        raise Forbidden("token_revoked", "this card has been revoked")
     return token

@@ -12,8 +12,8 @@ from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 
-from kiosk.config import Config
-from kiosk.runtime import Kiosk
+from kiosk.services.registry import Services
+from kiosk.web.context import EXTENSION
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +43,9 @@ class CookieSessions(SecureCookieSessionInterface):
         return super().open_session(app, request)
 
 
-def create_app(config: Config | None = None, kiosk: Kiosk | None = None, **flask_config: Any) -> Flask:
-    """Build the web app around `kiosk` (or a new Kiosk built from `config`)."""
-    config = config or (kiosk.config if kiosk else Config())
-    kiosk = kiosk or Kiosk(config)
+def create_app(services: Services, **flask_config: Any) -> Flask:
+    """Build the web app around a running kiosk's `services` (`Kiosk(config).services`)."""
+    config = services.config
     app = Flask(__name__)
     app.session_interface = CookieSessions()
     app.config.update(
@@ -61,7 +60,7 @@ def create_app(config: Config | None = None, kiosk: Kiosk | None = None, **flask
     )
     app.config.update(flask_config)
     app.json.ensure_ascii = False
-    app.extensions["kiosk"] = kiosk
+    app.extensions[EXTENSION] = services
 
     def select_locale() -> str:
         wanted = request.args.get("lang")

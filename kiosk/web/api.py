@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any, Iterator
 
-from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
+from flask import Blueprint, Response, jsonify, request, stream_with_context
 
+from kiosk.errors import Invalid, NotFound, Unsupported
 from kiosk.events import Event
 from kiosk.queue.rules import Action
 from kiosk.web.auth import current_principal, staff_api
-from kiosk.web.errors import ApiError
+from kiosk.web.context import services
 from kiosk.web.openapi import openapi_document
 
 bp = Blueprint("api", __name__)
@@ -20,30 +21,26 @@ COUNTER_STAFF = ("receptionist", "manager")
 SSE_KEEPALIVE_S = 15.0
 
 
-def kiosk():
-    return current_app.extensions["kiosk"]
-
-
 def json_body(fields: dict[str, tuple[type | tuple[type, ...], bool]]) -> dict[str, Any]:
     """The request's JSON object, checked against {name: (type, required)}; unknown fields refused."""
     if not request.is_json:
-        raise ApiError(415, "unsupported_media_type", "send a JSON body with Content-Type: application/json")
+        raise Unsupported("unsupported_media_type", "send a JSON body with Content-Type: application/json")
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        raise ApiError(400, "malformed_json", "the body is not a JSON object")
+        raise Invalid("malformed_json", "the body is not a JSON object")
     unknown = sorted(set(body) - set(fields))
     if unknown:
-        raise ApiError(400, "unknown_field", f"unknown field {unknown[0]!r}")
+        raise Invalid("unknown_field", f"unknown field {unknown[0]!r}")
     for name, (typ, required) in fields.items():
         if name not in body or body[name] is None:
             if required:
-                raise ApiError(400, "missing_field", f"field {name!r} is required")
+                raise Invalid("missing_field", f"field {name!r} is required")
             continue
         value = body[name]
         if isinstance(value, bool) and typ is not bool and not (isinstance(typ, tuple) and bool in typ):
-            raise ApiError(400, "invalid_field", f"field {name!r} has the wrong type")
+            raise Invalid("invalid_field", f"field {name!r} has the wrong type")
         if not isinstance(value, typ):
-            raise ApiError(400, "invalid_field", f"field {name!r} has the wrong type")
+            raise Invalid("invalid_field", f"field {name!r} has the wrong type")
     return body
 
 
@@ -54,7 +51,7 @@ def actor() -> str | None:
 
 @bp.get("/healthz")
 def healthz():
-    return jsonify(kiosk().health())
+    return jsonify(services().health())
 
 
 @bp.get("/api/v1/openapi.json")
@@ -63,13 +60,13 @@ def openapi():
 
 
 @bp.get("/api/v1/services")
-def services():
-    return jsonify({"services": kiosk().queue.services()})
+def list_services():
+    return jsonify({"services": services().queue.services()})
 
 
 @bp.get("/api/v1/board")
 def board():
-    return jsonify(kiosk().queue.board())
+    return jsonify(services().queue.board())
 
 
 @bp.post("/api/v1/tickets")
@@ -78,13 +75,13 @@ def issue_ticket():
                       "visit_id": (int, False)})
     resident_id = None
     if body.get("resident_token"):  # a resident card: refused (4xx, no ticket) unless valid for this site
-        resident_id = kiosk().visits.resident_from_token(body["resident_token"][:512])["id"]
+        resident_id = services().visits.resident_from_token(body["resident_token"][:512])["id"]
     elif body.get("visit_id"):
-        resident_id = kiosk().visits.resident_of_visit(body["visit_id"])
-    issued = kiosk().queue.issue(body["service"], priority=bool(body.get("priority")), visit_id=body.get("visit_id"),
-                                 resident_id=resident_id)
+        resident_id = services().visits.resident_of_visit(body["visit_id"])
+    issued = services().queue.issue(body["service"], priority=bool(body.get("priority")),
+                                    visit_id=body.get("visit_id"), resident_id=resident_id)
     if body.get("visit_id"):
-        kiosk().visits.link_ticket(body["visit_id"], issued.ticket["id"])
+        services().visits.link_ticket(body["visit_id"], issued.ticket["id"])
     ticket = dict(issued.ticket)
     ticket["print"] = {"status": issued.print_status}
     response = jsonify(ticket)
@@ -95,31 +92,31 @@ def issue_ticket():
 
 @bp.get("/api/v1/tickets/<int:ticket_id>")
 def get_ticket(ticket_id: int):
-    return jsonify(kiosk().queue.get(ticket_id))
+    return jsonify(services().queue.get(ticket_id))
 
 
 @bp.get("/api/v1/tickets")
 @staff_api(*STAFF)
 def list_queued():
-    services = [s for s in request.args.get("service", "").split(",") if s] or None
-    return jsonify({"tickets": kiosk().queue.queued(services)})
+    wanted = [s for s in request.args.get("service", "").split(",") if s] or None
+    return jsonify({"tickets": services().queue.queued(wanted)})
 
 
 @bp.get("/api/v1/counters/<counter>")
 @staff_api(*STAFF)
 def counter_state(counter: str):
-    if kiosk().config.counter(counter) is None:
-        raise ApiError(404, "not_found", f"unknown counter {counter!r}")
-    queue = kiosk().queue
+    if services().config.counter(counter) is None:
+        raise NotFound("not_found", f"unknown counter {counter!r}")
+    queue = services().queue
     return jsonify({"counter": counter, "tickets": queue.at_counter(counter), "no_shows": queue.reinstatable(counter)})
 
 
 @bp.post("/api/v1/counters/<counter>/call-next")
 @staff_api(*COUNTER_STAFF)
 def call_next(counter: str):
-    if kiosk().config.counter(counter) is None:
-        raise ApiError(404, "not_found", f"unknown counter {counter!r}")
-    ticket = kiosk().queue.call_next(counter, actor())
+    if services().config.counter(counter) is None:
+        raise NotFound("not_found", f"unknown counter {counter!r}")
+    ticket = services().queue.call_next(counter, actor())
     if ticket is None:
         return Response(status=204)
     return jsonify(ticket)
@@ -133,22 +130,22 @@ _ACTIONS = {a.value: a for a in (Action.RECALL, Action.START, Action.FINISH, Act
 @staff_api(*COUNTER_STAFF)
 def call_ticket(ticket_id: int):
     body = json_body({"counter": (str, True)})
-    if kiosk().config.counter(body["counter"]) is None:
-        raise ApiError(400, "unknown_counter", f"unknown counter {body['counter']!r}")
-    return jsonify(kiosk().queue.call(ticket_id, body["counter"], actor()))
+    if services().config.counter(body["counter"]) is None:
+        raise Invalid("unknown_counter", f"unknown counter {body['counter']!r}")
+    return jsonify(services().queue.call(ticket_id, body["counter"], actor()))
 
 
 @bp.post("/api/v1/tickets/<int:ticket_id>/<action>")
 @staff_api(*COUNTER_STAFF)
 def ticket_action(ticket_id: int, action: str):
     if action not in _ACTIONS:
-        raise ApiError(404, "not_found", f"unknown action {action!r}")
+        raise NotFound("not_found", f"unknown action {action!r}")
     target = None
     if _ACTIONS[action] is Action.TRANSFER:
         target = json_body({"service": (str, True)})["service"]
     elif request.content_length:
         json_body({})
-    return jsonify(kiosk().queue.act(ticket_id, _ACTIONS[action], actor=actor(), target_service=target))
+    return jsonify(services().queue.act(ticket_id, _ACTIONS[action], actor=actor(), target_service=target))
 
 
 def _sse(event: Event) -> str:
@@ -162,7 +159,7 @@ def events():
     wanted = {t for t in request.args.get("types", "").split(",") if t} or None
     last_id = request.headers.get("Last-Event-ID") or request.args.get("last_id")
     after = int(last_id) if last_id and last_id.isdigit() else None
-    k = kiosk()
+    k = services()
     sub = k.bus.subscribe(after_id=after)
 
     def stream() -> Iterator[str]:

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
-from kiosk.services.visits import VisitError
+from kiosk.errors import Invalid, NotFound
+from kiosk.services.visits import VisitService
 from kiosk.web.api import json_body
 from kiosk.web.auth import current_principal, staff_api
-from kiosk.web.errors import ApiError, error_response
+from kiosk.web.context import services
 
 bp = Blueprint("api_visits", __name__)
 
@@ -20,20 +21,15 @@ CHECKOUT_STAFF = ("security", "receptionist", "manager")
 MAX_PAGE = 200
 
 
-def visits():
-    return current_app.extensions["kiosk"].visits
+def visits() -> VisitService:
+    return services().visits
 
 
 @bp.app_context_processor
 def checkin_settings() -> dict:
     """What the kiosk's check-in partials show: the photo notice and the retention days."""
-    config = current_app.extensions["kiosk"].config
+    config = services().config
     return {"kiosk_checkin": config.checkin, "kiosk_retention": config.retention}
-
-
-@bp.app_errorhandler(VisitError)
-def visit_error(exc: VisitError):
-    return error_response(exc.status, exc.code, exc.message)
 
 
 def audit(action: str, target: str = "", detail: str = "") -> None:
@@ -56,19 +52,19 @@ def checkin():
     if method == "qr":
         body = json_body({"method": (str, True), "payload": (str, True)})
         if len(body["payload"]) > 512:
-            raise ApiError(400, "token_malformed", "this code is not a resident card or visitor pass")
+            raise Invalid("token_malformed", "this code is not a resident card or visitor pass")
         return _created(visits().checkin_qr(body["payload"]))
     if method == "id":
         body = json_body({"method": (str, True), "id_number": (str, True), "name": (str, False)})
         if len(body["id_number"]) > 40:
-            raise ApiError(400, "id_length", "an ID number has 18 characters")
+            raise Invalid("id_length", "an ID number has 18 characters")
         return _created(visits().checkin_id(body["id_number"], body.get("name") or ""))
     if method == "manual":
         body = json_body({"method": (str, True), "visitor": (dict, True)})
         return _created(visits().checkin_visitor(body["visitor"]))
     json_body({"method": (str, True), "payload": (str, False), "id_number": (str, False), "name": (str, False),
                "visitor": (dict, False)})
-    raise ApiError(400, "invalid_method", "method must be qr, id or manual")
+    raise Invalid("invalid_method", "method must be qr, id or manual")
 
 
 @bp.post("/api/v1/scans")
@@ -76,7 +72,7 @@ def scan():
     """A code from a keyboard-wedge scanner on the kiosk page: card → check-in, pass → check-out."""
     body = json_body({"payload": (str, True)})
     if len(body["payload"]) > 512:
-        raise ApiError(400, "unknown_code", "this code is not a resident card or a visitor pass")
+        raise Invalid("unknown_code", "this code is not a resident card or a visitor pass")
     return jsonify(visits().scan(body["payload"], source="wedge"))
 
 
@@ -101,7 +97,7 @@ def _day(name: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise ApiError(400, "invalid_date", f"{name} must be a date YYYY-MM-DD") from None
+        raise Invalid("invalid_date", f"{name} must be a date YYYY-MM-DD") from None
 
 
 def _int_arg(name: str, default: int, low: int, high: int) -> int:
@@ -109,7 +105,7 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
     if not value:
         return default
     if not value.isdigit() or not low <= int(value) <= high:
-        raise ApiError(400, "invalid_parameter", f"{name} must be a number from {low} to {high}")
+        raise Invalid("invalid_parameter", f"{name} must be a number from {low} to {high}")
     return int(value)
 
 
@@ -117,7 +113,7 @@ def search_args() -> dict:
     """The filters shared by the API list, the security page and the CSV export."""
     method = request.args.get("method", "")
     if method not in ("", "qr", "id", "manual"):
-        raise ApiError(400, "invalid_parameter", "method must be qr, id or manual")
+        raise Invalid("invalid_parameter", "method must be qr, id or manual")
     return {"day_from": _day("from"), "day_to": _day("to"), "q": request.args.get("q", "")[:60],
             "unit": request.args.get("unit", "")[:30], "method": method}
 
@@ -153,7 +149,7 @@ def snapshot(visit_id: int):
     thumb = request.args.get("thumb") == "1"
     image = visits().snapshot_bytes(visit_id, thumb=thumb)
     if image is None:
-        raise ApiError(404, "not_found", f"visit {visit_id} has no snapshot")
+        raise NotFound("not_found", f"visit {visit_id} has no snapshot")
     if not thumb:
         audit("visits.snapshot", f"visit:{visit_id}")
     return Response(image, mimetype="image/jpeg",

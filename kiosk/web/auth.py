@@ -6,19 +6,16 @@ import functools
 from typing import Any, Callable
 from urllib.parse import urlparse
 
-from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms import ValidationError
 
+from kiosk.errors import Forbidden, Unauthorized
 from kiosk.services.auth import Principal
-from kiosk.web.errors import ApiError
+from kiosk.web.context import services
 
 bp = Blueprint("auth", __name__)
-
-
-def kiosk():
-    return current_app.extensions["kiosk"]
 
 
 def current_principal() -> Principal | None:
@@ -27,10 +24,10 @@ def current_principal() -> Principal | None:
         principal = None
         header = request.headers.get("Authorization", "")
         if header.startswith("Bearer "):
-            principal = kiosk().auth.from_token(header[7:].strip())
+            principal = services().auth.from_token(header[7:].strip())
             g.via_token = True
         elif session.get("user"):
-            principal = kiosk().auth.user(session["user"])
+            principal = services().auth.user(session["user"])
             g.via_token = False
         g.principal = principal
     return g.principal
@@ -49,14 +46,14 @@ def staff_api(*roles: str) -> Callable:
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             principal = current_principal()
             if principal is None:
-                raise ApiError(401, "unauthorized", "log in or send a bearer token")
+                raise Unauthorized("unauthorized", "log in or send a bearer token")
             if roles and not principal.has(*roles):
-                raise ApiError(403, "forbidden", f"this needs the role {' or '.join(roles)}")
+                raise Forbidden("forbidden", f"this needs the role {' or '.join(roles)}")
             if not g.get("via_token") and request.method not in ("GET", "HEAD", "OPTIONS"):
                 try:
                     validate_csrf(request.headers.get("X-CSRFToken", ""))
                 except (ValidationError, CSRFError):
-                    raise ApiError(403, "csrf", "missing or invalid CSRF token") from None
+                    raise Forbidden("csrf", "missing or invalid CSRF token") from None
             return view(*args, **kwargs)
         return wrapped
     return decorate
@@ -88,7 +85,7 @@ def _safe_next(target: str | None) -> str:
 def login():
     error = None
     if request.method == "POST":
-        principal = kiosk().auth.login(request.form.get("username", ""), request.form.get("password", ""))
+        principal = services().auth.login(request.form.get("username", ""), request.form.get("password", ""))
         if principal:
             lang = session.get("lang")
             session.clear()

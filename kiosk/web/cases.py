@@ -3,15 +3,16 @@ page for the specialist, logistics and the manager."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, jsonify, render_template, request
+from flask import Blueprint, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms import ValidationError
 from flask_babel import gettext as _
 
 from kiosk.cases import rules
+from kiosk.errors import Forbidden, Invalid, NotFound, Unauthorized
 from kiosk.web.api import json_body
 from kiosk.web.auth import current_principal, login_required, staff_api
-from kiosk.web.errors import ApiError
+from kiosk.web.context import services
 
 api_bp = Blueprint("cases_api", __name__)
 bp = Blueprint("cases", __name__)
@@ -45,10 +46,6 @@ def _inject_case_names() -> dict:
     return {"case_names": case_names}
 
 
-def kiosk():
-    return current_app.extensions["kiosk"]
-
-
 def _principal_name() -> str | None:
     p = current_principal()
     return p.name if p else None
@@ -62,27 +59,27 @@ def create_case():
                       "contact_phone": (str, False), "unit": (str, False), "print": (bool, False)})
     principal = current_principal()
     if request.headers.get("Authorization") and principal is None:
-        raise ApiError(401, "unauthorized", "the bearer token is not valid")
+        raise Unauthorized("unauthorized", "the bearer token is not valid")
     if principal is not None and not g.get("via_token"):
         try:  # a logged-in browser: the same CSRF check as every other staff write
             validate_csrf(request.headers.get("X-CSRFToken", ""))
         except (ValidationError, CSRFError):
-            raise ApiError(403, "csrf", "missing or invalid CSRF token") from None
+            raise Forbidden("csrf", "missing or invalid CSRF token") from None
     if principal is None or not principal.has(*STAFF):
         # the touchscreen: a resident files a complaint or a repair and gets a slip
         if body.get("channel", "kiosk") != "kiosk":
-            raise ApiError(401, "unauthorized", "only staff record cases of other channels")
+            raise Unauthorized("unauthorized", "only staff record cases of other channels")
         if body["type"] not in KIOSK_TYPES:
-            raise ApiError(400, "unknown_type", "the touchscreen files complaints and repairs only")
+            raise Invalid("unknown_type", "the touchscreen files complaints and repairs only")
         for field in ("resident_id", "ticket_id", "call_id"):
             if body.get(field) is not None:
-                raise ApiError(400, "invalid_field", f"field {field!r} needs a staff login")
+                raise Invalid("invalid_field", f"field {field!r} needs a staff login")
         body["channel"] = "kiosk"
         body.setdefault("print", True)
     elif "channel" not in body:
         body["channel"] = "counter"
     print_slip = bool(body.pop("print", False))
-    case = kiosk().cases.create(**body, actor=principal.name if principal else "kiosk", print_slip=print_slip)
+    case = services().cases.create(**body, actor=principal.name if principal else "kiosk", print_slip=print_slip)
     response = jsonify(case)
     response.status_code = 201
     response.headers["Location"] = f"/api/v1/cases/{case['id']}"
@@ -98,50 +95,50 @@ def _csv_arg(name: str) -> list[str] | None:
 def list_cases():
     overdue = request.args.get("overdue", "")
     if overdue not in ("", "0", "1", "true", "false"):
-        raise ApiError(400, "invalid_filter", "overdue is true or false")
+        raise Invalid("invalid_filter", "overdue is true or false")
     limit = request.args.get("limit", "200")
     if not limit.isdigit() or not 0 < int(limit) <= 1000:
-        raise ApiError(400, "invalid_filter", "limit is 1 to 1000")
-    cases = kiosk().cases.list(status=_csv_arg("status"), types=_csv_arg("type"),
-                               overdue=overdue in ("1", "true"), team=request.args.get("team") or None,
-                               assignee=request.args.get("assignee") or None,
-                               resident_id=request.args.get("resident_id") or None, limit=int(limit))
+        raise Invalid("invalid_filter", "limit is 1 to 1000")
+    cases = services().cases.list(status=_csv_arg("status"), types=_csv_arg("type"),
+                                  overdue=overdue in ("1", "true"), team=request.args.get("team") or None,
+                                  assignee=request.args.get("assignee") or None,
+                                  resident_id=request.args.get("resident_id") or None, limit=int(limit))
     return jsonify({"cases": cases})
 
 
 @api_bp.get("/api/v1/cases/board")
 @staff_api(*STAFF)
 def case_board_data():
-    return jsonify(kiosk().cases.board(_principal_name()))
+    return jsonify(services().cases.board(_principal_name()))
 
 
 @api_bp.get("/api/v1/cases/alerts")
 @staff_api(*STAFF)
 def case_alerts():
-    return jsonify(kiosk().cases.alerts())
+    return jsonify(services().cases.alerts())
 
 
 @api_bp.get("/api/v1/cases/<int:case_id>")
 @staff_api(*STAFF)
 def get_case(case_id: int):
-    return jsonify(kiosk().cases.get(case_id))
+    return jsonify(services().cases.get(case_id))
 
 
 @api_bp.post("/api/v1/cases/<int:case_id>/<action>")
 @staff_api(*STAFF)
 def case_action(case_id: int, action: str):
     if action not in rules.TRANSITIONS:
-        raise ApiError(404, "not_found", f"unknown action {action!r}")
+        raise NotFound("not_found", f"unknown action {action!r}")
     body = json_body({"text": (str, False), "method": (str, False), "team": (str, False),
                       "assignee": (str, False)}) if request.content_length else {}
     principal = current_principal()
-    return jsonify(kiosk().cases.act(case_id, action, actor=principal.name, has_role=principal.has, **body))
+    return jsonify(services().cases.act(case_id, action, actor=principal.name, has_role=principal.has, **body))
 
 
 @bp.get("/cases")
 @login_required("specialist", "receptionist")
 def board():
-    k = kiosk()
+    k = services()
     return render_template("cases_board.html", site=k.config.site, types=rules.TYPES, teams=rules.TEAMS,
                            methods=rules.FEEDBACK_METHODS)
 
@@ -149,28 +146,7 @@ def board():
 @bp.get("/cases/<int:case_id>")
 @login_required("specialist", "receptionist")
 def detail(case_id: int):
-    k = kiosk()
+    k = services()
     case = k.cases.get(case_id)
     return render_template("cases_detail.html", case=case, site=k.config.site, teams=rules.TEAMS,
                            methods=rules.FEEDBACK_METHODS)
-
-
-def _rule_error(exc: rules.CaseRuleError):
-    from kiosk.web.errors import error_response
-
-    status = getattr(exc, "status", None) or (409 if exc.code in ("invalid_transition", "answer_required",
-                                                                  "feedback_required") else 400)
-    return error_response(status, exc.code, exc.message)
-
-
-def _page_error(exc: rules.CaseRuleError):
-    """A page-level rule error: the site's error page with the status (404 for a missing case)."""
-    from werkzeug.exceptions import BadRequest, Forbidden, NotFound
-
-    status = getattr(exc, "status", 400)
-    error = {404: NotFound, 403: Forbidden}.get(status, BadRequest)(description=exc.message)
-    return render_template("error.html", error=error), error.code
-
-
-api_bp.register_error_handler(rules.CaseRuleError, _rule_error)
-bp.register_error_handler(rules.CaseRuleError, _page_error)

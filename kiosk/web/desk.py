@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, request, session
+from flask import Blueprint, abort, render_template, request, session
 
 from kiosk.web.auth import login_required
+from kiosk.web.context import services
 
 bp = Blueprint("desk", __name__)
 
@@ -12,7 +13,7 @@ bp = Blueprint("desk", __name__)
 @bp.get("/desk")
 @login_required("receptionist")
 def console():
-    k = current_app.extensions["kiosk"]
+    k = services()
     counters = k.config.counters
     wanted = request.args.get("counter") or session.get("counter") or counters[0].id
     counter = k.config.counter(wanted)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, render_template
+
+from kiosk.web.context import services
 
 bp = Blueprint("display", __name__)
 
 
 @bp.get("/display")
 def hall():
-    k = current_app.extensions["kiosk"]
+    k = services()
     return render_template("display.html", board=k.queue.board(), site=k.config.site)

@@ -6,7 +6,9 @@ import io
 
 import qrcode
 import qrcode.image.svg
-from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+
+from kiosk.web.context import services
 
 bp = Blueprint("kiosk", __name__)
 
@@ -21,7 +23,7 @@ def index():
 
 @bp.get("/kiosk")
 def touchscreen():
-    k = current_app.extensions["kiosk"]
+    k = services()
     return render_template("kiosk.html", services=k.queue.services(), site=k.config.site)
 
 

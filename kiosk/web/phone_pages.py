@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, render_template
 
 from kiosk.web.auth import login_required
+from kiosk.web.context import services
 
 bp = Blueprint("phone_pages", __name__)
 
@@ -12,7 +13,7 @@ bp = Blueprint("phone_pages", __name__)
 @bp.get("/desk/calls")
 @login_required("receptionist", "specialist")
 def call_log():
-    k = current_app.extensions["kiosk"]
+    k = services()
     return render_template("phone_calls.html", calls=k.calls.recent(limit=100),
-                           missed=k.calls.recent(limit=100, missed_only=True), phone=k.phone.health(),
+                           missed=k.calls.recent(limit=100, missed_only=True), phone=k.calls.phone_health(),
                            site=k.config.site)

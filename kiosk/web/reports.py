@@ -7,13 +7,13 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
+from flask import Blueprint, Response, abort, jsonify, render_template, request
 
-from kiosk.cases.rules import CaseRuleError
+from kiosk.errors import Invalid, NotFound
 from kiosk.reports import render
 from kiosk.web.api import json_body
 from kiosk.web.auth import current_principal, login_required, staff_api
-from kiosk.web.errors import ApiError, error_response
+from kiosk.web.context import services
 
 api_bp = Blueprint("reports_api", __name__)
 bp = Blueprint("reports", __name__)
@@ -22,31 +22,13 @@ _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _MONTH = re.compile(r"^\d{4}-\d{2}$")
 
 
-def kiosk():
-    return current_app.extensions["kiosk"]
-
-
 def _actor() -> str | None:
     p = current_principal()
     return p.name if p else None
 
 
-def _rule_error(exc: CaseRuleError):
-    return error_response(getattr(exc, "status", 400), exc.code, exc.message)
-
-
-api_bp.register_error_handler(CaseRuleError, _rule_error)
-def _page_error(exc: CaseRuleError):
-    from kiosk.web.cases import _page_error as page_error
-
-    return page_error(exc)
-
-
-bp.register_error_handler(CaseRuleError, _page_error)
-
-
 def _period(kind: str, value: str | None) -> str:
-    today = kiosk().clock.now().date()
+    today = services().clock.now().date()
     if not value:
         return today.isoformat() if kind == "daily" else today.strftime("%Y-%m")
     try:
@@ -59,7 +41,7 @@ def _period(kind: str, value: str | None) -> str:
 
 
 def _report(kind: str, period: str):
-    k = kiosk()
+    k = services()
     return k.reports.daily(period) if kind == "daily" else k.reports.monthly(period)
 
 
@@ -67,7 +49,7 @@ def _report(kind: str, period: str):
 @bp.get("/reports/")
 @login_required("manager")
 def index():
-    k = kiosk()
+    k = services()
     return render_template("reports_index.html", site=k.config.site, today=k.clock.now().date().isoformat(),
                            month=k.clock.now().strftime("%Y-%m"), checks=k.quality.spot_checks())
 
@@ -79,7 +61,7 @@ def view(kind: str):
         abort(404)
     period = _period(kind, request.args.get("date" if kind == "daily" else "month"))
     report = _report(kind, period)
-    k = kiosk()
+    k = services()
     actions = k.quality.actions(period) if kind == "monthly" else []
     return render_template("reports_view.html", site=k.config.site, report=report, kind=kind, period=period,
                            body=render.fragment(report), actions=actions)
@@ -99,33 +81,29 @@ def download(kind: str, period: str, fmt: str):
     if fmt == "xlsx":
         return Response(render.to_xlsx(report), headers=headers,
                         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    return Response(render.document(report, kiosk().config.site.name), mimetype="text/html", headers=headers)
+    return Response(render.document(report, services().config.site.name), mimetype="text/html", headers=headers)
 
 
 @bp.get("/reports/spot-checks/<int:check_id>")
 @login_required("manager")
 def spot_check(check_id: int):
-    k = kiosk()
+    k = services()
     return render_template("reports_spot.html", site=k.config.site, check=k.quality.spot_check(check_id))
 
 
 @bp.get("/residents/")
 @login_required("receptionist", "specialist")
 def profiles():
-    from kiosk.services.profile import search
-
     q = request.args.get("q", "").strip()[:50]
-    return render_template("reports_residents.html", site=kiosk().config.site, q=q,
-                           results=search(kiosk().db, q) if q else [])
+    k = services()
+    return render_template("reports_residents.html", site=k.config.site, q=q, results=k.residents.search(q))
 
 
 @bp.get("/residents/<resident_id>")
 @login_required("receptionist", "specialist")
 def profile(resident_id: str):
-    from kiosk.services.profile import resident_profile
-
-    k = kiosk()
-    data = resident_profile(k.db, k.clock, resident_id)
+    k = services()
+    data = k.residents.profile(resident_id)
     if data is None:
         abort(404)
     return render_template("reports_profile.html", site=k.config.site, p=data)
@@ -134,7 +112,7 @@ def profile(resident_id: str):
 @bp.get("/rate")
 def rate():
     """The counter tablet: offers the rating of the ticket just finished at its counter."""
-    k = kiosk()
+    k = services()
     counter = request.args.get("counter", "1")
     if k.config.counter(counter) is None:
         abort(404)
@@ -146,28 +124,29 @@ def rate():
 def answer_survey():
     body = json_body({"ticket_id": (int, False), "case_id": (int, False), "score": (int, True),
                       "comment": (str, False), "channel": (str, False)})
-    data = kiosk().surveys.answer(score=body["score"], ticket_id=body.get("ticket_id"), case_id=body.get("case_id"),
-                                  comment=body.get("comment") or "", channel=body.get("channel") or "kiosk")
+    data = services().surveys.answer(score=body["score"], ticket_id=body.get("ticket_id"),
+                                     case_id=body.get("case_id"), comment=body.get("comment") or "",
+                                     channel=body.get("channel") or "kiosk")
     return jsonify(data), 201
 
 
 @api_bp.get("/api/v1/surveys/pending")
 def pending_rating():
     counter = request.args.get("counter") or None
-    if counter is not None and kiosk().config.counter(counter) is None:
-        raise ApiError(404, "not_found", f"unknown counter {counter!r}")
-    return jsonify({"pending": kiosk().surveys.pending(counter)})
+    if counter is not None and services().config.counter(counter) is None:
+        raise NotFound("not_found", f"unknown counter {counter!r}")
+    return jsonify({"pending": services().surveys.pending(counter)})
 
 
 @api_bp.get("/api/v1/questionnaire")
 def questionnaire():
-    return jsonify(kiosk().surveys.questionnaire())
+    return jsonify(services().surveys.questionnaire())
 
 
 @api_bp.post("/api/v1/questionnaire")
 def answer_questionnaire():
     body = json_body({"answers": (list, True), "comment": (str, False)})
-    return jsonify(kiosk().surveys.answer_questionnaire(body["answers"], body.get("comment") or "")), 201
+    return jsonify(services().surveys.answer_questionnaire(body["answers"], body.get("comment") or "")), 201
 
 
 # -- reports, spot checks, improvement actions (manager) ------------------------------------
@@ -175,13 +154,10 @@ def answer_questionnaire():
 @staff_api("manager")
 def report_json(kind: str, period: str):
     if kind not in ("daily", "monthly"):
-        raise ApiError(404, "not_found", f"unknown report {kind!r}")
+        raise NotFound("not_found", f"unknown report {kind!r}")
     if not (_DAY if kind == "daily" else _MONTH).match(period):
-        raise ApiError(400, "invalid_period", "the date is YYYY-MM-DD and the month YYYY-MM")
-    try:
-        report = _report(kind, period)
-    except ValueError:
-        raise ApiError(400, "invalid_period", "the date is YYYY-MM-DD and the month YYYY-MM") from None
+        raise Invalid("invalid_period", "the date is YYYY-MM-DD and the month YYYY-MM")
+    report = _report(kind, period)
     return jsonify({"kind": report.kind, "period": report.period, "title": report.title,
                     "kpis": {k.key: {"value": k.value, "previous": k.previous} for k in report.kpis},
                     "tables": {t.key: {"columns": t.columns, "rows": t.rows} for t in report.tables}})
@@ -191,22 +167,22 @@ def report_json(kind: str, period: str):
 @staff_api("manager")
 def draw_spot_check():
     body = json_body({"from": (str, True), "to": (str, True), "size": (int, True), "seed": (int, False)})
-    check = kiosk().quality.draw(period_from=body["from"], period_to=body["to"], size=body["size"],
-                                 seed=body.get("seed"), actor=_actor())
+    check = services().quality.draw(period_from=body["from"], period_to=body["to"], size=body["size"],
+                                    seed=body.get("seed"), actor=_actor())
     return jsonify(check), 201
 
 
 @api_bp.get("/api/v1/spot-checks/<int:check_id>")
 @staff_api("manager")
 def get_spot_check(check_id: int):
-    return jsonify(kiosk().quality.spot_check(check_id))
+    return jsonify(services().quality.spot_check(check_id))
 
 
 @api_bp.post("/api/v1/spot-check-items/<int:item_id>")
 @staff_api("manager")
 def judge_item(item_id: int):
     body = json_body({"verdict": (str, True), "remark": (str, False)})
-    return jsonify(kiosk().quality.judge(item_id, body["verdict"], body.get("remark") or "", _actor()))
+    return jsonify(services().quality.judge(item_id, body["verdict"], body.get("remark") or "", _actor()))
 
 
 @api_bp.post("/api/v1/improvement-actions")
@@ -214,22 +190,21 @@ def judge_item(item_id: int):
 def add_action():
     body = json_body({"month": (str, True), "finding": (str, True), "action": (str, True), "owner": (str, True),
                       "due_date": (str, True)})
-    return jsonify(kiosk().quality.add_action(**body, actor=_actor())), 201
+    return jsonify(services().quality.add_action(**body, actor=_actor())), 201
 
 
 @api_bp.post("/api/v1/improvement-actions/<int:action_id>")
 @staff_api("manager")
 def update_action(action_id: int):
     body = json_body({"status": (str, False), "progress": (str, False)})
-    return jsonify(kiosk().quality.update_action(action_id, status=body.get("status"), progress=body.get("progress")))
+    return jsonify(services().quality.update_action(action_id, status=body.get("status"),
+                                                    progress=body.get("progress")))
 
 
 @api_bp.get("/api/v1/residents/<resident_id>/profile")
 @staff_api("receptionist", "specialist")
 def profile_json(resident_id: str):
-    from kiosk.services.profile import resident_profile
-
-    data = resident_profile(kiosk().db, kiosk().clock, resident_id)
+    data = services().residents.profile(resident_id)
     if data is None:
-        raise ApiError(404, "not_found", f"resident {resident_id!r} not found")
+        raise NotFound("not_found", f"resident {resident_id!r} not found")
     return jsonify(data)

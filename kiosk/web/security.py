@@ -8,11 +8,13 @@ import csv
 import io
 from datetime import timedelta
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, redirect, render_template, request, url_for
 
 from kiosk.clock import local_day
+from kiosk.errors import DomainError
 from kiosk.web.api_visits import audit, describe, search_args
 from kiosk.web.auth import login_required
+from kiosk.web.context import services
 
 bp = Blueprint("security", __name__, url_prefix="/security")
 
@@ -22,14 +24,10 @@ CSV_FIELDS = ("id", "kind", "method", "name", "phone", "unit", "purpose", "id_ma
               "checked_out_at", "resident_id", "ticket_id", "source", "snapshot_sha256")
 
 
-def kiosk():
-    return current_app.extensions["kiosk"]
-
-
 def _args() -> dict:
     args = search_args()
     if not any(k in request.args for k in ("from", "to", "q", "unit", "method")):
-        today = local_day(kiosk().clock.now(), kiosk().clock.tz)
+        today = local_day(services().clock.now(), services().clock.tz)
         args["day_from"] = args["day_to"] = today  # the day's visits by default
     return args
 
@@ -39,22 +37,22 @@ def _args() -> dict:
 def visits():
     args = _args()
     page = max(1, request.args.get("page", "1").isdigit() and int(request.args.get("page", "1")) or 1)
-    rows, total = kiosk().visits.search(**args, limit=PAGE, offset=(page - 1) * PAGE)
+    rows, total = services().visits.search(**args, limit=PAGE, offset=(page - 1) * PAGE)
     audit("visits.list", "", describe(args) + f" page={page}")
     pages = max(1, (total + PAGE - 1) // PAGE)
     query = {k: v for k, v in request.args.items() if k != "page"}
     if "from" not in query and args["day_from"]:
         query.update({"from": args["day_from"].isoformat(), "to": args["day_to"].isoformat()})
-    today = local_day(kiosk().clock.now(), kiosk().clock.tz)
+    today = local_day(services().clock.now(), services().clock.tz)
     return render_template("security_list.html", visits=rows, total=total, page=page, pages=pages, args=args,
                            query=query, today=today, yesterday=today - timedelta(days=1),
-                           retention=kiosk().config.retention)
+                           retention=services().config.retention)
 
 
 @bp.get("/visits/<int:visit_id>")
 @login_required("security")
 def visit(visit_id: int):
-    row = kiosk().visits.get(visit_id)
+    row = services().visits.get(visit_id)
     audit("visits.view", f"visit:{visit_id}")
     return render_template("security_detail.html", visit=row)
 
@@ -62,12 +60,10 @@ def visit(visit_id: int):
 @bp.post("/visits/<int:visit_id>/checkout")
 @login_required("security")
 def checkout(visit_id: int):
-    from kiosk.services.visits import VisitError
-
     try:
-        kiosk().visits.checkout(visit_id)
-    except VisitError:
-        pass  # already checked out: the page shows the time
+        services().visits.checkout(visit_id)
+    except DomainError:
+        pass  # already checked out (the page shows the time) or gone (the page says so)
     return redirect(url_for("security.visit", visit_id=visit_id))
 
 
@@ -75,7 +71,7 @@ def checkout(visit_id: int):
 @login_required("security")
 def export():
     args = _args()
-    rows, _total = kiosk().visits.search(**args, limit=EXPORT_MAX, offset=0)
+    rows, _total = services().visits.search(**args, limit=EXPORT_MAX, offset=0)
     audit("visits.export", "", describe(args) + f" rows={len(rows)}")
     out = io.StringIO()
     out.write("\ufeff")  # Excel opens UTF-8 CSV with Chinese correctly only with a BOM
@@ -99,5 +95,5 @@ def _cell(value) -> str:
 @login_required("manager")
 def audit_log():
     page = int(request.args["page"]) if request.args.get("page", "").isdigit() and int(request.args["page"]) else 1
-    entries = kiosk().visits.audit_log(100, (page - 1) * 100)
+    entries = services().visits.audit_log(100, (page - 1) * 100)
     return render_template("security_audit.html", entries=entries, page=page)

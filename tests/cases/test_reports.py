@@ -287,7 +287,7 @@ def _csv_sections(text: str) -> dict[str, list[list[str]]]:
 def test_page_csv_xlsx_and_cli_hold_the_same_numbers(seeded, tmp_path):
     k, clock, log, _ = seeded
     k.auth.add_user("boss", PASSWORD, "manager")
-    app = create_app(kiosk=k, TESTING=True)
+    app = create_app(k.services, TESTING=True)
     client = app.test_client()
     login(client, "boss")
     page = client.get("/reports/monthly?month=2026-11")

@@ -6,8 +6,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from kiosk.cases import rules
-from kiosk.cases.rules import CaseRuleError, Deadlines
+from kiosk.cases.rules import Deadlines
 from kiosk.config import CasesConfig
+from kiosk.errors import Conflict, Invalid
 
 TZ = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 11, 27, 9, 0, tzinfo=TZ)
@@ -23,7 +24,7 @@ def test_deadline_per_type_from_config(case_type, minutes):
 def test_deadlines_follow_the_config():
     d = Deadlines.from_config(CasesConfig(complaint_minutes=90))
     assert d.due_at("complaint", T0) == T0 + timedelta(minutes=90)
-    with pytest.raises(CaseRuleError):
+    with pytest.raises(Invalid):
         d.due_at("gossip", T0)
 
 
@@ -59,14 +60,14 @@ def test_transitions():
     assert rules.next_status("assign", "open", "complaint", has_answer=False, has_feedback=False) == "in_progress"
     assert rules.next_status("feedback", "in_progress", "complaint", has_answer=False, has_feedback=False) == \
         "feedback_given"
-    with pytest.raises(CaseRuleError) as err:
+    with pytest.raises(Conflict) as err:
         rules.next_status("close", "in_progress", "complaint", has_answer=True, has_feedback=False)
     assert err.value.code == "feedback_required"
-    with pytest.raises(CaseRuleError) as err:
+    with pytest.raises(Conflict) as err:
         rules.next_status("close", "open", "inquiry", has_answer=False, has_feedback=False)
     assert err.value.code == "answer_required"
     assert rules.next_status("close", "open", "inquiry", has_answer=True, has_feedback=False) == "closed"
-    with pytest.raises(CaseRuleError) as err:
+    with pytest.raises(Conflict) as err:
         rules.next_status("assign", "closed", "repair", has_answer=True, has_feedback=True)
     assert err.value.code == "invalid_transition"
 

@@ -137,7 +137,7 @@ def test_visitor_registration_prints_a_pass_whose_qr_checks_out(client, kiosk):
     ({"method": "manual", "visitor": {"name": "", "phone": "1390000", "unit": "1"}}, "missing_field"),
     ({"method": "manual", "visitor": {"name": "a", "phone": "<b>", "unit": "1"}}, "invalid_phone"),
     ({"method": "manual", "visitor": {"name": "a", "phone": "1390000", "unit": "1", "x": 1}}, "unknown_field"),
-    ({"method": "manual", "visitor": {"name": "a" * 41, "phone": "1390000", "unit": "1"}}, "invalid_field"),
+    ({"method": "manual", "visitor": {"name": "a" * 41, "phone": "1390000", "unit": "1"}}, "too_long"),
     ({"method": "manual", "visitor": {"name": "a", "phone": "1390000", "unit": "1", "id_number": "1"}},
      "id_length"),
     ({"method": "qr", "payload": "x", "extra": 1}, "unknown_field"),

@@ -102,7 +102,7 @@ def test_camera_vanishing_mid_run_does_not_stop_check_in(tmp_path, config, clock
         wait_for(lambda: k.checkin.camera.frames > 5)
         video.unlink()  # unplugged: the file ends and cannot be reopened
         wait_for(lambda: k.health()["devices"]["camera"]["status"] == "reconnecting")
-        client = create_app(kiosk=k, TESTING=True).test_client()
+        client = create_app(k.services, TESTING=True).test_client()
         health = client.get("/healthz").json
         assert health["status"] == "degraded" and "not found" in health["devices"]["camera"]["last_error"]
         resp = client.post("/api/v1/checkins", json={"method": "manual", "visitor": {
@@ -128,7 +128,7 @@ def test_check_in_from_the_kiosk_takes_a_snapshot_while_the_camera_runs(tmp_path
     k = Kiosk(config, clock=clock)
     try:
         wait_for(lambda: k.checkin.camera.frames > 2)
-        client = create_app(kiosk=k, TESTING=True).test_client()
+        client = create_app(k.services, TESTING=True).test_client()
         resp = client.post("/api/v1/checkins", json={"method": "manual", "visitor": {
             "name": "访客", "phone": "13900001111", "unit": "1-1-101"}})
         assert resp.status_code == 201 and resp.json["snapshot_url"] and resp.json["snapshot_sha256"]

@@ -10,6 +10,7 @@ import pytest
 
 from kiosk.devices.dedup import Deduper
 from kiosk.devices.scanner import LineSplitter
+from kiosk.errors import DomainError, Forbidden, Invalid
 from kiosk.services.retention import purge_due
 from kiosk.visits import id_number, tokens
 from kiosk.visits.rules import classify, retention_cutoffs
@@ -46,7 +47,7 @@ def test_valid_id_numbers(number):
     ("", "id_length"),
 ])
 def test_invalid_id_numbers(number, code):
-    with pytest.raises(id_number.IdNumberError) as err:
+    with pytest.raises(Invalid) as err:
         id_number.parse(number, date(2026, 11, 27))
     assert err.value.code == code
 
@@ -87,14 +88,15 @@ def test_token_round_trip_and_short():
     (tokens.sign(KEY, tokens.VISITOR, "demo-site", "7", 2_000_000_000), "token_wrong_kind"),
 ])
 def test_bad_tokens_refused(payload, code):
-    with pytest.raises(tokens.TokenError) as err:
+    with pytest.raises(DomainError) as err:
         tokens.verify(KEY, payload, site="demo-site", now=1_900_000_000)
     assert err.value.code == code
+    assert err.value.status == (400 if code == "token_malformed" else 403)
 
 
 def test_revoked_token_refused():
     payload = _resident()
-    with pytest.raises(tokens.TokenError) as err:
+    with pytest.raises(Forbidden) as err:
         tokens.verify(KEY, payload, site="demo-site", now=1, revoked={tokens.parse(payload).sig})
     assert err.value.code == "token_revoked"
 

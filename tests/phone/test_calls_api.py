@@ -171,7 +171,7 @@ def tokens_for_off_phone(config, clock):
     k = Kiosk(config, clock=clock)
     try:
         assert k.health()["devices"]["phone"]["status"] == "off"
-        yield create_app(kiosk=k, TESTING=True).test_client(), k.auth.create_token("manager", "m")
+        yield create_app(k.services, TESTING=True).test_client(), k.auth.create_token("manager", "m")
     finally:
         k.stop()
 

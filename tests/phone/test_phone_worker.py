@@ -29,7 +29,7 @@ def calls(kiosk: Kiosk) -> list[dict]:
 def test_handshake_then_call_is_stored_matched_and_sent_over_sse(phone_kiosk: Kiosk, modem: PtyModem):
     assert modem.wait_commands(2)[:2] == ["ATZ", "AT+VCID=1"]          # ATZ first, then caller ID on
     assert ready(phone_kiosk)["detail"].startswith("modem ready")
-    server = LiveServer(create_app(kiosk=phone_kiosk, TESTING=True)).start()
+    server = LiveServer(create_app(phone_kiosk.services, TESTING=True)).start()
     got: list = []
     try:
         with httpx.Client(base_url=server.url, timeout=30) as http:
@@ -108,7 +108,7 @@ def test_a_modem_that_never_says_ok_leaves_health_degraded(config, clock, modem_
     try:
         wait_for(lambda: k.phone.health()["status"] == "degraded", what="degraded")
         assert peer.wait_commands(1)[0] == "ATZ"
-        health = create_app(kiosk=k, TESTING=True).test_client().get("/healthz").get_json()
+        health = create_app(k.services, TESTING=True).test_client().get("/healthz").get_json()
         assert health["status"] == "degraded"
         assert health["devices"]["phone"]["status"] == "degraded"
         assert health["devices"]["phone"]["detail"] == \
@@ -126,7 +126,7 @@ def test_a_missing_port_is_degraded_not_a_crash(config, clock, tmp_path):
     try:
         wait_for(lambda: k.phone.health()["status"] == "degraded", what="degraded")
         assert "cannot open" in k.phone.health()["detail"]
-        assert create_app(kiosk=k, TESTING=True).test_client().get("/api/v1/services").status_code == 200
+        assert create_app(k.services, TESTING=True).test_client().get("/api/v1/services").status_code == 200
     finally:
         k.stop()
 

@@ -5,8 +5,8 @@ from datetime import datetime
 
 import pytest
 
-from kiosk.queue.rules import Action, TransitionError
-from kiosk.services.queue import BadRequest, NotFound
+from kiosk.errors import Conflict, Invalid, NotFound
+from kiosk.queue.rules import Action
 from tests.conftest import TZ
 
 
@@ -100,23 +100,23 @@ def test_estimate_sees_a_counter_that_just_started_calling(kiosk, clock):
 def test_transitions_and_refusals_through_the_service(kiosk, clock):
     q = kiosk.queue
     t = q.issue("A").ticket
-    with pytest.raises(TransitionError, match="cannot finish a ticket that is waiting"):
+    with pytest.raises(Conflict, match="cannot finish a ticket that is waiting"):
         q.act(t["id"], Action.FINISH)
-    with pytest.raises(TransitionError):
+    with pytest.raises(Conflict):
         q.act(t["id"], Action.RECALL)
     q.call_next("1")
     assert q.act(t["id"], Action.RECALL)["recalls"] == 1
     assert q.act(t["id"], Action.START)["status"] == "serving"
-    with pytest.raises(TransitionError):
+    with pytest.raises(Conflict):
         q.act(t["id"], Action.NO_SHOW)
     assert q.act(t["id"], Action.FINISH)["status"] == "done"
-    with pytest.raises(TransitionError):
+    with pytest.raises(Conflict):
         q.act(t["id"], Action.CANCEL)
     with pytest.raises(NotFound):
         q.act(9999, Action.FINISH)
-    with pytest.raises(BadRequest):
+    with pytest.raises(Invalid):
         q.issue("Z")
-    with pytest.raises(BadRequest):
+    with pytest.raises(Invalid):
         q.call_next("9")
 
 
@@ -130,7 +130,7 @@ def test_no_show_reinstated_within_15_minutes_only(kiosk, clock):
     assert q.call_next("1")["number"] == a["number"], "reinstated keeps its place"
     q.act(a["id"], Action.NO_SHOW)
     clock.advance(minutes=16)
-    with pytest.raises(TransitionError) as err:
+    with pytest.raises(Conflict) as err:
         q.act(a["id"], Action.REINSTATE)
     assert err.value.code == "reinstate_expired"
     assert q.call_next("1")["number"] == b["number"]
@@ -141,7 +141,7 @@ def test_counter_serving_some_services_only(kiosk, config):
     q = kiosk.queue
     a = q.issue("A").ticket
     assert q.call_next("2") is None
-    with pytest.raises(TransitionError) as err:
+    with pytest.raises(Conflict) as err:
         q.call(a["id"], "2")
     assert err.value.code == "wrong_counter"
     assert q.get(a["id"])["status"] == "waiting"
@@ -173,9 +173,9 @@ def test_refused_change_writes_nothing(kiosk):
     q = kiosk.queue
     t = q.issue("A").ticket
     before = (outbox(kiosk), kiosk.db.query("SELECT * FROM tickets"), kiosk.db.query("SELECT * FROM ticket_events"))
-    with pytest.raises(TransitionError):
+    with pytest.raises(Conflict):
         q.act(t["id"], Action.FINISH)
-    with pytest.raises(TransitionError):
+    with pytest.raises(Conflict):
         q.act(t["id"], Action.TRANSFER, target_service="Q")
     after = (outbox(kiosk), kiosk.db.query("SELECT * FROM tickets"), kiosk.db.query("SELECT * FROM ticket_events"))
     assert before == after

@@ -5,9 +5,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from kiosk.errors import Conflict, Invalid
 from kiosk.queue.estimate import estimate_wait, service_time
 from kiosk.queue.rules import (
-    Action, Status, TicketState, TransitionError, TRANSITIONS, check, format_number, order_key,
+    Action, Status, TicketState, TRANSITIONS, check, format_number, order_key,
 )
 
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
@@ -50,18 +51,18 @@ def test_allowed_transitions(action, start, end):
 def test_every_refused_transition_is_refused():
     for action, (allowed, _) in TRANSITIONS.items():
         for status in set(Status) - allowed:
-            with pytest.raises(TransitionError) as err:
+            with pytest.raises(Conflict) as err:
                 check(TicketState(status, "A"), action, now=NOW, target_service="B", known_services=SERVICES)
             assert err.value.code == "invalid_transition", (action, status)
 
 
 def test_finishing_a_waiting_ticket_is_refused_with_a_reason():
-    with pytest.raises(TransitionError, match="cannot finish a ticket that is waiting"):
+    with pytest.raises(Conflict, match="cannot finish a ticket that is waiting"):
         check(TicketState(Status.WAITING, "A"), Action.FINISH, now=NOW)
 
 
 def test_counter_must_serve_the_service():
-    with pytest.raises(TransitionError) as err:
+    with pytest.raises(Conflict) as err:
         check(TicketState(Status.WAITING, "C"), Action.CALL, now=NOW, counter_services=frozenset("AB"))
     assert err.value.code == "wrong_counter"
     assert check(TicketState(Status.WAITING, "B"), Action.CALL, now=NOW,
@@ -71,7 +72,7 @@ def test_counter_must_serve_the_service():
 def test_reinstate_only_within_window():
     state = TicketState(Status.NO_SHOW, "A", no_show_at=NOW)
     assert check(state, Action.REINSTATE, now=NOW + timedelta(minutes=15)) is Status.WAITING
-    with pytest.raises(TransitionError) as err:
+    with pytest.raises(Conflict) as err:
         check(state, Action.REINSTATE, now=NOW + timedelta(minutes=15, seconds=1))
     assert err.value.code == "reinstate_expired"
 
@@ -79,9 +80,9 @@ def test_reinstate_only_within_window():
 def test_transfer_guards():
     state = TicketState(Status.SERVING, "A")
     assert check(state, Action.TRANSFER, now=NOW, target_service="C", known_services=SERVICES) is Status.TRANSFERRED
-    with pytest.raises(TransitionError, match="already"):
+    with pytest.raises(Conflict, match="already"):
         check(state, Action.TRANSFER, now=NOW, target_service="A", known_services=SERVICES)
-    with pytest.raises(TransitionError) as err:
+    with pytest.raises(Invalid) as err:
         check(state, Action.TRANSFER, now=NOW, target_service="Z", known_services=SERVICES)
     assert err.value.code == "unknown_service"
 

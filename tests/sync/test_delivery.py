@@ -142,7 +142,7 @@ def test_wrong_secret_gets_401_the_agent_stops_and_status_says_why(tmp_path, cen
 
     kiosk = Kiosk(cfg, start_workers=False)
     try:
-        health = create_kiosk_app(kiosk=kiosk, TESTING=True).test_client().get("/healthz").get_json()
+        health = create_kiosk_app(kiosk.services, TESTING=True).test_client().get("/healthz").get_json()
     finally:
         kiosk.stop()
     assert health["status"] == "degraded" and health["sync"]["backlog"] == 20

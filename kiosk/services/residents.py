@@ -1,0 +1,29 @@
+"""The resident directory as staff pages read it: the manager's directory list, the staff
+search by name, unit or phone, and one resident's profile."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kiosk.clock import Clock
+from kiosk.services import profile
+from kiosk.store import visits as store
+from kiosk.store.db import Database
+
+
+class ResidentService:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+
+    def directory(self, q: str = "", limit: int = 100) -> list[dict[str, Any]]:
+        """Active residents whose name, unit or id contains `q` (all when empty), by unit."""
+        return store.residents(self.db.conn, q, limit)
+
+    def search(self, q: str, limit: int = 50) -> list[dict[str, Any]]:
+        """Active residents whose name, unit or phone (also as digits only) contains `q`."""
+        return profile.search(self.db, q, limit) if q else []
+
+    def profile(self, resident_id: str) -> dict[str, Any] | None:
+        """One resident's visits, tickets, cases, calls and survey answers; None if unknown."""
+        return profile.resident_profile(self.db, self.clock, resident_id)
