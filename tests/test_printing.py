@@ -266,9 +266,8 @@ class Coupon:
 
 
 def test_enqueue_refuses_a_kind_no_layout_prints(kiosk, clock):
-    with pytest.raises(UnknownJobKind, match="unknown print job kind 'coupon'"):
-        with kiosk.db.write() as conn:
-            enqueue(conn, Coupon("X"), at=db_time(clock.now()))
+    with pytest.raises(UnknownJobKind, match="unknown print job kind 'coupon'"), kiosk.db.write() as conn:
+        enqueue(conn, Coupon("X"), at=db_time(clock.now()))
     assert kiosk.db.scalar("SELECT COUNT(*) FROM print_jobs") == 0
 
 

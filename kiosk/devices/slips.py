@@ -140,7 +140,8 @@ def render_visitor_pass(visitor: VisitorPassPrint, cfg: PrinterConfig) -> bytes:
 
 
 def render_resident_card(card: ResidentCardPrint, cfg: PrinterConfig) -> bytes:
-    lines = [f"住户 Resident：{card.name}", f"房号 Unit：{card.unit}", f"有效期至 Valid until：{card.valid_until:%Y-%m-%d}",
-             "到访时请将此码对准自助机摄像头", "Hold this code up to the kiosk camera.", "请妥善保管，遗失请告知前台。"]
+    lines = [f"住户 Resident：{card.name}", f"房号 Unit：{card.unit}",
+             f"有效期至 Valid until：{card.valid_until:%Y-%m-%d}", "到访时请将此码对准自助机摄像头",
+             "Hold this code up to the kiosk camera.", "请妥善保管，遗失请告知前台。"]
     return render_slip("住户签到卡", "Resident check-in card", lines, card.qr_payload, card.site_name, card.printed_at,
                        profile=cfg.profile, native_qr=cfg.native_qr, cut=cfg.cut)

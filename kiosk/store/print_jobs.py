@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 #: A finished attempt, as `mark` writes it: (status, last error, printed_at, job id).
 Mark = tuple[str, str | None, str | None, int]
@@ -15,10 +15,9 @@ Mark = tuple[str, str | None, str | None, int]
 def insert(conn: sqlite3.Connection, *, kind: str, payload: str, created_at: str,
            ticket_id: int | None = None) -> int:
     """Add a pending job; call inside the write transaction of the change it prints."""
-    job_id: int = conn.execute(
+    return cast(int, conn.execute(
         "INSERT INTO print_jobs (ticket_id, kind, payload, status, created_at) VALUES (?, ?, ?, 'pending', ?)",
-        (ticket_id, kind, payload, created_at)).lastrowid
-    return job_id
+        (ticket_id, kind, payload, created_at)).lastrowid)
 
 
 def pending(conn: sqlite3.Connection, after_id: int, limit: int) -> list[dict[str, Any]]:

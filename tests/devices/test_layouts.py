@@ -23,8 +23,9 @@ STORED = {
     "ticket": '{"kind": "ticket", "number": "A012", "service_zh": "咨询", "service_en": "Inquiry", '
               '"people_ahead": 3, "estimated_wait_s": 720, "issued_at": "2026-11-28T09:45:00+08:00", '
               '"site_name": "示范物业服务中心", "qr_payload": "KT1:demo-site:12:A012", "priority": true}',
-    "case_slip": '{"kind": "case_slip", "case_id": 1, "type": "complaint", "description": "噪音：晚上十一点楼上还在装修", '
-                 '"due_at": "2026-11-28T09:45:00+08:00", "due_text": "2026-11-28 09:45", '
+    "case_slip": '{"kind": "case_slip", "case_id": 1, "type": "complaint", '
+                 '"description": "噪音：晚上十一点楼上还在装修", "due_at": "2026-11-28T09:45:00+08:00", '
+                 '"due_text": "2026-11-28 09:45", '
                  '"qr_payload": "KC1:demo-site:1", "site_name": "示范物业服务中心", '
                  '"printed_at": "2026-11-27T09:45:00+08:00"}',
     "visitor_pass": '{"kind": "visitor_pass", "name": "王五", "unit": "5-1-202", "purpose": "送货", "visit_id": 7, '
