@@ -53,8 +53,9 @@ def enqueue(conn: sqlite3.Connection, job: PrintPayload, *, at: str, ticket_id: 
     """Add `job` to the print queue inside the caller's open write transaction; its id.
 
     `at` is the row's `created_at` (a `db_time`); `ticket_id` names the ticket a job
-    prints, so the spooler can skip it once that ticket is served. Nothing prints until
-    the transaction commits and `PrintSpooler.print_and_wait` wakes the printer.
+    prints, so the spooler can skip it once that ticket is served. After the commit,
+    `PrintSpooler.print_and_wait` wakes the printer for it (else it waits for the
+    spooler's next round).
     """
     layouts.layout(job.kind)  # a kind no layout prints is refused here, not by the spooler later
     return store.insert(conn, kind=job.kind, payload=json.dumps(job.to_dict(), ensure_ascii=False),
