@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime
 from typing import Any
 
 from kiosk.clock import Clock, SystemClock
@@ -14,13 +13,12 @@ from kiosk.config import Config
 from kiosk.devices.phone import create_phone
 from kiosk.devices.printer import Printer, create_printer
 from kiosk.devices.speaker import Speaker, create_speaker
-from kiosk.devices.ticket_layout import TicketPrint, render_ticket
 from kiosk.events import EventBus
 from kiosk.reports.compute import Reports
 from kiosk.services.auth import AuthService
 from kiosk.services.calls import CallService
 from kiosk.services.cases import CaseService
-from kiosk.services.checkin import SLIP_KINDS, Checkin
+from kiosk.services.checkin import Checkin
 from kiosk.services.previews import PrintPreviews
 from kiosk.services.printing import PrintSpooler
 from kiosk.services.quality import QualityService
@@ -45,7 +43,7 @@ class Kiosk:
         self.db: Database = open_database(config.database.path)
         self.auth = AuthService(self.db, self.clock)
         self.printer = printer or create_printer(config.printer, config.data_dir)
-        self.spooler = PrintSpooler(self.db, self.printer, self.render_job, self.bus, self.clock)
+        self.spooler = PrintSpooler(self.db, self.printer, config.printer, self.bus, self.clock)
         self.speaker: Speaker = create_speaker(config.tts, now=self.clock.now)
         self.queue = QueueService(self.db, config, self.clock, self.bus, self.spooler, self.speaker)
         self.calls = CallService(self.db, config, self.clock, self.bus)
@@ -89,20 +87,6 @@ class Kiosk:
             self.cases.stop()
             self._started = False
         self.db.close()
-
-    def render_job(self, payload: dict[str, Any]) -> bytes:
-        """ESC/POS bytes of a stored print job."""
-        if payload.get("kind") == "case_slip":
-            from kiosk.services.case_slip import render_case_slip
-            return render_case_slip(payload, self.config.printer)
-        if payload.get("kind") in SLIP_KINDS:
-            return self.checkin.render(payload)
-        if payload.get("kind") != "ticket":
-            raise ValueError(f"unknown print job kind {payload.get('kind')!r}")
-        fields = {k: v for k, v in payload.items() if k != "kind"}
-        fields["issued_at"] = datetime.fromisoformat(fields["issued_at"])
-        cfg = self.config.printer
-        return render_ticket(TicketPrint(**fields), profile=cfg.profile, native_qr=cfg.native_qr, cut=cfg.cut)
 
     def health(self) -> dict[str, Any]:
         devices = {

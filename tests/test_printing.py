@@ -1,13 +1,21 @@
 """Tickets printed through the spooler to a TCP printer on 127.0.0.1, a printer that is
-down and comes back, and the preview back-end shown on the admin page."""
+down and comes back, the preview back-end shown on the admin page, every job kind
+through the spooler, and jobs of a kind no layout prints."""
 
+import json
 import threading
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import pytest
 
+from kiosk.clock import db_time
 from kiosk.devices.escpos_decode import decode
+from kiosk.devices.layouts import UnknownJobKind, payload_from_dict, render
 from kiosk.events import PRINTER_STATUS
 from kiosk.runtime import Kiosk
+from kiosk.services.printing import enqueue
+from kiosk.store import print_jobs
 from kiosk.web import create_app
 from tests.conftest import PASSWORD
 from tests.peers import TcpPrinterStub, free_port
@@ -218,3 +226,65 @@ def test_simulated_printer_failure_is_retried(kiosk, client):
             break
         threading.Event().wait(0.1)
     assert kiosk.db.scalar("SELECT status FROM print_jobs WHERE ticket_id = ?", (r["id"],)) == "printed"
+
+
+def test_every_job_kind_is_printed_through_the_spooler(network_config, make_kiosk):
+    """A ticket, a case slip, a visitor pass and a resident card, each the bytes its
+    registered layout makes of the stored payload."""
+    printer = TcpPrinterStub(port=network_config.printer.port)
+    try:
+        k = make_kiosk(network_config)
+        k.visits.import_residents("id,name,unit,phone\nr-zhang,张女士,3-2-501,13800138000\n")
+        ticket = k.queue.issue("A")
+        case = k.cases.create(type="repair", description="水龙头漏水", channel="kiosk", unit="3-2-501",
+                              print_slip=True)
+        visit = k.visits.checkin_visitor({"name": "王五", "phone": "139 0000 1111", "unit": "5-1-202"})
+        card_status = k.visits.print_card("r-zhang", 30, "boss")
+        received = [printer.next_job() for _ in range(4)]
+    finally:
+        printer.close()
+    assert [ticket.print_status, case["print"]["status"], visit["print"]["status"], card_status] == ["printed"] * 4
+    stored = [json.loads(r["payload"]) for r in k.db.query("SELECT payload FROM print_jobs ORDER BY id")]
+    assert [job["kind"] for job in stored] == ["ticket", "case_slip", "visitor_pass", "resident_card"]
+    assert received == [render(payload_from_dict(job), network_config.printer) for job in stored]
+    texts = [decode(data).text for data in received]
+    assert ticket.ticket["number"] in texts[0] and "C00001" in texts[1]
+    assert "访客通行证" in texts[2] and "住户签到卡" in texts[3]
+
+
+@dataclass(frozen=True)
+class Coupon:
+    kind: ClassVar[str] = "coupon"
+    code: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "code": self.code}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Coupon":
+        return cls(data["code"])
+
+
+def test_enqueue_refuses_a_kind_no_layout_prints(kiosk, clock):
+    with pytest.raises(UnknownJobKind, match="unknown print job kind 'coupon'"), kiosk.db.write() as conn:
+        enqueue(conn, Coupon("X"), at=db_time(clock.now()))
+    assert kiosk.db.scalar("SELECT COUNT(*) FROM print_jobs") == 0
+
+
+def test_stored_job_of_unknown_kind_fails_clearly_and_the_next_job_prints(network_config, make_kiosk, clock):
+    printer = TcpPrinterStub(port=network_config.printer.port)
+    try:
+        k = make_kiosk(network_config)
+        with k.db.write() as conn:  # a row no layout of this version prints
+            job_id = print_jobs.insert(conn, kind="coupon", payload='{"kind": "coupon", "code": "X"}',
+                                       created_at=db_time(clock.now()))
+        assert k.spooler.print_and_wait(job_id) == "failed"
+        issued = k.queue.issue("A")
+        assert issued.print_status == "printed"
+        assert issued.ticket["number"] in decode(printer.next_job()).text
+    finally:
+        printer.close()
+    assert _marked(k, 1)
+    failed = k.db.query_one("SELECT status, last_error FROM print_jobs WHERE id = ?", (job_id,))
+    assert failed["status"] == "failed"
+    assert failed["last_error"].startswith("render: unknown print job kind 'coupon'; the kinds are ticket, ")

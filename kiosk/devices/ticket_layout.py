@@ -16,9 +16,11 @@ both wrong for Chinese printers (see HARDWARE-NOTES.md "python-escpos"):
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import datetime
+from functools import lru_cache
+from typing import Any, ClassVar
 
 import qrcode
 from escpos.constants import QR_ECLEVEL_M
@@ -44,6 +46,8 @@ _QR_ALPHANUMERIC = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")
 class TicketPrint:
     """What a queue ticket shows. `issued_at` is printed as given: pass site-local time."""
 
+    kind: ClassVar[str] = "ticket"
+
     number: str
     service_zh: str
     service_en: str
@@ -53,6 +57,20 @@ class TicketPrint:
     site_name: str
     qr_payload: str
     priority: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object stored as the print job's payload (the key order is the stored one)."""
+        return {"kind": "ticket", "number": self.number, "service_zh": self.service_zh,
+                "service_en": self.service_en, "people_ahead": self.people_ahead,
+                "estimated_wait_s": self.estimated_wait_s, "issued_at": self.issued_at.isoformat(),
+                "site_name": self.site_name, "qr_payload": self.qr_payload, "priority": self.priority}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TicketPrint:
+        return cls(number=data["number"], service_zh=data["service_zh"], service_en=data["service_en"],
+                   people_ahead=data["people_ahead"], estimated_wait_s=data["estimated_wait_s"],
+                   issued_at=datetime.fromisoformat(data["issued_at"]), site_name=data["site_name"],
+                   qr_payload=data["qr_payload"], priority=data.get("priority", False))
 
 
 @lru_cache(maxsize=16)

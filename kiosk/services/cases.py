@@ -5,7 +5,6 @@ events go on the bus after the commit."""
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from datetime import datetime
@@ -15,8 +14,11 @@ from kiosk.cases import rules
 from kiosk.cases.rules import Deadlines
 from kiosk.clock import Clock, db_time, from_db_time, local_day, to_iso
 from kiosk.config import Config
+from kiosk.devices.slips import CaseSlipPrint
 from kiosk.errors import Forbidden, Invalid, NotFound
 from kiosk.events import (CASE_CREATED, CASE_DUE_SOON, CASE_ESCALATED, CASE_OVERDUE, CASE_UPDATED, EventBus)
+from kiosk.services import printing
+from kiosk.services.printing import PrintSpooler
 from kiosk.store import cases as store
 from kiosk.store import outbox
 from kiosk.store.db import Database
@@ -31,7 +33,8 @@ _TIMES = ("clock_start", "due_at", "first_answer_at", "feedback_at", "closed_at"
 
 
 class CaseService:
-    def __init__(self, db: Database, config: Config, clock: Clock, bus: EventBus, spooler: Any = None) -> None:
+    def __init__(self, db: Database, config: Config, clock: Clock, bus: EventBus,
+                 spooler: PrintSpooler | None = None) -> None:
         self.db = db
         self.config = config
         self.clock = clock
@@ -158,13 +161,10 @@ class CaseService:
                 self._link_call(conn, call_id, row["id"], now, actor)
             self._outbox(conn, row)
             public = self.public(row)
-            job_id = self._add_slip_job(conn, public, now) if print_slip else None
-        if job_id is not None and self.spooler is not None:
-            self.spooler.submit(job_id)
+            job_id = printing.enqueue(conn, self._slip(public, now), at=at) if print_slip else None
         self.bus.publish(CASE_CREATED, public)
         if job_id is not None:
-            public["print"] = {"status": self.spooler.wait(job_id, self.config.printer.wait_s)
-                               if self.spooler else "queued"}
+            public["print"] = {"status": self.spooler.print_and_wait(job_id) if self.spooler else printing.QUEUED}
         return public
 
     def _link_call(self, conn: Any, call_id: int, case_id: int, now: datetime, actor: str | None) -> None:
@@ -181,15 +181,11 @@ class CaseService:
     def case_reference(self, case: dict) -> str:
         return f"KC1:{self.config.site.id}:{case['id']}"
 
-    def _add_slip_job(self, conn: Any, case: dict, now: datetime) -> int:
+    def _slip(self, case: dict, now: datetime) -> CaseSlipPrint:
         due = datetime.fromisoformat(case["due_at"])
-        payload = {"kind": "case_slip", "case_id": case["id"], "type": case["type"],
-                   "description": case["description"][:200], "due_at": case["due_at"],
-                   "due_text": f"{due:%Y-%m-%d %H:%M}", "qr_payload": self.case_reference(case),
-                   "site_name": self.config.site.name, "printed_at": now.isoformat()}
-        return conn.execute(
-            "INSERT INTO print_jobs (ticket_id, kind, payload, status, created_at) VALUES (NULL, 'case_slip', ?, "
-            "'pending', ?)", (json.dumps(payload, ensure_ascii=False), db_time(now))).lastrowid
+        return CaseSlipPrint(case_id=case["id"], type=case["type"], description=case["description"][:200],
+                             due_at=case["due_at"], due_text=f"{due:%Y-%m-%d %H:%M}",
+                             qr_payload=self.case_reference(case), site_name=self.config.site.name, printed_at=now)
 
     # -- changing ---------------------------------------------------------------------
     def act(self, case_id: int, action: str, *, actor: str | None, has_role: Callable[..., bool],

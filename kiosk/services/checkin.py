@@ -1,6 +1,6 @@
 """Check-in wiring: the site key, the visit service, the camera, the serial scanner and
 the daily purge, built from the config in one place so kiosk/runtime.py needs a line
-each to create, start, stop, render and report them."""
+each to create, start, stop and report them."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any
 
 from kiosk.clock import Clock
 from kiosk.config import Config
-from kiosk.devices.ticket_layout import render_slip
 from kiosk.events import EventBus
+from kiosk.services.printing import PrintSpooler
 from kiosk.services.retention import RetentionWorker
 from kiosk.services.site_key import load_site_key
 from kiosk.services.visits import Snapshot, VisitService
@@ -19,12 +19,10 @@ from kiosk.store.db import Database
 
 log = logging.getLogger(__name__)
 
-SLIP_KINDS = ("visitor_pass", "resident_card")
-
 
 class Checkin:
-    def __init__(self, db: Database, config: Config, clock: Clock, bus: EventBus, *, spooler: Any = None,
-                 speaker: Any = None) -> None:
+    def __init__(self, db: Database, config: Config, clock: Clock, bus: EventBus, *,
+                 spooler: PrintSpooler | None = None, speaker: Any = None) -> None:
         self.config = config
         self.clock = clock
         self.key = load_site_key(config.data_dir)
@@ -83,24 +81,3 @@ class Checkin:
         if self.scanner:
             camera["scanner"] = self.scanner.health()
         return camera
-
-    def render(self, payload: dict[str, Any]) -> bytes:
-        """ESC/POS bytes of a visitor pass or a resident card print job."""
-        cfg = self.config.printer
-        printed_at = datetime.fromisoformat(payload.get("printed_at") or payload.get("checked_in_at"))
-        if payload["kind"] == "visitor_pass":
-            until = datetime.fromisoformat(payload["valid_until"])
-            lines = [f"访客 Visitor：{payload['name']}", f"拜访 Host unit：{payload['unit']}"]
-            if payload.get("purpose"):
-                lines.append(f"事由 Purpose：{payload['purpose']}")
-            lines += [f"登记 In：{printed_at:%Y-%m-%d %H:%M}", f"有效期至 Valid until：{until:%m-%d %H:%M}",
-                      "离开时请在自助机扫描此码", "Scan this code at the kiosk when you leave."]
-            return render_slip("访客通行证", "Visitor pass", lines, payload["qr_payload"], payload["site_name"],
-                               printed_at, profile=cfg.profile, native_qr=cfg.native_qr, cut=cfg.cut)
-        until = datetime.fromisoformat(payload["valid_until"])
-        lines = [f"住户 Resident：{payload['name']}", f"房号 Unit：{payload['unit']}",
-                 f"有效期至 Valid until：{until:%Y-%m-%d}", "到访时请将此码对准自助机摄像头",
-                 "Hold this code up to the kiosk camera.", "请妥善保管，遗失请告知前台。"]
-        return render_slip("住户签到卡", "Resident check-in card", lines, payload["qr_payload"],
-                           payload["site_name"], printed_at, profile=cfg.profile, native_qr=cfg.native_qr,
-                           cut=cfg.cut)

@@ -1,10 +1,16 @@
-"""The print spooler: one worker owns the printer, jobs are rows, nothing is lost.
+"""Print jobs: the one owner of the `print_jobs` table and the spooler that prints them.
 
-A job row is written in the same transaction as the ticket it prints, so a crash
-between "ticket issued" and "ticket printed" leaves a pending job that is printed when
-the service comes back. While the printer is down the worker retries the oldest pending
-job with back-off; jobs whose ticket has meanwhile been served or cancelled are skipped
-rather than printed late.
+A service prints by building the job's payload (a dataclass from `kiosk.devices.layouts`),
+calling `enqueue` inside the write transaction of the change it prints, and after the
+commit `PrintSpooler.print_and_wait`, which wakes the printer and answers `printed`,
+`failed` or `queued` within the configured `printer.wait_s`.
+
+One worker owns the printer; jobs are rows, nothing is lost. A job row is written in the
+same transaction as the ticket it prints, so a crash between "ticket issued" and "ticket
+printed" leaves a pending job that is printed when the service comes back. While the
+printer is down the worker retries the oldest pending job with back-off; jobs whose
+ticket has meanwhile been served or cancelled are skipped rather than printed late. Each
+job is rendered by the layout its kind is registered with (`kiosk.devices.layouts`).
 
 Printing and bookkeeping are two threads: the printer thread never waits for the
 database's write lock (which the issuing requests queue for); it hands each attempt's
@@ -18,12 +24,17 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import threading
-from typing import Any, Callable
+from typing import Any
 
 from kiosk.clock import Clock, db_time
+from kiosk.config import PrinterConfig
+from kiosk.devices import layouts
+from kiosk.devices.layouts import PrintPayload
 from kiosk.devices.printer import Printer, PrinterError
 from kiosk.events import PRINTER_STATUS, EventBus
+from kiosk.store import print_jobs as store
 from kiosk.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -37,15 +48,28 @@ BATCH = 20
 #: How long printed jobs wait to be marked together (losing marks costs a second copy only).
 MARK_DELAY_S = 0.2
 
-Renderer = Callable[[dict[str, Any]], bytes]
+
+def enqueue(conn: sqlite3.Connection, job: PrintPayload, *, at: str, ticket_id: int | None = None) -> int:
+    """Add `job` to the print queue inside the caller's open write transaction; its id.
+
+    `at` is the row's `created_at` (a `db_time`); `ticket_id` names the ticket a job
+    prints, so the spooler can skip it once that ticket is served. After the commit,
+    `PrintSpooler.print_and_wait` wakes the printer for it (else it waits for the
+    spooler's next round).
+    """
+    layouts.layout(job.kind)  # a kind no layout prints is refused here, not by the spooler later
+    return store.insert(conn, kind=job.kind, payload=json.dumps(job.to_dict(), ensure_ascii=False),
+                        created_at=at, ticket_id=ticket_id)
 
 
 class PrintSpooler:
-    def __init__(self, db: Database, printer: Printer, render: Renderer, bus: EventBus, clock: Clock,
+    def __init__(self, db: Database, printer: Printer, config: PrinterConfig, bus: EventBus, clock: Clock,
                  *, backoff_initial_s: float = 1.0, backoff_max_s: float = 30.0) -> None:
+        """`config` gives the layouts their profile, QR mode and cut, and `print_and_wait`
+        its `wait_s`; both are read at each job, so a changed config applies at once."""
         self._db = db
         self._printer = printer
-        self._render = render
+        self._config = config
         self._bus = bus
         self._clock = clock
         self._backoff_initial = backoff_initial_s
@@ -61,7 +85,7 @@ class PrintSpooler:
         self._printed = 0
         self._thread: threading.Thread | None = None
         self._done_through = 0  # every job up to this id has an outcome (this run)
-        self._marks: list[tuple[str, str | None, str | None, int]] = []
+        self._marks: list[store.Mark] = []
         self._mark_wake = threading.Event()
         self._marks_stop = threading.Event()
         self._marker: threading.Thread | None = None
@@ -84,14 +108,14 @@ class PrintSpooler:
             self._marker.join(timeout)
         self._printer.close()
 
-    def submit(self, job_id: int) -> None:
-        """Tell the worker a new job row exists (the row is the job; this is only a nudge)."""
+    def print_and_wait(self, job_id: int) -> str:
+        """Wake the printer for the committed job `job_id` and wait for it: `printed`,
+        `failed`, or `queued` if not printed within `printer.wait_s` (or the printer is down)."""
         self._wake.set()
+        return self._wait(job_id, self._config.wait_s)
 
-    def wait(self, job_id: int, timeout: float) -> str:
-        """`printed`, `failed`, or `queued` if not printed within `timeout` (or the printer is down).
-
-        Each waiter has its own lock, so a finished job wakes only the request waiting for
+    def _wait(self, job_id: int, timeout: float) -> str:
+        """Each waiter has its own lock, so a finished job wakes only the request waiting for
         it. A bare lock rather than an `Event`: one C call to wait and one to wake, where
         an `Event` runs a `Condition` in Python on both sides, once per ticket.
         """
@@ -114,8 +138,7 @@ class PrintSpooler:
 
     def health(self) -> dict[str, Any]:
         try:
-            pending = self._db.scalar("SELECT COUNT(*) FROM print_jobs WHERE status = 'pending' AND id > ?",
-                                      (self._done_through,))
+            pending = store.count_pending(self._db.conn, self._done_through)
         except Exception:
             pending = None
         return {
@@ -147,10 +170,7 @@ class PrintSpooler:
         batch was everything pending, and a job added meanwhile has woken the worker
         again, so the round ends without asking once more (a query per ticket saved)."""
         while not self._stop.is_set():
-            jobs = self._db.query(
-                "SELECT j.id, j.payload, j.attempts, t.status AS ticket_status "
-                "FROM print_jobs j LEFT JOIN tickets t ON t.id = j.ticket_id "
-                "WHERE j.status = 'pending' AND j.id > ? ORDER BY j.id LIMIT ?", (self._done_through, BATCH))
+            jobs = store.pending(self._db.conn, self._done_through, BATCH)
             for job in jobs:
                 outcome = self._print_one(job)
                 if outcome is None:
@@ -164,7 +184,7 @@ class PrintSpooler:
         if job["ticket_status"] is not None and job["ticket_status"] not in _STILL_USEFUL and job["attempts"]:
             return "skipped", None
         try:
-            data = self._render(json.loads(job["payload"]))
+            data = layouts.render(layouts.payload_from_dict(json.loads(job["payload"])), self._config)
         except Exception as exc:
             log.exception("print job %s cannot be rendered", job["id"])
             self._announce(job["id"], FAILED)
@@ -212,8 +232,7 @@ class PrintSpooler:
         try:
             # Not durable: a power cut right after printing costs at most a second copy.
             with self._db.write(durable=False) as conn:
-                conn.executemany("UPDATE print_jobs SET status = ?, attempts = attempts + 1, last_error = ?, "
-                                 "printed_at = ? WHERE id = ?", marks)
+                store.mark(conn, marks)
         except Exception:
             log.exception("cannot mark %d print jobs; trying again", len(marks))
             with self._lock:

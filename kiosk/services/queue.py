@@ -5,7 +5,6 @@ may be slow (printing, speech, SSE) happen after the commit and never block it."
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,10 +12,13 @@ from typing import Any
 from kiosk.clock import Clock, db_time, from_db_time, local_day, to_iso
 from kiosk.config import Config
 from kiosk.devices.announcement import call_announcement
+from kiosk.devices.ticket_layout import TicketPrint
 from kiosk.errors import Invalid, NotFound
 from kiosk.events import TICKET_CALLED, TICKET_ISSUED, TICKET_UPDATED, EventBus
 from kiosk.queue import estimate
 from kiosk.queue.rules import Action, Status, TicketState, check, format_number
+from kiosk.services import printing
+from kiosk.services.printing import PrintSpooler
 from kiosk.store import outbox
 from kiosk.store import tickets as store
 from kiosk.store.db import Database
@@ -36,7 +38,7 @@ RATE_TTL = timedelta(seconds=10)
 
 class QueueService:
     def __init__(self, db: Database, config: Config, clock: Clock, bus: EventBus,
-                 spooler: Any = None, speaker: Any = None) -> None:
+                 spooler: PrintSpooler | None = None, speaker: Any = None) -> None:
         self.db = db
         self.config = config
         self.clock = clock
@@ -113,25 +115,18 @@ class QueueService:
                             to_status=ticket["status"], counter=None, actor=None)
             record = self._outbox(conn, ticket)
             public = self._public(ticket, with_position=True, conn=conn, rate=rate, record=record)
-            job_id = self._add_print_job(conn, ticket, public, now, at)
-        if self.spooler is not None:
-            self.spooler.submit(job_id)
+            job_id = printing.enqueue(conn, self._ticket_print(ticket, public, now), at=at, ticket_id=ticket["id"])
         self.bus.publish(TICKET_ISSUED, public)
-        print_status = self.spooler.wait(job_id, self.config.printer.wait_s) if self.spooler else "queued"
+        print_status = self.spooler.print_and_wait(job_id) if self.spooler else printing.QUEUED
         return Issued(public, print_status)
 
-    def _add_print_job(self, conn: Any, ticket: dict, public: dict, now: datetime, at: str) -> int:
+    def _ticket_print(self, ticket: dict, public: dict, now: datetime) -> TicketPrint:
         service = self.config.service(ticket["service"])
-        payload = {
-            "kind": "ticket", "number": ticket["number"], "service_zh": service.name_zh,
-            "service_en": service.name_en, "people_ahead": public["people_ahead"],
-            "estimated_wait_s": public["estimated_wait_s"], "issued_at": now.isoformat(),
-            "site_name": self.config.site.name, "qr_payload": self.ticket_reference(ticket),
-            "priority": bool(ticket["priority"]),
-        }
-        return conn.execute(
-            "INSERT INTO print_jobs (ticket_id, kind, payload, status, created_at) VALUES (?, 'ticket', ?, 'pending', ?)",
-            (ticket["id"], json.dumps(payload, ensure_ascii=False), at)).lastrowid
+        return TicketPrint(
+            number=ticket["number"], service_zh=service.name_zh, service_en=service.name_en,
+            people_ahead=public["people_ahead"], estimated_wait_s=public["estimated_wait_s"], issued_at=now,
+            site_name=self.config.site.name, qr_payload=self.ticket_reference(ticket),
+            priority=bool(ticket["priority"]))
 
     def ticket_reference(self, ticket: dict) -> str:
         """What the ticket's QR code holds: site, local id and number, short enough to scan."""

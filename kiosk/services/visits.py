@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
 import logging
 import re
 import uuid
@@ -24,9 +23,12 @@ from typing import Any, Callable
 from kiosk.clock import Clock, db_time, from_db_time, local_day, to_iso
 from kiosk.config import Config
 from kiosk.devices.announcement import greeting_announcement
+from kiosk.devices.slips import ResidentCardPrint, VisitorPassPrint
 from kiosk.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from kiosk.events import QR_SCANNED, VISIT_CHECKED_IN, VISIT_CHECKED_OUT, EventBus
 from kiosk.phone_numbers import normalise as normalise_phone
+from kiosk.services import printing
+from kiosk.services.printing import PrintSpooler
 from kiosk.store import outbox
 from kiosk.store import visits as store
 from kiosk.store.db import Database
@@ -46,7 +48,7 @@ class Snapshot:
 
 class VisitService:
     def __init__(self, db: Database, config: Config, clock: Clock, bus: EventBus, key: bytes, *,
-                 spooler: Any = None, speaker: Any = None,
+                 spooler: PrintSpooler | None = None, speaker: Any = None,
                  snapshot_source: Callable[[], Snapshot | None] | None = None) -> None:
         self.db = db
         self.config = config
@@ -183,17 +185,14 @@ class VisitService:
                 visit_id = store.insert_visit(conn, row)
                 visit = store.visit(conn, visit_id)
                 self._outbox(conn, visit)
-                job_id = self._add_pass_job(conn, visit, now) if print_pass else None
+                job_id = printing.enqueue(conn, self._pass(visit, now), at=at) if print_pass else None
         except BaseException:
             if saved is not None:
                 saved.unlink(missing_ok=True)
             raise
         public = self.public(visit)
         if job_id is not None:
-            if self.spooler is not None:
-                self.spooler.submit(job_id)
-            public["print"] = {"status": self.spooler.wait(job_id, self.config.printer.wait_s)
-                               if self.spooler else "queued"}
+            public["print"] = {"status": self.spooler.print_and_wait(job_id) if self.spooler else printing.QUEUED}
         self.bus.publish(VISIT_CHECKED_IN, self._event(visit))
         if visit["kind"] == "resident" and self.speaker is not None:
             self.speaker.announce(greeting_announcement(visit["name"]))
@@ -208,16 +207,13 @@ class VisitService:
         path.write_bytes(snapshot.jpeg)
         return path, f"{day}/{name}", hashlib.sha256(snapshot.jpeg).hexdigest()
 
-    def _add_pass_job(self, conn: Any, visit: dict, now: datetime) -> int:
+    def _pass(self, visit: dict, now: datetime) -> VisitorPassPrint:
         expires = now + timedelta(hours=self.config.checkin.pass_hours)
-        payload = {"kind": "visitor_pass", "name": visit["name"], "unit": visit["unit"], "purpose": visit["purpose"],
-                   "visit_id": visit["id"], "checked_in_at": now.isoformat(), "valid_until": expires.isoformat(),
-                   "site_name": self.config.site.name,
-                   "qr_payload": tokens.sign(self.key, tokens.VISITOR, self.config.site.id, str(visit["id"]),
-                                             int(expires.timestamp()))}
-        return conn.execute("INSERT INTO print_jobs (ticket_id, kind, payload, status, created_at) "
-                            "VALUES (NULL, 'visitor_pass', ?, 'pending', ?)",
-                            (json.dumps(payload, ensure_ascii=False), db_time(now))).lastrowid
+        return VisitorPassPrint(name=visit["name"], unit=visit["unit"], purpose=visit["purpose"],
+                                visit_id=visit["id"], checked_in_at=now, valid_until=expires,
+                                site_name=self.config.site.name,
+                                qr_payload=tokens.sign(self.key, tokens.VISITOR, self.config.site.id,
+                                                       str(visit["id"]), int(expires.timestamp())))
 
     # -- check-out and links ----------------------------------------------------------
     def checkout(self, visit_id: int) -> dict:
@@ -314,17 +310,12 @@ class VisitService:
         payload = self.issue_card(resident_id, days, actor)
         now = self.clock.now()
         resident = store.resident(self.db.conn, resident_id)
-        job = {"kind": "resident_card", "name": resident["name"], "unit": resident["unit"],
-               "printed_at": now.isoformat(), "site_name": self.config.site.name, "qr_payload": payload,
-               "valid_until": datetime.fromtimestamp(tokens.parse(payload).expires, self.clock.tz).isoformat()}
+        card = ResidentCardPrint(name=resident["name"], unit=resident["unit"], printed_at=now,
+                                 site_name=self.config.site.name, qr_payload=payload,
+                                 valid_until=datetime.fromtimestamp(tokens.parse(payload).expires, self.clock.tz))
         with self.db.write() as conn:
-            job_id = conn.execute("INSERT INTO print_jobs (ticket_id, kind, payload, status, created_at) "
-                                  "VALUES (NULL, 'resident_card', ?, 'pending', ?)",
-                                  (json.dumps(job, ensure_ascii=False), db_time(now))).lastrowid
-        if self.spooler is None:
-            return "queued"
-        self.spooler.submit(job_id)
-        return self.spooler.wait(job_id, self.config.printer.wait_s)
+            job_id = printing.enqueue(conn, card, at=db_time(now))
+        return self.spooler.print_and_wait(job_id) if self.spooler else printing.QUEUED
 
     def audit(self, actor: str, role: str, action: str, target: str = "", detail: str = "") -> None:
         with self.db.write() as conn:

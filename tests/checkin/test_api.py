@@ -11,6 +11,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
+from kiosk.devices.layouts import payload_from_dict, render
 from kiosk.services.visits import Snapshot
 from kiosk.visits import tokens as tok
 from tests.checkin.conftest import ZHANG_ID, count, jpeg
@@ -121,7 +122,7 @@ def test_visitor_registration_prints_a_pass_whose_qr_checks_out(client, kiosk):
                                                      "purpose": "送货"})
     assert resp.status_code == 201 and resp.json["print"]["status"] in ("printed", "queued")
     job = kiosk.db.query_one("SELECT kind, payload FROM print_jobs WHERE kind = 'visitor_pass'")
-    escpos = kiosk.render_job(json.loads(job["payload"]))
+    escpos = render(payload_from_dict(json.loads(job["payload"])), kiosk.config.printer)
     doc = decode(escpos)
     assert "访客通行证" in doc.text and "王五" in doc.text and "5-1-202" in doc.text
     [pass_payload] = doc.qr_payloads
@@ -305,7 +306,7 @@ def test_resident_card_print_job(client, kiosk, tokens, residents):
     resp = client.post("/api/v1/residents/r-zhang/card", headers=bearer(tokens["manager"]))
     assert resp.status_code == 201
     job = kiosk.db.query_one("SELECT payload FROM print_jobs WHERE kind = 'resident_card'")
-    [payload] = decode(kiosk.render_job(json.loads(job["payload"]))).qr_payloads
+    [payload] = decode(render(payload_from_dict(json.loads(job["payload"])), kiosk.config.printer)).qr_payloads
     assert kiosk.visits.resident_from_token(payload)["id"] == "r-zhang"
     assert client.post("/api/v1/residents/nobody/card", headers=bearer(tokens["manager"])).status_code == 404
     assert client.post("/api/v1/residents/r-zhang/card", headers=bearer(tokens["security"])).status_code == 403

@@ -4,8 +4,11 @@ show up on the desk console and the board; the kiosk files a complaint with a sl
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from kiosk.devices.layouts import payload_from_dict, render
 from tests.web.conftest import KIOSK_PORTRAIT, LANDSCAPE
 
 pytestmark = pytest.mark.browser
@@ -87,8 +90,8 @@ def test_kiosk_files_a_complaint_with_a_slip_and_it_appears_on_the_case_board(op
         page.wait_for_timeout(50)
     assert job is not None
     # the slip the printer got: case number, type and deadline, and a QR of the case reference
-    data = kiosk.render_job(__import__("json").loads(kiosk.db.scalar(
-        "SELECT payload FROM print_jobs WHERE id = ?", (job["id"],))))
+    stored = json.loads(kiosk.db.scalar("SELECT payload FROM print_jobs WHERE id = ?", (job["id"],)))
+    data = render(payload_from_dict(stored), kiosk.config.printer)
     doc = decode(data)
     assert "C00001" in doc.text and "投诉受理回执" in doc.text and "答复期限" in doc.text
     assert doc.qr_payloads == ["KC1:demo-site:1"] and doc.cut
