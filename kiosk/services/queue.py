@@ -13,7 +13,7 @@ from typing import Any
 from kiosk.clock import Clock, db_time, from_db_time, local_day, to_iso
 from kiosk.config import Config
 from kiosk.devices.announcement import call_announcement
-from kiosk.events import TICKET_CALLED, TICKET_ISSUED, TICKET_UPDATED, EventBus
+from kiosk.events import EventBus, TicketCalled, TicketIssued, TicketUpdated
 from kiosk.queue import estimate
 from kiosk.queue.rules import Action, Status, TicketState, check, format_number
 from kiosk.store import outbox
@@ -128,7 +128,7 @@ class QueueService:
             job_id = self._add_print_job(conn, ticket, public, now, at)
         if self.spooler is not None:
             self.spooler.submit(job_id)
-        self.bus.publish(TICKET_ISSUED, public)
+        self.bus.publish(TicketIssued(public))
         print_status = self.spooler.wait(job_id, self.config.printer.wait_s) if self.spooler else "queued"
         return Issued(public, print_status)
 
@@ -187,13 +187,13 @@ class QueueService:
         public = self._public(updated, with_position=True)
         if action is Action.RECALL:
             return self._after_call(updated, updated["counter"])
-        self.bus.publish(TICKET_UPDATED, public)
+        self.bus.publish(TicketUpdated(public))
         return public
 
     # -- internals --------------------------------------------------------------------
     def _after_call(self, row: dict, counter: str) -> dict[str, Any]:
         public = self._public(row)
-        self.bus.publish(TICKET_CALLED, public)
+        self.bus.publish(TicketCalled(public))
         if self.speaker is not None:
             self.speaker.announce(call_announcement(row["number"], counter))
         return public
