@@ -126,7 +126,8 @@ class VisitSummary:
     @classmethod
     def of(cls, visit: Mapping[str, Any]) -> VisitSummary:
         keys = ("id", "kind", "method", "name", "unit", "checked_in_at", "checked_out_at")
-        return cls(*(visit.get(key) for key in keys))
+        values: list[Any] = [visit.get(key) for key in keys]
+        return cls(*values)
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "kind": self.kind, "method": self.method, "name": self.name, "unit": self.unit,

@@ -6,8 +6,7 @@ from __future__ import annotations
 import json
 
 from kiosk.callerid import CallerId
-from kiosk.events import (CaseEscalated, EventBus, PrinterStatus, QrScanned, TicketIssued, VisitCheckedIn,
-                          VisitSummary)
+from kiosk.events import CaseEscalated, EventBus, PrinterStatus, QrScanned, TicketIssued, VisitCheckedIn, VisitSummary
 from kiosk.queue.rules import Action
 from kiosk.web.api import _sse
 from tests.checkin.conftest import RESIDENTS_CSV
