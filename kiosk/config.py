@@ -81,7 +81,7 @@ class PhoneConfig:
     baudrate: int = _f(9600, "Modem line speed.")
     init: list[str] = _f(["ATZ", "AT+VCID=1"], "Commands sent at start; each must answer OK.")
     ok_timeout_s: float = _f(3.0, "Seconds to wait for the modem's OK to each init command before the phone "
-                                  "shows degraded and the port is retried.")
+                                  "shows down and the port is retried.")
     retry_max_s: float = _f(30.0, "Longest wait between attempts to reopen a missing or silent modem "
                                   "(back-off doubles from 0.25 s up to this).")
 

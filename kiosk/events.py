@@ -4,6 +4,11 @@ listeners subscribe.
 Publishing never blocks: each subscriber has its own bounded queue, and a subscriber
 that stops reading loses its oldest events rather than slowing the publisher. The last
 events are kept in a ring so a reconnecting SSE client resumes from `Last-Event-ID`.
+
+Publishers pass a payload dataclass (below, one per event kind): it names its event and
+turns itself into the dict that subscribers and the SSE stream receive as `Event.data`.
+A payload that carries a resource (a ticket, a case, a survey answer) carries it exactly
+as the API shows it.
 """
 
 from __future__ import annotations
@@ -13,8 +18,9 @@ import logging
 import queue
 import threading
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar, Protocol
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +46,192 @@ class Event:
     id: int
     name: str
     data: dict[str, Any] = field(default_factory=dict)
+
+
+class Payload(Protocol):
+    """What publishers hand the bus: the event's name and its data."""
+
+    name: ClassVar[str]
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+# -- queue ------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class TicketIssued:
+    name: ClassVar[str] = TICKET_ISSUED
+    ticket: Mapping[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.ticket)
+
+
+@dataclass(frozen=True, slots=True)
+class TicketCalled:
+    name: ClassVar[str] = TICKET_CALLED
+    ticket: Mapping[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.ticket)
+
+
+@dataclass(frozen=True, slots=True)
+class TicketUpdated:
+    name: ClassVar[str] = TICKET_UPDATED
+    ticket: Mapping[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.ticket)
+
+
+# -- devices ----------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class PrinterStatus:
+    """The printer's health changed: the same status and reason as its `DeviceHealth`."""
+
+    name: ClassVar[str] = PRINTER_STATUS
+    status: str
+    reason: str | None
+    error: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"status": self.status, "reason": self.reason, "error": self.error}
+
+
+@dataclass(frozen=True, slots=True)
+class CallIncoming:
+    name: ClassVar[str] = CALL_INCOMING
+    id: int
+    kind: str
+    started_at: str | None
+    matched: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "kind": self.kind, "started_at": self.started_at, "matched": self.matched}
+
+
+# -- check-in ---------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class VisitSummary:
+    """The few fields of a visit that are broadcast (no ID number, phone or snapshot)."""
+
+    id: int
+    kind: str
+    method: str | None
+    name: str | None
+    unit: str | None
+    checked_in_at: str | None
+    checked_out_at: str | None
+
+    @classmethod
+    def of(cls, visit: Mapping[str, Any]) -> VisitSummary:
+        keys = ("id", "kind", "method", "name", "unit", "checked_in_at", "checked_out_at")
+        values: list[Any] = [visit.get(key) for key in keys]
+        return cls(*values)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "kind": self.kind, "method": self.method, "name": self.name, "unit": self.unit,
+                "checked_in_at": self.checked_in_at, "checked_out_at": self.checked_out_at}
+
+
+@dataclass(frozen=True, slots=True)
+class VisitCheckedIn:
+    name: ClassVar[str] = VISIT_CHECKED_IN
+    visit: VisitSummary
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.visit.to_dict()
+
+
+@dataclass(frozen=True, slots=True)
+class VisitCheckedOut:
+    name: ClassVar[str] = VISIT_CHECKED_OUT
+    visit: VisitSummary
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.visit.to_dict()
+
+
+@dataclass(frozen=True, slots=True)
+class QrScanned:
+    """The outcome of a scanned code (never the code itself): `visit` when it checked
+    someone in or out, `error` ({code, message}) when it was refused."""
+
+    name: ClassVar[str] = QR_SCANNED
+    kind: str
+    source: str
+    ok: bool
+    action: str
+    visit: VisitSummary | None = None
+    error: Mapping[str, str] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"kind": self.kind, "source": self.source, "ok": self.ok, "action": self.action}
+        if self.visit is not None:
+            data["visit"] = self.visit.to_dict()
+        if self.error is not None:
+            data["error"] = dict(self.error)
+        return data
+
+
+# -- cases and surveys ------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class CaseCreated:
+    name: ClassVar[str] = CASE_CREATED
+    case: Mapping[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.case)
+
+
+@dataclass(frozen=True, slots=True)
+class CaseUpdated:
+    name: ClassVar[str] = CASE_UPDATED
+    case: Mapping[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.case)
+
+
+@dataclass(frozen=True, slots=True)
+class CaseDueSoon:
+    """A deadline is near; `subject` is the case, or the waiting inquiry ticket's alert."""
+
+    name: ClassVar[str] = CASE_DUE_SOON
+    subject: Mapping[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.subject)
+
+
+@dataclass(frozen=True, slots=True)
+class CaseOverdue:
+    name: ClassVar[str] = CASE_OVERDUE
+    subject: Mapping[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.subject)
+
+
+@dataclass(frozen=True, slots=True)
+class CaseEscalated:
+    name: ClassVar[str] = CASE_ESCALATED
+    subject: Mapping[str, Any]
+    to: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.subject, "to": self.to}
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyAnswered:
+    """A rating or a questionnaire answer, as stored for the central office."""
+
+    name: ClassVar[str] = SURVEY_ANSWERED
+    answer: Mapping[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.answer)
 
 
 class Subscription:
@@ -82,9 +274,14 @@ class EventBus:
         self._listeners: list[Callable[[Event], None]] = []
         self._history: deque[Event] = deque(maxlen=history)
 
-    def publish(self, name: str, data: dict[str, Any] | None = None) -> Event:
+    def publish(self, payload: Payload | str, data: Mapping[str, Any] | None = None) -> Event:
+        """Publish a payload; a bare name and dict is the untyped form, for tests and tools."""
+        if isinstance(payload, str):
+            name, body = payload, dict(data or {})
+        else:
+            name, body = payload.name, payload.to_dict()
         with self._lock:
-            event = Event(next(self._ids), name, dict(data or {}))
+            event = Event(next(self._ids), name, body)
             self._history.append(event)
             subs = list(self._subs)
             listeners = list(self._listeners)

@@ -16,7 +16,7 @@ person typed silently stores something they did not say. The length is counted a
 cleaning, in characters.
 
 Text from a device rather than a person (the modem's caller-ID lines) cannot be
-refused: kiosk/callerid.py cleans it with `one_line` and decides itself how much to keep.
+refused: kiosk/devices/callerid.py cleans it with `one_line` and decides itself how much to keep.
 """
 
 from __future__ import annotations

@@ -1,12 +1,13 @@
 """Shared fixtures: a temporary database and data directory per test, a settable clock,
-the real runtime and app, staff credentials, and a real waitress server on loopback."""
+the real runtime and app, staff credentials, a real waitress server on loopback, and the
+events a test's kiosk published."""
 
 from __future__ import annotations
 
 import threading
 from datetime import datetime
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,6 +15,7 @@ from waitress import create_server
 
 from kiosk.clock import FixedClock
 from kiosk.config import Config
+from kiosk.events import Event, EventBus
 from kiosk.runtime import Kiosk
 from kiosk.web import create_app
 from tests.peers import stop_waitress
@@ -42,6 +44,40 @@ def kiosk(config: Config, clock: FixedClock) -> Iterator[Kiosk]:
     k = Kiosk(config, clock=clock)
     yield k
     k.stop()
+
+
+class RecordedEvents:
+    """The events published on the watched buses, in order."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    def watch(self, bus: EventBus) -> RecordedEvents:
+        bus.add_listener(self.events.append)
+        return self
+
+    def named(self, *names: str) -> list[Event]:
+        """The events with these names (all of them without names), in order."""
+        return [event for event in self.events if not names or event.name in names]
+
+    def names(self, *names: str) -> list[str]:
+        return [event.name for event in self.named(*names)]
+
+    def data(self, *names: str) -> list[dict[str, Any]]:
+        return [event.data for event in self.named(*names)]
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+
+@pytest.fixture
+def recorded_events(request: pytest.FixtureRequest) -> RecordedEvents:
+    """Every event published on the test's kiosk bus from now on: the `kiosk` fixture's
+    when the test uses it; a test that builds its own Kiosk calls `.watch(k.bus)`."""
+    recorder = RecordedEvents()
+    if "kiosk" in request.fixturenames:
+        recorder.watch(request.getfixturevalue("kiosk").bus)
+    return recorder
 
 
 @pytest.fixture

@@ -63,17 +63,19 @@ def test_ticket_printed_to_tcp_printer_carries_number_service_and_reference(netw
     assert doc.cut
 
 
-def test_printer_down_ticket_still_issued_then_printed_when_it_listens(network_config, make_kiosk):
+def test_printer_down_ticket_still_issued_then_printed_when_it_listens(network_config, make_kiosk,
+                                                                       recorded_events):
     k = make_kiosk(network_config)
-    statuses = []
-    k.bus.add_listener(lambda e: statuses.append(e.data["status"]) if e.name == PRINTER_STATUS else None)
+    recorded_events.watch(k.bus)
     client = create_app(k.services).test_client()
     first = client.post("/api/v1/tickets", json={"service": "B"})
     assert first.status_code == 201
     assert first.get_json()["print"]["status"] == "queued"
     second = client.post("/api/v1/tickets", json={"service": "A"}).get_json()
     assert second["print"]["status"] == "queued"
-    assert client.get("/healthz").get_json()["devices"]["printer"]["status"] == "offline"
+    printer_health = client.get("/healthz").get_json()["devices"]["printer"]
+    assert (printer_health["status"], printer_health["reason"]) == ("down", "offline")
+    assert printer_health["message"] and printer_health["last_error"]
     assert client.get("/healthz").get_json()["status"] == "degraded"
     assert k.db.scalar("SELECT COUNT(*) FROM tickets") == 2
 
@@ -84,7 +86,8 @@ def test_printer_down_ticket_still_issued_then_printed_when_it_listens(network_c
         printer.close()
     printed = {doc.qr_payloads[0] for doc in jobs}
     assert printed == {first.get_json()["reference"], second["reference"]}
-    assert statuses[:2] == ["offline", "ok"]
+    statuses = [(e["status"], e["reason"]) for e in recorded_events.data(PRINTER_STATUS)]
+    assert statuses[:2] == [("down", "offline"), ("ok", None)]
     assert _marked(k, 2)
     assert client.get("/healthz").get_json()["devices"]["printer"]["status"] == "ok"
 
@@ -151,7 +154,7 @@ def test_printing_goes_on_while_another_writer_holds_the_database(kiosk, config)
                 break
             threading.Event().wait(0.05)
         assert len(list(prints.glob("*.bin"))) == 3
-        assert kiosk.spooler.health()["pending"] == 0
+        assert kiosk.spooler.health().details["pending"] == 0
         assert kiosk.db.scalar("SELECT COUNT(*) FROM print_jobs WHERE status = 'printed'") == 0
     finally:
         release.set()

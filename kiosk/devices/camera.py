@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Callable, Protocol
 
 from kiosk.devices.dedup import Deduper
+from kiosk.devices.health import DISCONNECTED, NOT_CONFIGURED, STARTING_GRACE_S, DeviceHealth, starting
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +138,8 @@ ScanHandler = Callable[[str, bytes | None, datetime | None], Any]
 class Camera:
     def __init__(self, source: FrameSource | None, decode: Callable[[Any], list[str]] | None,
                  on_scan: ScanHandler, *, now: Callable[[], datetime], fps: float = 10.0, repeat_s: float = 30.0,
-                 jpeg_quality: int = 80, backoff_initial_s: float = 0.5, backoff_max_s: float = 30.0) -> None:
+                 jpeg_quality: int = 80, backoff_initial_s: float = 0.5, backoff_max_s: float = 30.0,
+                 starting_grace_s: float = STARTING_GRACE_S) -> None:
         self.source = source
         self._decode = decode
         self._on_scan = on_scan
@@ -153,7 +155,9 @@ class Camera:
         self._latest: tuple[Any, float, datetime] | None = None
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
-        self.status = "off" if source is None else "starting"
+        self._starting_grace_s = starting_grace_s
+        self.state = "off" if source is None else "starting"  # then "ok" or "reconnecting"
+        self._since = time.monotonic()
         self.last_error: str | None = None
         self.frames = 0
         self.scans = 0
@@ -163,6 +167,7 @@ class Camera:
     def start(self) -> None:
         if self.source is None or self._threads:
             return
+        self._since = time.monotonic()
         for name, target in (("camera-capture", self._capture_loop), ("camera-decode", self._decode_loop),
                              ("camera-scans", self._scan_loop)):
             thread = threading.Thread(target=target, name=name, daemon=True)
@@ -193,10 +198,20 @@ class Camera:
         ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, int(self._quality)])
         return buf.tobytes() if ok else None
 
-    def health(self) -> dict[str, Any]:
-        return {"status": self.status, "source": self.source.name if self.source else "",
-                "frames": self.frames, "scans": self.scans, "reconnects": self.reconnects,
-                "last_error": self.last_error}
+    def health(self) -> DeviceHealth:
+        details = {"source": self.source.name if self.source else "", "frames": self.frames, "scans": self.scans,
+                   "reconnects": self.reconnects, "last_error": self.last_error}
+        if self.source is None:
+            return DeviceHealth("off", NOT_CONFIGURED, "camera.source is empty", details)
+        if self.state == "reconnecting":
+            return DeviceHealth("down", DISCONNECTED, self.last_error, details)
+        if self._decode is None:
+            return DeviceHealth("degraded", "no_decoder", self.last_error or "no QR decoder: codes are not read",
+                                details)
+        if self.state == "starting":
+            return starting(self._since, time.monotonic(), grace_s=self._starting_grace_s, what="the camera",
+                            details=details)
+        return DeviceHealth("ok", details=details)
 
     # -- workers ----------------------------------------------------------------------
     def _capture_loop(self) -> None:
@@ -208,7 +223,7 @@ class Camera:
                 try:
                     self.source.open()
                     opened, backoff = True, 0.0
-                    self.status = "ok"
+                    self.state = "ok"
                 except Exception as exc:  # noqa: BLE001 - any driver failure means "retry later"
                     backoff = min(self._backoff_max, max(self._backoff_initial, backoff * 2))
                     self._failed(f"{exc}; retrying in {backoff:.1f} s")
@@ -235,9 +250,9 @@ class Camera:
             self._stop.wait(max(0.0, next_at - time.monotonic()))
 
     def _failed(self, error: str) -> None:
-        if self.status != "reconnecting" or error != self.last_error:
+        if self.state != "reconnecting" or error != self.last_error:
             log.warning("camera %s: %s", self.source.name, error)
-        self.status = "reconnecting"
+        self.state = "reconnecting"
         self.last_error = error
 
     def _decode_loop(self) -> None:

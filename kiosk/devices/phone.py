@@ -7,7 +7,7 @@ on, so the echo is skipped), then reads lines and hands them to the pure
 `kiosk.devices.callerid.CallerIdParser`. Each call it completes goes to `on_call` (the call
 service: store, match, publish). A port that is missing or vanishes (USB unplugged,
 pty closed) and a modem that never answers `OK` are retried with exponential back-off;
-`health()` says what is wrong in words. Nothing here ever raises into the web service.
+`health()` says what is wrong: a stable reason and the words. Nothing here ever raises into the web service.
 
 pyserial opens device paths with O_NOCTTY, so an unplug never sends SIGHUP to us.
 """
@@ -21,15 +21,24 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from kiosk.devices.callerid import CallerId, CallerIdParser, clean_line, format_block, reply_kind
+from kiosk.devices.health import DISCONNECTED, NOT_CONFIGURED, STARTING_GRACE_S, DeviceHealth, starting
 
 log = logging.getLogger(__name__)
 
 SIM = "sim"
 MAX_LINE = 512
 
+NOT_RESPONDING = "not_responding"
+INIT_REJECTED = "init_rejected"
+
 
 class PhoneError(Exception):
-    """The modem could not be opened or did not answer its init commands."""
+    """The modem could not be opened or did not answer its init commands; `reason` is the
+    health reason (disconnected, not_responding, init_rejected)."""
+
+    def __init__(self, message: str, reason: str = DISCONNECTED) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class Port(Protocol):
@@ -149,7 +158,7 @@ class PhoneWorker:
     def __init__(self, port: str, *, on_call: Callable[[CallerId], Any], baudrate: int = 9600,
                  init: list[str] | None = None, ok_timeout_s: float = 3.0, retry_min_s: float = 0.25,
                  retry_max_s: float = 30.0, poll_s: float = 0.05,
-                 opener: Callable[[], Port] | None = None) -> None:
+                 opener: Callable[[], Port] | None = None, starting_grace_s: float = STARTING_GRACE_S) -> None:
         self.port = port
         self.baudrate = baudrate
         self.init = list(init if init is not None else ["ATZ", "AT+VCID=1"])
@@ -163,7 +172,10 @@ class PhoneWorker:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
-        self._state: dict[str, Any] = {"status": "starting", "detail": "opening the port"}
+        self._starting_grace_s = starting_grace_s
+        # (phase, reason, detail): phase is "starting", "ok" or "down"
+        self._state: tuple[str, str | None, str] = ("starting", None, "opening the port")
+        self._since = time.monotonic()
         self._connected_once = False
         self.calls_seen = 0
         self.reconnects = 0
@@ -173,6 +185,7 @@ class PhoneWorker:
     def start(self) -> None:
         if self._thread is None:
             self._stop.clear()
+            self._since = time.monotonic()
             self._thread = threading.Thread(target=self._run, name="phone-modem", daemon=True)
             self._thread.start()
 
@@ -184,12 +197,17 @@ class PhoneWorker:
             self._thread.join(5)
             self._thread = None
 
-    def health(self) -> dict[str, Any]:
+    def health(self) -> DeviceHealth:
         with self._lock:
-            state = dict(self._state)
-        state.update({"port": self.port, "calls": self.calls_seen, "reconnects": self.reconnects,
-                      "simulated": self.sim is not None})
-        return state
+            phase, reason, detail = self._state
+        details = {"port": self.port, "calls": self.calls_seen, "reconnects": self.reconnects,
+                   "simulated": self.sim is not None}
+        if phase == "starting":
+            return starting(self._since, time.monotonic(), grace_s=self._starting_grace_s, what="the modem",
+                            details=details)
+        if phase == "ok":
+            return DeviceHealth("ok", None, detail, details)
+        return DeviceHealth("down", reason, detail, details)
 
     def simulate_call(self, number: str, name: str = "") -> None:
         """Make the simulated modem ring with this caller ID (`P`/`O` for private/out of area)."""
@@ -198,12 +216,12 @@ class PhoneWorker:
         self.sim.ring(number, name)
 
     # -- the thread ------------------------------------------------------------------
-    def _set(self, status: str, detail: str) -> None:
+    def _set(self, phase: str, detail: str, reason: str | None = None) -> None:
         with self._lock:
-            changed = self._state.get("status") != status or self._state.get("detail") != detail
-            self._state = {"status": status, "detail": detail}
+            changed = self._state != (phase, reason, detail)
+            self._state = (phase, reason, detail)
         if changed:
-            (log.info if status == "ok" else log.warning)("phone %s: %s", status, detail)
+            (log.info if phase == "ok" else log.warning)("phone %s: %s", reason or phase, detail)
 
     def _open(self) -> Port:
         if self._opener is not None:
@@ -230,11 +248,11 @@ class PhoneWorker:
                 delay = self.retry_min_s
                 self._read_loop(port)
             except PhoneError as exc:
-                self._set("degraded", str(exc))
+                self._set("down", str(exc), exc.reason)
             except Exception as exc:     # SerialException, OSError: the port vanished
                 if self._stop.is_set():
                     break
-                self._set("degraded", f"lost the modem on {self.port} ({exc}); reconnecting")
+                self._set("down", f"lost the modem on {self.port} ({exc}); reconnecting", DISCONNECTED)
             finally:
                 if port is not None:
                     try:
@@ -256,14 +274,15 @@ class PhoneWorker:
                     raise PhoneError("stopping")
                 if time.monotonic() >= deadline:
                     raise PhoneError(f"the modem on {self.port} did not answer OK to {command} "
-                                     f"within {self.ok_timeout_s:g} s")
+                                     f"within {self.ok_timeout_s:g} s", NOT_RESPONDING)
                 for line in self._read_lines(port):
                     kind = reply_kind(line, command) if not answered else "other"
                     if kind == "ok":
                         answered = True
                     elif kind == "error":
                         raise PhoneError(f"the modem on {self.port} answered {clean_line(line)} to {command} "
-                                         "(check phone.init: some chipsets want AT#CID=1 instead of AT+VCID=1)")
+                                         "(check phone.init: some chipsets want AT#CID=1 instead of AT+VCID=1)",
+                                         INIT_REJECTED)
                     elif kind == "other":     # a RING or caller ID arriving meanwhile
                         self._deliver(self.parser.feed(line, time.monotonic()))
 
@@ -312,8 +331,8 @@ class PhoneOff:
     def start(self) -> None: ...
     def stop(self) -> None: ...
 
-    def health(self) -> dict[str, Any]:
-        return {"status": "off", "detail": "phone.port is empty", "port": "", "simulated": False}
+    def health(self) -> DeviceHealth:
+        return DeviceHealth("off", NOT_CONFIGURED, "phone.port is empty", {"port": "", "simulated": False})
 
     def simulate_call(self, number: str, name: str = "") -> None:
         raise PhoneError("no modem is configured (phone.port is empty)")

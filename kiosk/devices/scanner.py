@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any, Callable
+
+from kiosk.devices.health import DISCONNECTED, STARTING_GRACE_S, DeviceHealth, starting
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +45,8 @@ class LineSplitter:
 
 class SerialScanner:
     def __init__(self, port: str, on_code: Callable[[str], Any], *, baudrate: int = 9600,
-                 backoff_initial_s: float = 0.5, backoff_max_s: float = 30.0) -> None:
+                 backoff_initial_s: float = 0.5, backoff_max_s: float = 30.0,
+                 starting_grace_s: float = STARTING_GRACE_S) -> None:
         self.port = port
         self.baudrate = baudrate
         self._on_code = on_code
@@ -50,11 +54,14 @@ class SerialScanner:
         self._backoff_max = backoff_max_s
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.status = "starting"
+        self._starting_grace_s = starting_grace_s
+        self.state = "starting"  # then "ok" or "reconnecting"
+        self._since = time.monotonic()
         self.last_error: str | None = None
         self.codes = 0
 
     def start(self) -> None:
+        self._since = time.monotonic()
         self._thread = threading.Thread(target=self._run, name="scanner", daemon=True)
         self._thread.start()
 
@@ -63,8 +70,14 @@ class SerialScanner:
         if self._thread:
             self._thread.join(timeout)
 
-    def health(self) -> dict[str, Any]:
-        return {"status": self.status, "port": self.port, "codes": self.codes, "last_error": self.last_error}
+    def health(self) -> DeviceHealth:
+        details = {"port": self.port, "codes": self.codes, "last_error": self.last_error}
+        if self.state == "reconnecting":
+            return DeviceHealth("down", DISCONNECTED, self.last_error, details)
+        if self.state == "starting":
+            return starting(self._since, time.monotonic(), grace_s=self._starting_grace_s, what="the scanner",
+                            details=details)
+        return DeviceHealth("ok", details=details)
 
     def _run(self) -> None:
         import serial
@@ -74,7 +87,7 @@ class SerialScanner:
             try:
                 with serial.serial_for_url(self.port, baudrate=self.baudrate, timeout=0.2) as port:
                     port.reset_input_buffer()  # a pty keeps what was written while closed
-                    self.status, backoff = "ok", 0.0
+                    self.state, backoff = "ok", 0.0
                     splitter = LineSplitter()
                     while not self._stop.is_set():
                         for code in splitter.feed(port.read(256)):
@@ -87,5 +100,5 @@ class SerialScanner:
                 backoff = min(self._backoff_max, max(self._backoff_initial, backoff * 2))
                 if self.last_error != str(exc):
                     log.warning("scanner %s: %s; retrying in %.1f s", self.port, exc, backoff)
-                self.status, self.last_error = "reconnecting", str(exc)
+                self.state, self.last_error = "reconnecting", str(exc)
                 self._stop.wait(backoff)

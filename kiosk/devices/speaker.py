@@ -30,6 +30,7 @@ from typing import Any, Protocol
 
 from kiosk.config import TtsConfig
 from kiosk.devices.announcement import Announcement
+from kiosk.devices.health import NOT_CONFIGURED, DeviceHealth
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +41,16 @@ _SUBPROCESS_TIMEOUT_S = 30.0
 _UTTERANCE_TIMEOUT_S = 60.0
 
 
+NO_AUDIO_OUTPUT = "no_audio_output"
+
+
 class SpeakerError(RuntimeError):
-    """An announcement could not be produced; the message says why, for health()."""
+    """An announcement could not be produced; the message says why, for health(). A
+    `reason` marks a failure that every announcement will meet (e.g. no audio output)."""
+
+    def __init__(self, message: str, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class Backend(Protocol):
@@ -199,12 +208,13 @@ class Pyttsx3Backend:
     def _probe_audio(self) -> None:
         aplay = shutil.which("aplay")
         if aplay is None:
-            raise SpeakerError("aplay not found (install alsa-utils): announcements are not audible")
+            raise SpeakerError("aplay not found (install alsa-utils): announcements are not audible",
+                               NO_AUDIO_OUTPUT)
         done = subprocess.run([aplay, "-q"], input=_silence_wav(), capture_output=True,
                               timeout=_SUBPROCESS_TIMEOUT_S, check=False)
         if done.returncode != 0:
             reason = done.stderr.decode("utf-8", "replace").strip() or f"exit {done.returncode}"
-            raise SpeakerError(f"no audio output: aplay: {reason}")
+            raise SpeakerError(f"no audio output: aplay: {reason}", NO_AUDIO_OUTPUT)
 
     def _ensure_engine(self) -> Any:
         if self._engine is None:
@@ -291,6 +301,8 @@ class Speaker:
         self._now = now
         self._counts = {"spoken": 0, "failed": 0, "dropped": 0, "discarded": 0}
         self._last_ok: bool | None = None
+        self._not_ready: tuple[str, str] | None = None  # (reason, message) of a failed prepare(), until spoken
+        self._fault: str | None = None  # the reason of the last failure, if it will recur
         self._last_error: str | None = None
         self._last_error_at: str | None = None
 
@@ -355,6 +367,8 @@ class Speaker:
         except Exception as exc:
             log.error("speaker %s not ready: %s", self.output, exc)
             self._record_error(f"not ready: {exc}")
+            with self._cond:
+                self._not_ready = (getattr(exc, "reason", None) or "not_ready", f"not ready: {exc}")
         while True:
             item = self._queue.get()
             if item is _STOP:
@@ -367,9 +381,13 @@ class Speaker:
                 self.backend.speak(announcement, at)
             except SpeakerError as exc:
                 log.error("announcement %s failed: %s", announcement.key, exc)
+                with self._cond:
+                    self._fault = exc.reason
                 self._finish(announcement, "failed", str(exc))
             except Exception as exc:
                 log.exception("announcement %s failed", announcement.key)
+                with self._cond:
+                    self._fault = None
                 self._finish(announcement, "failed", f"{type(exc).__name__}: {exc}")
             else:
                 self._finish(announcement, "spoken", None)
@@ -393,6 +411,7 @@ class Speaker:
             self._counts[outcome] += 1
             if outcome == "spoken":
                 self._last_ok = True
+                self._not_ready = self._fault = None
             self._cond.notify_all()
 
     @property
@@ -406,18 +425,13 @@ class Speaker:
         with self._cond:
             return self._cond.wait_for(lambda: sum(self._counts.values()) >= count, timeout)
 
-    def health(self) -> dict[str, Any]:
+    def health(self) -> DeviceHealth:
+        """off without a back-end; down when the worker died, the back-end never got ready or
+        there is no audio output; degraded while the last announcement failed."""
         with self._cond:
             worker_died = (self._thread is not None and not self._thread.is_alive()
                            and not self._stopping.is_set())
-            if self.backend is None:
-                status = "off"
-            elif self._last_ok is False or worker_died:
-                status = "error"
-            else:
-                status = "ok"
-            return {
-                "status": status,
+            details = {
                 "output": self.output,
                 "voices": dict(self.backend.voices) if self.backend else {},
                 **self._counts,
@@ -425,6 +439,17 @@ class Speaker:
                 "last_error": "speaker worker died" if worker_died else self._last_error,
                 "last_error_at": self._last_error_at,
             }
+            if self.backend is None:
+                return DeviceHealth("off", NOT_CONFIGURED, "announcements are off", details)
+            if worker_died:
+                return DeviceHealth("down", "worker_died", "speaker worker died", details)
+            if self._not_ready is not None:
+                return DeviceHealth("down", *self._not_ready, details)
+            if self._last_ok is False and self._fault == NO_AUDIO_OUTPUT:
+                return DeviceHealth("down", NO_AUDIO_OUTPUT, self._last_error, details)
+            if self._last_ok is False:
+                return DeviceHealth("degraded", "announcement_failed", self._last_error, details)
+            return DeviceHealth("ok", details=details)
 
 
 def create_speaker(cfg: TtsConfig, *, on_done: OnDone | None = None, maxsize: int = 32,

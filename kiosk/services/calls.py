@@ -20,7 +20,7 @@ from kiosk.clock import Clock, from_db_time, to_iso
 from kiosk.config import Config
 from kiosk.devices.phone import PhoneError
 from kiosk.errors import Conflict, Invalid, NotFound
-from kiosk.events import CALL_INCOMING, EventBus
+from kiosk.events import CallIncoming, EventBus
 from kiosk.phone_numbers import normalise
 from kiosk.store import Database
 from kiosk.store import calls as store
@@ -86,9 +86,8 @@ class CallService:
                                at=now.isoformat(), site_id=self.config.site.id, tz=self.clock.tz)
         row["resident_name"] = resident["name"] if resident else None
         row["resident_unit"] = resident["unit"] if resident else None
-        self.bus.publish(CALL_INCOMING, {"id": row["id"], "kind": row["kind"],
-                                         "started_at": self._iso(row["started_at"]),
-                                         "matched": resident is not None})
+        self.bus.publish(CallIncoming(id=row["id"], kind=row["kind"], started_at=self._iso(row["started_at"]),
+                                      matched=resident is not None))
         return self.public(row)
 
     # -- for the desk ----------------------------------------------------------------

@@ -16,7 +16,7 @@ from kiosk.clock import Clock, db_time, from_db_time, local_day, to_iso
 from kiosk.config import Config
 from kiosk.devices.slips import CaseSlipPrint
 from kiosk.errors import Forbidden, Invalid, NotFound
-from kiosk.events import (CASE_CREATED, CASE_DUE_SOON, CASE_ESCALATED, CASE_OVERDUE, CASE_UPDATED, EventBus)
+from kiosk.events import CaseCreated, CaseDueSoon, CaseEscalated, CaseOverdue, CaseUpdated, EventBus, Payload
 from kiosk.services import printing
 from kiosk.services.printing import PrintSpooler
 from kiosk.store import cases as store
@@ -30,6 +30,13 @@ MAX_TEXT = 2000
 MAX_SHORT = 100
 _TIMES = ("clock_start", "due_at", "first_answer_at", "feedback_at", "closed_at", "due_soon_at", "overdue_at",
           "escalated_at", "created_at", "updated_at")
+
+
+def _alerts(kind: str, subject: dict[str, Any]) -> list[Payload]:
+    """The events of one raised deadline alert: an overdue one is escalated to the manager."""
+    if kind == "overdue":
+        return [CaseOverdue(subject), CaseEscalated(subject, to="manager")]
+    return [CaseDueSoon(subject)]
 
 
 class CaseService:
@@ -162,7 +169,7 @@ class CaseService:
             self._outbox(conn, row)
             public = self.public(row)
             job_id = printing.enqueue(conn, self._slip(public, now), at=at) if print_slip else None
-        self.bus.publish(CASE_CREATED, public)
+        self.bus.publish(CaseCreated(public))
         if job_id is not None:
             public["print"] = {"status": self.spooler.print_and_wait(job_id) if self.spooler else printing.QUEUED}
         return public
@@ -247,7 +254,7 @@ class CaseService:
                               to_status=to, detail=detail)
             self._outbox(conn, updated)
         public = self.public(updated)
-        self.bus.publish(CASE_UPDATED, public)
+        self.bus.publish(CaseUpdated(public))
         return public
 
     def _outbox(self, conn: Any, row: dict) -> None:
@@ -264,7 +271,7 @@ class CaseService:
         Returns the (event, data) pairs published."""
         now = self.clock.now()
         at = db_time(now)
-        raised: list[tuple[str, dict[str, Any]]] = []
+        raised: list[Payload] = []
         with self.db.write() as conn:
             for row in store.unanswered(conn):
                 start = from_db_time(row["clock_start"], self.clock.tz)
@@ -280,20 +287,17 @@ class CaseService:
                                       detail="escalated to manager" if kind == "overdue" else None)
                     self._outbox(conn, updated)
                     data = self.public(updated)
-                    raised.append((CASE_OVERDUE if kind == "overdue" else CASE_DUE_SOON, data))
-                    if kind == "overdue":
-                        raised.append((CASE_ESCALATED, {**data, "to": "manager"}))
+                    raised += _alerts(kind, data)
                     row = updated
             raised += self._watch_tickets(conn, now, at)
-        for name, data in raised:
-            self.bus.publish(name, data)
-        return raised
+        published = [self.bus.publish(payload) for payload in raised]
+        return [(event.name, event.data) for event in published]
 
-    def _watch_tickets(self, conn: Any, now: datetime, at: str) -> list[tuple[str, dict[str, Any]]]:
+    def _watch_tickets(self, conn: Any, now: datetime, at: str) -> list[Payload]:
         letter = self.config.cases.inquiry_service
         if not letter:
             return []
-        out = []
+        out: list[Payload] = []
         day = local_day(now, self.clock.tz).isoformat()
         for t in store.waiting_inquiries(conn, letter, day):
             start = from_db_time(t["issued_at"], self.clock.tz)
@@ -304,9 +308,7 @@ class CaseService:
                 if store.mark_ticket_alert(conn, t["id"], kind, at):
                     data = {"ticket_id": t["id"], "number": t["number"], "type": "inquiry", "source": "ticket",
                             "issued_at": to_iso(start), "due_at": to_iso(due), "sla": state}
-                    out.append((CASE_OVERDUE if kind == "overdue" else CASE_DUE_SOON, data))
-                    if kind == "overdue":
-                        out.append((CASE_ESCALATED, {**data, "to": "manager"}))
+                    out += _alerts(kind, data)
         return out
 
     def alerts(self) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from typing import Any
 
 from kiosk.clock import Clock
 from kiosk.config import Config
+from kiosk.devices.health import DeviceHealth
 from kiosk.events import EventBus
 from kiosk.services.printing import PrintSpooler
 from kiosk.services.retention import RetentionWorker
@@ -76,8 +77,9 @@ class Checkin:
             self.scanner.stop()
         self.camera.stop()
 
-    def health(self) -> dict[str, Any]:
-        camera = self.camera.health()
+    def health(self) -> dict[str, DeviceHealth]:
+        """The camera's health and, when one is configured, the serial scanner's."""
+        devices = {"camera": self.camera.health()}
         if self.scanner:
-            camera["scanner"] = self.scanner.health()
-        return camera
+            devices["scanner"] = self.scanner.health()
+        return devices

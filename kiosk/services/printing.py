@@ -31,15 +31,18 @@ from typing import Any
 from kiosk.clock import Clock, db_time
 from kiosk.config import PrinterConfig
 from kiosk.devices import layouts
+from kiosk.devices.health import DeviceHealth
 from kiosk.devices.layouts import PrintPayload
 from kiosk.devices.printer import Printer, PrinterError
-from kiosk.events import PRINTER_STATUS, EventBus
+from kiosk.events import EventBus, PrinterStatus
 from kiosk.store import print_jobs as store
 from kiosk.store.db import Database
 
 log = logging.getLogger(__name__)
 
 PRINTED, QUEUED, FAILED = "printed", "queued", "failed"
+#: The health reason while the printer refuses jobs.
+OFFLINE = "offline"
 #: Ticket states in which a late print is still useful to the resident.
 _STILL_USEFUL = ("waiting", "transferred", "called", "serving")
 
@@ -136,18 +139,15 @@ class PrintSpooler:
         self._backoff = 0.0
         self._wake.set()
 
-    def health(self) -> dict[str, Any]:
+    def health(self) -> DeviceHealth:
+        """ok, or down with reason `offline` after the printer refused a job (until one prints)."""
         try:
             pending = store.count_pending(self._db.conn, self._done_through)
         except Exception:
             pending = None
-        return {
-            "status": "ok" if self._online else "offline",
-            "backend": self._printer.name,
-            "pending": pending,
-            "printed": self._printed,
-            "last_error": self._last_error,
-        }
+        details = {"backend": self._printer.name, "pending": pending, "printed": self._printed,
+                   "last_error": self._last_error}
+        return _printer_health(self._online, self._last_error, details)
 
     # -- worker ----------------------------------------------------------------------
     def _run(self) -> None:
@@ -262,4 +262,11 @@ class PrintSpooler:
         for done in stranded:  # the printer is down: their tickets answer "queued" now
             done.release()
         if changed:
-            self._bus.publish(PRINTER_STATUS, {"status": "ok" if online else "offline", "error": error})
+            health = _printer_health(online, error)
+            self._bus.publish(PrinterStatus(health.status, health.reason, error))
+
+
+def _printer_health(online: bool, error: str | None, details: dict[str, Any] | None = None) -> DeviceHealth:
+    if online:
+        return DeviceHealth("ok", details=details or {})
+    return DeviceHealth("down", OFFLINE, error or "the printer does not take jobs", details or {})

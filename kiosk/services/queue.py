@@ -14,7 +14,7 @@ from kiosk.config import Config
 from kiosk.devices.announcement import call_announcement
 from kiosk.devices.ticket_layout import TicketPrint
 from kiosk.errors import Invalid, NotFound
-from kiosk.events import TICKET_CALLED, TICKET_ISSUED, TICKET_UPDATED, EventBus
+from kiosk.events import EventBus, TicketCalled, TicketIssued, TicketUpdated
 from kiosk.queue import estimate
 from kiosk.queue.rules import Action, Status, TicketState, check, format_number
 from kiosk.services import printing
@@ -116,7 +116,7 @@ class QueueService:
             record = self._outbox(conn, ticket)
             public = self._public(ticket, with_position=True, conn=conn, rate=rate, record=record)
             job_id = printing.enqueue(conn, self._ticket_print(ticket, public, now), at=at, ticket_id=ticket["id"])
-        self.bus.publish(TICKET_ISSUED, public)
+        self.bus.publish(TicketIssued(public))
         print_status = self.spooler.print_and_wait(job_id) if self.spooler else printing.QUEUED
         return Issued(public, print_status)
 
@@ -170,13 +170,13 @@ class QueueService:
         public = self._public(updated, with_position=True)
         if action is Action.RECALL:
             return self._after_call(updated, updated["counter"])
-        self.bus.publish(TICKET_UPDATED, public)
+        self.bus.publish(TicketUpdated(public))
         return public
 
     # -- internals --------------------------------------------------------------------
     def _after_call(self, row: dict, counter: str) -> dict[str, Any]:
         public = self._public(row)
-        self.bus.publish(TICKET_CALLED, public)
+        self.bus.publish(TicketCalled(public))
         if self.speaker is not None:
             self.speaker.announce(call_announcement(row["number"], counter))
         return public

@@ -12,7 +12,7 @@ from typing import Any
 from kiosk.clock import Clock, db_time, from_db_time, to_iso
 from kiosk.config import Config
 from kiosk.errors import Conflict, Invalid, NotFound
-from kiosk.events import SURVEY_ANSWERED, EventBus
+from kiosk.events import EventBus, SurveyAnswered
 from kiosk.store import outbox
 from kiosk.store.db import Database
 from kiosk.text import clean
@@ -73,7 +73,7 @@ class SurveyService:
             data = self.record(row)
             outbox.add(conn, site_id=self.config.site.id, kind="survey", local_id=row["id"], version=1,
                        occurred_at=data["created_at"], data=data)
-        self.bus.publish(SURVEY_ANSWERED, data)
+        self.bus.publish(SurveyAnswered(data))
         return data
 
     def record(self, row: dict) -> dict[str, Any]:
@@ -105,7 +105,7 @@ class SurveyService:
                     "created_at": to_iso(now)}
             outbox.add(conn, site_id=self.config.site.id, kind="survey", local_id=f"q{row['id']}", version=1,
                        occurred_at=data["created_at"], data=data)
-        self.bus.publish(SURVEY_ANSWERED, data)
+        self.bus.publish(SurveyAnswered(data))
         return data
 
     def pending(self, counter: str | None = None, minutes: int = 15, limit: int = 12) -> list[dict[str, Any]]:

@@ -25,7 +25,7 @@ from kiosk.config import Config
 from kiosk.devices.announcement import greeting_announcement
 from kiosk.devices.slips import ResidentCardPrint, VisitorPassPrint
 from kiosk.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
-from kiosk.events import QR_SCANNED, VISIT_CHECKED_IN, VISIT_CHECKED_OUT, EventBus
+from kiosk.events import EventBus, QrScanned, VisitCheckedIn, VisitCheckedOut, VisitSummary
 from kiosk.phone_numbers import normalise as normalise_phone
 from kiosk.services import printing
 from kiosk.services.printing import PrintSpooler
@@ -193,7 +193,7 @@ class VisitService:
         public = self.public(visit)
         if job_id is not None:
             public["print"] = {"status": self.spooler.print_and_wait(job_id) if self.spooler else printing.QUEUED}
-        self.bus.publish(VISIT_CHECKED_IN, self._event(visit))
+        self.bus.publish(VisitCheckedIn(self._summary(visit)))
         if visit["kind"] == "resident" and self.speaker is not None:
             self.speaker.announce(greeting_announcement(visit["name"]))
         return public
@@ -226,7 +226,7 @@ class VisitService:
                 raise Conflict("already_checked_out", "this visit is already checked out")
             visit = store.update_visit(conn, visit_id, {"checked_out_at": db_time(now), "updated_at": db_time(now)})
             self._outbox(conn, visit)
-        self.bus.publish(VISIT_CHECKED_OUT, self._event(visit))
+        self.bus.publish(VisitCheckedOut(self._summary(visit)))
         return self.public(visit)
 
     def checkout_pass(self, payload: str) -> dict:
@@ -251,24 +251,24 @@ class VisitService:
         Publishes `qr.scanned` with the outcome (never the payload itself) and returns it.
         """
         kind = classify(payload)
-        outcome: dict[str, Any] = {"kind": kind, "source": source, "ok": False}
         try:
             if kind == "resident":
                 visit = self.checkin_qr(payload, source=source, snapshot=snapshot)
-                outcome.update(ok=True, action="checked_in", visit=self._event_visit(visit))
+                outcome = QrScanned(kind, source, True, "checked_in", visit=VisitSummary.of(visit))
             elif kind == "visitor":
                 visit = self.checkout_pass(payload)
-                outcome.update(ok=True, action="checked_out", visit=self._event_visit(visit))
+                outcome = QrScanned(kind, source, True, "checked_out", visit=VisitSummary.of(visit))
             elif kind == "ticket":
-                outcome.update(action="ticket", error={"code": "ticket_code", "message": "this is a queue ticket"})
+                outcome = QrScanned(kind, source, False, "ticket",
+                                    error={"code": "ticket_code", "message": "this is a queue ticket"})
             else:
-                outcome.update(action="refused",
-                               error={"code": "unknown_code", "message": "this code is not a resident card "
-                                      "or a visitor pass"})
+                outcome = QrScanned(kind, source, False, "refused",
+                                    error={"code": "unknown_code", "message": "this code is not a resident card "
+                                           "or a visitor pass"})
         except DomainError as exc:
-            outcome.update(action="refused", error={"code": exc.code, "message": exc.message})
-        self.bus.publish(QR_SCANNED, outcome)
-        return outcome
+            outcome = QrScanned(kind, source, False, "refused", error={"code": exc.code, "message": exc.message})
+        self.bus.publish(outcome)
+        return outcome.to_dict()
 
     # -- reading ----------------------------------------------------------------------
     def get(self, visit_id: int) -> dict:
@@ -371,12 +371,8 @@ class VisitService:
         data["snapshot_url"] = f"/api/v1/visits/{visit['id']}/snapshot" if visit["snapshot_path"] else None
         return data
 
-    def _event_visit(self, visit: dict) -> dict[str, Any]:
-        return {k: visit.get(k) for k in ("id", "kind", "method", "name", "unit", "checked_in_at",
-                                          "checked_out_at")}
-
-    def _event(self, visit: dict) -> dict[str, Any]:
-        return self._event_visit(self.public(visit))
+    def _summary(self, visit: dict) -> VisitSummary:
+        return VisitSummary.of(self.public(visit))
 
 
 def make_thumbnail(jpeg: bytes, width: int = 240) -> bytes:

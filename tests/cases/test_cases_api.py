@@ -142,20 +142,21 @@ def test_list_filters(client, tokens, clock):
     assert client.get("/api/v1/cases", headers=bearer(tokens["security"])).status_code == 403
 
 
-def test_overdue_raised_exactly_once_and_escalated(client, tokens, kiosk, clock):
+def test_overdue_raised_exactly_once_and_escalated(client, tokens, kiosk, clock, recorded_events):
     case = new_case(client, tokens)
-    seen = []
-    kiosk.bus.add_listener(lambda e: e.name.startswith("case.") and e.name not in ("case.created", "case.updated")
-                           and seen.append((e.name, e.data.get("id"))))
+
+    def seen():
+        return [(e.name, e.data.get("id")) for e in recorded_events.named(CASE_DUE_SOON, CASE_OVERDUE, CASE_ESCALATED)]
+
     assert kiosk.cases.watch_once() == []
     clock.advance(hours=22, minutes=1)  # within the last 2 h
     kiosk.cases.watch_once()
     kiosk.cases.watch_once()
-    assert seen == [(CASE_DUE_SOON, case["id"])]
+    assert seen() == [(CASE_DUE_SOON, case["id"])]
     clock.advance(hours=2)
     for _ in range(3):
         kiosk.cases.watch_once()
-    assert seen == [(CASE_DUE_SOON, case["id"]), (CASE_OVERDUE, case["id"]), (CASE_ESCALATED, case["id"])]
+    assert seen() == [(CASE_DUE_SOON, case["id"]), (CASE_OVERDUE, case["id"]), (CASE_ESCALATED, case["id"])]
     got = client.get(f"/api/v1/cases/{case['id']}", headers=bearer(tokens["manager"])).get_json()
     assert got["sla"] == "overdue" and got["escalated"]
     assert [h["action"] for h in got["history"]] == ["create", "due_soon", "overdue"]
@@ -163,25 +164,20 @@ def test_overdue_raised_exactly_once_and_escalated(client, tokens, kiosk, clock)
     assert [c["id"] for c in board["overdue"]] == [case["id"]]
 
 
-def test_feedback_in_time_stops_the_24h_clock(client, tokens, kiosk, clock):
+def test_feedback_in_time_stops_the_24h_clock(client, tokens, kiosk, clock, recorded_events):
     case = new_case(client, tokens)
-    seen = []
-    kiosk.bus.add_listener(lambda e: e.name in (CASE_DUE_SOON, CASE_OVERDUE) and seen.append(e.name))
     clock.advance(hours=20)
     post(client, f"/api/v1/cases/{case['id']}/feedback", tokens["specialist"], {"text": "已处理并电话回复"})
     clock.advance(hours=10)
     kiosk.cases.watch_once()
-    assert seen == []
+    assert recorded_events.names(CASE_DUE_SOON, CASE_OVERDUE) == []
     got = client.get(f"/api/v1/cases/{case['id']}", headers=bearer(tokens["specialist"])).get_json()
     assert got["sla"] == "met" and got["status"] == "feedback_given"
 
 
-def test_waiting_inquiry_tickets_alert_once(kiosk, clock, client, tokens):
+def test_waiting_inquiry_tickets_alert_once(kiosk, clock, client, tokens, recorded_events):
     ticket = kiosk.queue.issue("A").ticket
     kiosk.queue.issue("B")  # not the inquiry service
-    seen = []
-    kiosk.bus.add_listener(lambda e: e.name in (CASE_DUE_SOON, CASE_OVERDUE) and seen.append(
-        (e.name, e.data.get("number"))))
     clock.advance(minutes=4, seconds=10)
     kiosk.cases.watch_once()
     alerts = client.get("/api/v1/cases/alerts", headers=bearer(tokens["receptionist"])).get_json()
@@ -189,7 +185,8 @@ def test_waiting_inquiry_tickets_alert_once(kiosk, clock, client, tokens):
     clock.advance(minutes=2)
     kiosk.cases.watch_once()
     kiosk.cases.watch_once()
-    assert seen == [(CASE_DUE_SOON, "A001"), (CASE_OVERDUE, "A001")]
+    assert [(e.name, e.data.get("number")) for e in recorded_events.named(CASE_DUE_SOON, CASE_OVERDUE)] == \
+        [(CASE_DUE_SOON, "A001"), (CASE_OVERDUE, "A001")]
     # once called, the ticket leaves the watch
     kiosk.queue.call_next("1")
     assert client.get("/api/v1/cases/alerts", headers=bearer(tokens["receptionist"])).get_json()["tickets"] == []

@@ -32,9 +32,7 @@ def checkin(client, **body):
     return client.post("/api/v1/checkins", json=body)
 
 
-def test_qr_checkin_records_visit_outbox_and_greets(client, kiosk, card):
-    events = []
-    kiosk.bus.add_listener(events.append)
+def test_qr_checkin_records_visit_outbox_and_greets(client, kiosk, card, recorded_events):
     resp = checkin(client, method="qr", payload=card)
     assert resp.status_code == 201, resp.json
     visit = resp.json
@@ -43,7 +41,7 @@ def test_qr_checkin_records_visit_outbox_and_greets(client, kiosk, card):
     rows = kiosk.db.query("SELECT key, data FROM outbox WHERE kind = 'visit'")
     assert [r["key"] for r in rows] == [f"demo-site:visit:{visit['id']}:1"]
     assert json.loads(rows[0]["data"])["name"] == "张女士"
-    assert [e.name for e in events if e.name == "visit.checked_in"] == ["visit.checked_in"]
+    assert recorded_events.names("visit.checked_in") == ["visit.checked_in"]
 
 
 def test_greeting_is_spoken_after_a_resident_check_in(tmp_path, config, clock, residents_csv_text):
@@ -320,13 +318,12 @@ def test_site_key_is_private_and_stable(kiosk):
     assert load_site_key(kiosk.config.data_dir) == kiosk.visits.key
 
 
-def test_scan_endpoint_checks_in_and_reports_refusals(client, kiosk, card):
-    events = []
-    kiosk.bus.add_listener(lambda e: e.name == "qr.scanned" and events.append(e.data))
+def test_scan_endpoint_checks_in_and_reports_refusals(client, kiosk, card, recorded_events):
     ok = client.post("/api/v1/scans", json={"payload": card}).json
     assert ok["ok"] and ok["action"] == "checked_in" and ok["visit"]["name"] == "张女士"
     bad = client.post("/api/v1/scans", json={"payload": "garbage"}).json
     assert not bad["ok"] and bad["error"]["code"] == "unknown_code"
+    events = recorded_events.data("qr.scanned")
     assert [e["action"] for e in events] == ["checked_in", "refused"]
     assert all(card not in json.dumps(e) for e in events)  # the card itself is never broadcast
 

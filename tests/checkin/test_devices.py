@@ -74,17 +74,16 @@ def test_video_with_a_card_from_second_2_gives_exactly_one_check_in(tmp_path, co
         k.stop()
 
 
-def test_forged_card_on_camera_leaves_no_visit(tmp_path, config, clock):
+def test_forged_card_on_camera_leaves_no_visit(tmp_path, config, clock, recorded_events):
     card_for(config, clock)
     forged = "KR1:demo-site:r-zhang:2000000000:AAAAAAAAAAAAAAAAAAAAAA"
     video = write_video(tmp_path / "cam.avi", forged, seconds=2, fps=10, qr_from_s=0.5, qr_until_s=None)
     config.camera.source = str(video)
     config.camera.fps = 40
     k = Kiosk(config, clock=clock)
-    events = []
-    k.bus.add_listener(lambda e: e.name == "qr.scanned" and events.append(e.data))
+    recorded_events.watch(k.bus)
     try:
-        wait_for(lambda: events)
+        events = wait_for(lambda: recorded_events.data("qr.scanned"))
         assert events[0]["error"]["code"] == "token_forged"
         assert k.db.scalar("SELECT COUNT(*) FROM visits") == 0
     finally:
@@ -101,10 +100,12 @@ def test_camera_vanishing_mid_run_does_not_stop_check_in(tmp_path, config, clock
     try:
         wait_for(lambda: k.checkin.camera.frames > 5)
         video.unlink()  # unplugged: the file ends and cannot be reopened
-        wait_for(lambda: k.health()["devices"]["camera"]["status"] == "reconnecting")
+        wait_for(lambda: k.health()["devices"]["camera"]["status"] == "down")
         client = create_app(k.services, TESTING=True).test_client()
         health = client.get("/healthz").json
         assert health["status"] == "degraded" and "not found" in health["devices"]["camera"]["last_error"]
+        assert health["devices"]["camera"]["reason"] == "disconnected"
+        assert "not found" in health["devices"]["camera"]["message"]
         resp = client.post("/api/v1/checkins", json={"method": "manual", "visitor": {
             "name": "访客", "phone": "13900001111", "unit": "1-1-101"}})
         assert resp.status_code == 201
@@ -116,6 +117,7 @@ def test_camera_vanishing_mid_run_does_not_stop_check_in(tmp_path, config, clock
         write_video(tmp_path / "cam.avi", None, seconds=1, fps=10)
         wait_for(lambda: k.health()["devices"]["camera"]["status"] == "ok")
         assert k.checkin.camera.reconnects >= 1
+        assert k.health()["devices"]["camera"]["reason"] is None
     finally:
         k.stop()
 
@@ -143,12 +145,13 @@ def test_serial_scanner_on_a_pty_checks_a_resident_in(config, clock):
     config.scanner.port = os.ttyname(slave)
     k = Kiosk(config, clock=clock)
     try:
-        wait_for(lambda: k.checkin.scanner.status == "ok")
+        wait_for(lambda: (k.checkin.scanner.health().status, k.checkin.scanner.health().reason) == ("ok", None))
         os.write(master, card.encode() + b"\r\n")
         wait_for(lambda: k.db.scalar("SELECT COUNT(*) FROM visits"))
         visit = k.db.query_one("SELECT resident_id, source FROM visits")
         assert visit == {"resident_id": "r-zhang", "source": "scanner"}
         assert k.health()["devices"]["camera"]["scanner"]["codes"] == 1
+        assert k.health()["devices"]["camera"]["scanner"]["status"] == "ok"
     finally:
         k.stop()
         os.close(master)
@@ -159,8 +162,12 @@ def test_missing_scanner_port_reconnects_without_crashing(config, clock, tmp_pat
     config.scanner.port = str(tmp_path / "no-such-tty")
     k = Kiosk(config, clock=clock)
     try:
-        wait_for(lambda: k.checkin.scanner.status == "reconnecting")
+        wait_for(lambda: k.checkin.scanner.health().status == "down")
+        assert k.checkin.scanner.health().reason == "disconnected"
         assert k.checkin.scanner.last_error
+        health = k.health()
+        assert health["devices"]["camera"]["scanner"]["status"] == "down"
+        assert health["status"] == "degraded"  # the scanner is a device too
     finally:
         k.stop()
 
@@ -169,8 +176,9 @@ def test_sim_camera_offline_mode_shows_in_health(config, clock):
     config.camera.source = "sim:offline"
     k = Kiosk(config, clock=clock)
     try:
-        wait_for(lambda: k.health()["devices"]["camera"]["status"] == "reconnecting")
-        assert "offline" in k.health()["devices"]["camera"]["last_error"]
+        wait_for(lambda: k.health()["devices"]["camera"]["status"] == "down")
+        camera = k.health()["devices"]["camera"]
+        assert camera["reason"] == "disconnected" and "offline" in camera["last_error"]
     finally:
         k.stop()
 

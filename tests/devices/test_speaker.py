@@ -134,7 +134,7 @@ def test_wav_of_one_announcement_through_the_worker(tmp_path: Path, stopper) -> 
     en = cli_frames("Number A, 0 1 2, please go to counter 2.", "en", tmp_path)
     assert frames == zh + en
     assert list(out.glob(".*")) == []
-    health = speaker.health()
+    health = speaker.health().to_dict()
     assert health["status"] == "ok" and health["spoken"] == 1 and health["last_error"] is None
     assert health["output"] == f"wav:{out}"
     assert health["voices"] == {"zh": "sit/cmn-Latn-pinyin", "en": "gmw/en"}
@@ -145,7 +145,7 @@ def test_short_voice_spelling_works_too(tmp_path: Path, stopper) -> None:
     stopper(speaker)
     speaker.announce(call_announcement("A001", "1"))
     assert speaker.wait_finished(1, WAIT_S)
-    assert speaker.health()["status"] == "ok" and len(wavs(tmp_path)) == 1
+    assert speaker.health().to_dict()["status"] == "ok" and len(wavs(tmp_path)) == 1
 
 
 def test_announce_returns_before_the_wav_exists(tmp_path: Path, stopper) -> None:
@@ -166,7 +166,7 @@ def test_announce_returns_before_the_wav_exists(tmp_path: Path, stopper) -> None
     speaker.announce(call_announcement("A002", "1"))
 
     assert [WAV_NAME.match(p.name)["key"] for p in wavs(tmp_path)] == ["A001-1"]
-    assert speaker.health()["pending"] == 1
+    assert speaker.health().to_dict()["pending"] == 1
     release.set()
     assert speaker.wait_finished(2, WAIT_S)
     assert [WAV_NAME.match(p.name)["key"] for p in wavs(tmp_path)] == ["A001-1", "A002-1"]
@@ -190,7 +190,7 @@ def test_twenty_concurrent_announcements_all_written(tmp_path: Path, stopper) ->
     assert speaker.wait_finished(20, WAIT_S)
     keys = sorted(WAV_NAME.match(p.name)["key"] for p in wavs(tmp_path))
     assert keys == sorted(f"A{i:03d}-{i % 3 + 1}" for i in range(20))
-    health = speaker.health()
+    health = speaker.health().to_dict()
     assert (health["spoken"], health["failed"], health["dropped"]) == (20, 0, 0)
 
 
@@ -215,7 +215,7 @@ def test_full_queue_drops_the_oldest(tmp_path: Path, stopper) -> None:
     assert speaker.wait_finished(5, WAIT_S)
     assert outcomes == {"A000-1": None, "A001-1": "dropped: queue full", "A002-1": "dropped: queue full",
                         "A003-1": None, "A004-1": None}
-    assert speaker.health()["dropped"] == 2 and speaker.health()["status"] == "ok"
+    assert speaker.health().to_dict()["dropped"] == 2 and speaker.health().to_dict()["status"] == "ok"
 
 
 @pytest.mark.parametrize("tts", [{"enabled": False, "output": "wav:{dir}"}, {"output": "off"}])
@@ -230,9 +230,10 @@ def test_off_writes_nothing(tmp_path: Path, tts: dict) -> None:
     assert speaker.wait_finished(1, WAIT_S)
     assert speaker.stop()
     assert not out.exists()
-    assert speaker.health() == {"status": "off", "output": "off", "voices": {}, "spoken": 0, "failed": 0,
-                                "dropped": 0, "discarded": 1, "pending": 0, "last_error": None,
-                                "last_error_at": None}
+    assert speaker.health().to_dict() == {
+        "status": "off", "reason": "not_configured", "message": "announcements are off", "output": "off",
+        "voices": {}, "spoken": 0, "failed": 0, "dropped": 0, "discarded": 1, "pending": 0, "last_error": None,
+        "last_error_at": None}
 
 
 def test_unwritable_folder_fails_one_announcement_and_the_worker_goes_on(tmp_path: Path, stopper) -> None:
@@ -244,15 +245,15 @@ def test_unwritable_folder_fails_one_announcement_and_the_worker_goes_on(tmp_pat
 
     speaker.announce(call_announcement("A001", "1"))
     assert speaker.wait_finished(1, WAIT_S)
-    health = speaker.health()
-    assert health["status"] == "error" and health["failed"] == 1
+    health = speaker.health().to_dict()
+    assert (health["status"], health["reason"]) == ("degraded", "announcement_failed") and health["failed"] == 1
     assert "NotADirectoryError" in health["last_error"] or "FileExistsError" in health["last_error"]
 
     blocker.unlink()
     speaker.announce(call_announcement("A002", "1"))
     assert speaker.wait_finished(2, WAIT_S)
     assert [WAV_NAME.match(p.name)["key"] for p in wavs(out)] == ["A002-1"]
-    health = speaker.health()
+    health = speaker.health().to_dict()
     assert health["status"] == "ok" and health["spoken"] == 1 and health["last_error"]
 
 
@@ -266,9 +267,9 @@ def test_missing_voice_is_reported_and_the_worker_stays_alive(tmp_path: Path, st
         speaker.announce(call_announcement(f"A00{i}", "1"))
         assert speaker.wait_finished(i + 1, WAIT_S)
 
-    health = speaker.health()
-    assert health["status"] == "error" and health["failed"] == 2
-    assert f"no voice {voice!r}" in health["last_error"]
+    health = speaker.health().to_dict()
+    assert (health["status"], health["reason"]) == ("down", "not_ready") and health["failed"] == 2
+    assert f"no voice {voice!r}" in health["last_error"] and f"no voice {voice!r}" in health["message"]
     assert wavs(tmp_path) == []
 
 
@@ -279,7 +280,7 @@ def test_an_announcement_with_nothing_to_say_fails_alone(tmp_path: Path, stopper
     speaker.announce(call_announcement("A003", "2"))
 
     assert speaker.wait_finished(2, WAIT_S)
-    health = speaker.health()
+    health = speaker.health().to_dict()
     assert (health["spoken"], health["failed"], health["status"]) == (1, 1, "ok")
     assert "nothing to say" in health["last_error"]
     assert [WAV_NAME.match(p.name)["key"] for p in wavs(tmp_path)] == ["A003-2"]
@@ -290,7 +291,7 @@ def test_stop_discards_queued_and_later_announcements(tmp_path: Path) -> None:
     speaker.announce(call_announcement("A001", "1"))
     assert speaker.stop()
     speaker.announce(call_announcement("A002", "1"))
-    assert speaker.health()["discarded"] == 2 and wavs(tmp_path) == []
+    assert speaker.health().to_dict()["discarded"] == 2 and wavs(tmp_path) == []
 
 
 @pytest.fixture
@@ -327,7 +328,7 @@ def test_speaker_mode_says_mandarin_then_english(fake_aplay: Path, tmp_path: Pat
     speaker.announce(call_announcement("B100", "1"))
 
     assert speaker.wait_finished(2, WAIT_S)
-    assert speaker.health()["status"] == "ok", speaker.health()
+    assert speaker.health().to_dict()["status"] == "ok", speaker.health().to_dict()
     played = [p for p in sorted(fake_aplay.glob("*.wav")) if duration_s(p) > 0]
     expected = [("sit/cmn-latn-pinyin", "请 A 零 一 二 号 到 2 号窗口办理"),
                 ("en", "Number A, 0 1 2, please go to counter 2."),
@@ -352,6 +353,6 @@ def test_speaker_mode_without_aplay_reports_and_goes_on(tmp_path: Path, monkeypa
         speaker.announce(call_announcement(f"A00{i}", "1"))
         assert speaker.wait_finished(i + 1, WAIT_S)
 
-    health = speaker.health()
-    assert health["status"] == "error" and health["failed"] == 2
+    health = speaker.health().to_dict()
+    assert (health["status"], health["reason"]) == ("down", "no_audio_output") and health["failed"] == 2
     assert "aplay not found" in health["last_error"]

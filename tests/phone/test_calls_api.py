@@ -149,7 +149,8 @@ def test_simulate_button_endpoint(client, kiosk, tokens):
     for bad in ({"number": "<script>"}, {"number": "123", "name": "<b>x</b>"}, {"number": "12", "x": 1}, {}):
         r = client.post("/api/v1/phone/simulate", headers=manager, json=bad)
         assert r.status_code == 400, bad
-    wait_for(lambda: kiosk.phone.health()["status"] == "ok", what="sim modem ready")
+    wait_for(lambda: (kiosk.phone.health().status, kiosk.phone.health().reason) == ("ok", None),
+             what="sim modem ready")
     r = client.post("/api/v1/phone/simulate", headers=manager, json={"number": "13800138000", "name": "WANG"})
     assert r.status_code == 202
     wait_for(lambda: kiosk.db.query("SELECT * FROM calls"), what="the simulated call stored")
@@ -171,6 +172,7 @@ def tokens_for_off_phone(config, clock):
     k = Kiosk(config, clock=clock)
     try:
         assert k.health()["devices"]["phone"]["status"] == "off"
+        assert k.health()["devices"]["phone"]["reason"] == "not_configured"
         yield create_app(k.services, TESTING=True).test_client(), k.auth.create_token("manager", "m")
     finally:
         k.stop()

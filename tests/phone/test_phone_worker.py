@@ -19,7 +19,9 @@ from tests.web.test_sse import read_events
 
 
 def ready(kiosk: Kiosk) -> dict:
-    return wait_for(lambda: kiosk.phone.health()["status"] == "ok" and kiosk.phone.health(), what="phone ok")
+    """The phone's health once the modem is ready (ok, and no longer starting)."""
+    return wait_for(lambda: (h := kiosk.phone.health().to_dict())["status"] == "ok" and h["reason"] is None and h,
+                    what="phone ok")
 
 
 def calls(kiosk: Kiosk) -> list[dict]:
@@ -28,7 +30,7 @@ def calls(kiosk: Kiosk) -> list[dict]:
 
 def test_handshake_then_call_is_stored_matched_and_sent_over_sse(phone_kiosk: Kiosk, modem: PtyModem):
     assert modem.wait_commands(2)[:2] == ["ATZ", "AT+VCID=1"]          # ATZ first, then caller ID on
-    assert ready(phone_kiosk)["detail"].startswith("modem ready")
+    assert ready(phone_kiosk)["message"].startswith("modem ready")
     server = LiveServer(create_app(phone_kiosk.services, TESTING=True)).start()
     got: list = []
     try:
@@ -81,37 +83,38 @@ def test_garbage_and_a_block_cut_in_half_do_not_stop_the_worker(phone_kiosk: Kio
     modem.send(format_block("13900000000", "LI SI"))
     wait_for(lambda: calls(phone_kiosk), what="the whole call")
     assert [(c["number"], c["name"]) for c in calls(phone_kiosk)] == [("13900000000", "LI SI")]
-    assert phone_kiosk.phone.health()["status"] == "ok"
+    assert phone_kiosk.phone.health().status == "ok"
 
 
 def test_the_modem_going_away_and_coming_back_is_survived(phone_kiosk: Kiosk, modem: PtyModem):
     ready(phone_kiosk)
     modem.unplug()
-    wait_for(lambda: phone_kiosk.phone.health()["status"] == "degraded", what="degraded after unplug")
-    assert "reconnecting" in phone_kiosk.phone.health()["detail"] or \
-        "cannot open" in phone_kiosk.phone.health()["detail"]
+    wait_for(lambda: phone_kiosk.phone.health().status == "down", what="down after unplug")
+    assert "reconnecting" in phone_kiosk.phone.health().message or \
+        "cannot open" in phone_kiosk.phone.health().message
     modem.replug()
-    wait_for(lambda: phone_kiosk.phone.health()["status"] == "ok", what="ok after replug")
+    wait_for(lambda: phone_kiosk.phone.health().status == "ok", what="ok after replug")
     assert modem.wait_commands(2)[:2] == ["ATZ", "AT+VCID=1"]           # handshake again on the new pty
-    assert phone_kiosk.phone.health()["reconnects"] == 1
+    assert phone_kiosk.phone.health().details["reconnects"] == 1
     modem.send(format_block("13800138000", "AGAIN"))
     wait_for(lambda: calls(phone_kiosk), what="the call after the replug")
     assert calls(phone_kiosk)[0]["resident_id"] == RESIDENT["id"]
 
 
-def test_a_modem_that_never_says_ok_leaves_health_degraded(config, clock, modem_path):
+def test_a_modem_that_never_says_ok_leaves_the_phone_down(config, clock, modem_path):
     peer = PtyModem(modem_path, silent=True)
     config.phone.port = modem_path
     config.phone.ok_timeout_s = 0.5
     config.phone.retry_max_s = 0.5
     k = Kiosk(config, clock=clock)
     try:
-        wait_for(lambda: k.phone.health()["status"] == "degraded", what="degraded")
+        wait_for(lambda: k.phone.health().status == "down", what="down")
         assert peer.wait_commands(1)[0] == "ATZ"
         health = create_app(k.services, TESTING=True).test_client().get("/healthz").get_json()
         assert health["status"] == "degraded"
-        assert health["devices"]["phone"]["status"] == "degraded"
-        assert health["devices"]["phone"]["detail"] == \
+        assert (health["devices"]["phone"]["status"], health["devices"]["phone"]["reason"]) == \
+            ("down", "not_responding")
+        assert health["devices"]["phone"]["message"] == \
             f"the modem on {modem_path} did not answer OK to ATZ within 0.5 s"
         assert not k.db.query("SELECT * FROM calls")
     finally:
@@ -119,13 +122,14 @@ def test_a_modem_that_never_says_ok_leaves_health_degraded(config, clock, modem_
         peer.unplug()
 
 
-def test_a_missing_port_is_degraded_not_a_crash(config, clock, tmp_path):
+def test_a_missing_port_is_down_not_a_crash(config, clock, tmp_path):
     config.phone.port = str(tmp_path / "no-such-modem")
     config.phone.retry_max_s = 0.5
     k = Kiosk(config, clock=clock)
     try:
-        wait_for(lambda: k.phone.health()["status"] == "degraded", what="degraded")
-        assert "cannot open" in k.phone.health()["detail"]
+        wait_for(lambda: k.phone.health().status == "down", what="down")
+        assert "cannot open" in k.phone.health().message
+        assert k.phone.health().reason == "disconnected"
         assert create_app(k.services, TESTING=True).test_client().get("/api/v1/services").status_code == 200
     finally:
         k.stop()
@@ -146,12 +150,12 @@ def test_the_simulated_modem_rings_and_fails_on_demand(config, clock, fault):
         setattr(k.phone.sim, fault, True)
         if fault == "silent":
             k.phone.sim.unplugged = True                # force a reopen, which meets the silent modem
-            wait_for(lambda: k.phone.health()["status"] == "degraded", what="degraded")
+            wait_for(lambda: k.phone.health().status == "down", what="down")
             k.phone.sim.unplugged = False
-        wait_for(lambda: k.phone.health()["status"] == "degraded" and
-                 ("OK" in k.phone.health()["detail"]) == (fault == "silent"), what=f"degraded by {fault}")
+        wait_for(lambda: k.phone.health().status == "down" and
+                 ("OK" in k.phone.health().message) == (fault == "silent"), what=f"down by {fault}")
         setattr(k.phone.sim, fault, False)
-        wait_for(lambda: k.phone.health()["status"] == "ok", what="ok again")
+        wait_for(lambda: k.phone.health().status == "ok", what="ok again")
         k.phone.simulate_call("P")
         wait_for(lambda: len(calls(k)) == 2, what="second simulated call")
     finally:
@@ -164,9 +168,10 @@ def test_a_modem_that_refuses_caller_id_says_which_command_failed(config, clock,
     config.phone.retry_max_s = 0.5
     k = Kiosk(config, clock=clock)
     try:
-        wait_for(lambda: k.phone.health()["status"] == "degraded", what="degraded")
-        detail = k.phone.health()["detail"]
+        wait_for(lambda: k.phone.health().status == "down", what="down")
+        detail = k.phone.health().message
         assert "answered ERROR to AT+VCID=1" in detail and "AT#CID=1" in detail
+        assert k.phone.health().reason == "init_rejected"
         assert peer.wait_commands(2)[:2] == ["ATZ", "AT+VCID=1"]
     finally:
         k.stop()

@@ -17,7 +17,8 @@ expect = pytest.importorskip("playwright.sync_api").expect
 
 
 def desk_ready(open_page, login, kiosk):
-    wait_for(lambda: kiosk.phone.health()["status"] == "ok", what="the simulated modem answered OK")
+    wait_for(lambda: (kiosk.phone.health().status, kiosk.phone.health().reason) == ("ok", None),
+             what="the simulated modem answered OK")
     desk = open_page(LANDSCAPE)
     login(desk, "receptionist", "/desk?counter=1")
     desk.wait_for_selector('#phone-pop[data-live="open"]', state="attached")
