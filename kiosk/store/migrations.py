@@ -274,7 +274,7 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
         # How many tickets wait in each (day, service, priority, transferred), kept by
         # triggers so that every change, from any process or tool, keeps it true. Counting
         # the queue instead cost time in proportion to its length inside every issue's
-        # write transaction: at 500 waiting per service that was a fifth of a ticket's CPU.
+        # write transaction.
         """CREATE TABLE queue_counts (
             day TEXT NOT NULL,
             service TEXT NOT NULL,
@@ -293,8 +293,8 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
     ]),
     ("0010_partial_ticket_indexes", [
         # A new ticket has no counter, call or finish time yet: indexes on those columns
-        # hold only the tickets that have them, so issuing a ticket writes four fewer
-        # pages (18 -> 14 per transaction) and each query on them names the column.
+        # hold only the tickets that have them, so issuing a ticket writes fewer pages
+        # and each query on them names the column.
         "DROP INDEX tickets_counter",
         "CREATE INDEX tickets_counter ON tickets (counter, status) WHERE counter IS NOT NULL",
         "DROP INDEX tickets_finished",
