@@ -27,11 +27,20 @@ class Status(str, Enum):
 
 
 TYPES = tuple(t.value for t in CaseType)
+#: Each type's name in Chinese and in English: the printed slip and the reports show both,
+#: a web page the one of its language.
+TYPE_NAMES: dict[str, tuple[str, str]] = {"inquiry": ("咨询", "Inquiry"), "complaint": ("投诉", "Complaint"),
+                                          "repair": ("报修", "Repair"), "other": ("其他", "Other")}
 CHANNELS = ("counter", "phone", "kiosk", "app")
 TEAMS = ("reception", "specialist", "logistics")
 FEEDBACK_METHODS = ("in_person", "phone", "sms", "app", "other")
 #: Who a case is handed to by default when it is assigned without a team.
 DEFAULT_TEAM = {"inquiry": "reception", "complaint": "specialist", "repair": "logistics", "other": "specialist"}
+
+
+def case_number(case_id: int) -> str:
+    """The number a case is known by on screens, slips and reports: C and five digits (C00012)."""
+    return f"C{case_id:05d}"
 
 
 class CaseRuleError(ValueError):

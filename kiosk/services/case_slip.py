@@ -6,14 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from kiosk.cases.rules import TYPE_NAMES, case_number
 from kiosk.devices.ticket_layout import render_slip
-
-TYPE_NAMES = {"inquiry": ("咨询", "Inquiry"), "complaint": ("投诉", "Complaint"), "repair": ("报修", "Repair"),
-              "other": ("其他", "Other")}
-
-
-def case_number(case_id: int) -> str:
-    return f"C{case_id:05d}"
 
 
 def render_case_slip(payload: dict[str, Any], printer_cfg: Any) -> bytes:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms import ValidationError
-from flask_babel import gettext as _
+from flask_babel import get_locale, gettext as _
 
 from kiosk.cases import rules
 from kiosk.web.api import json_body
@@ -23,8 +23,9 @@ KIOSK_TYPES = ("complaint", "repair")
 
 def case_names() -> dict[str, dict[str, str]]:
     """Translated names of case types, channels, states, teams, methods and history actions."""
+    english = get_locale().language == "en"
     return {
-        "type": {"inquiry": _("Inquiry"), "complaint": _("Complaint"), "repair": _("Repair"), "other": _("Other")},
+        "type": {t: en if english else zh for t, (zh, en) in rules.TYPE_NAMES.items()},
         "channel": {"counter": _("Counter"), "phone": _("Phone"), "kiosk": _("Touchscreen"), "app": _("App")},
         "status": {"open": _("Open"), "in_progress": _("In progress"), "feedback_given": _("Feedback given"),
                    "closed": _("Closed")},
@@ -42,7 +43,10 @@ def case_names() -> dict[str, dict[str, str]]:
 
 @bp.app_context_processor
 def _inject_case_names() -> dict:
-    return {"case_names": case_names}
+    return {"case_names": case_names, "case_type_names": rules.TYPE_NAMES}
+
+
+bp.add_app_template_filter(rules.case_number, "case_number")
 
 
 def kiosk():

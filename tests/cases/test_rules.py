@@ -78,3 +78,13 @@ def test_only_specialist_or_manager_close_complaints():
     assert rules.may_close("complaint", has("specialist"))
     assert rules.may_close("complaint", has("manager"))
     assert rules.may_close("repair", has("receptionist"))
+
+
+@pytest.mark.parametrize("case_id,number", [(1, "C00001"), (12, "C00012"), (99999, "C99999"), (123456, "C123456")])
+def test_case_number(case_id, number):
+    assert rules.case_number(case_id) == number
+
+
+def test_every_case_type_has_a_chinese_and_an_english_name():
+    assert tuple(rules.TYPE_NAMES) == rules.TYPES
+    assert all(zh and en and zh != en for zh, en in rules.TYPE_NAMES.values())
