@@ -40,8 +40,8 @@ def serve(config_path: str | None, host: str | None, port: int | None) -> None:
 
     signal.signal(signal.SIGTERM, shutdown)
     # Everything built so far (app, catalogs, printer profiles) lives as long as the
-    # process; left to the collector, each full collection walks it all and stops every
-    # thread for ~35 ms (measured under bench/ticket_issue.py), about once per 2,000 tickets.
+    # process; left to the collector, each full collection would walk it all and stall
+    # every request in flight (README, Benchmarks).
     gc.freeze()
     click.echo(f"kiosk serving on http://{cfg.server.host}:{server.effective_port}", err=True)
     watchdog = Watchdog.from_env(kiosk.health).start()  # systemd: READY=1, then WATCHDOG=1 while the db is ok

@@ -124,7 +124,7 @@ class PreviewPrinter(Printer):
 def _write_atomically(directory: str, name: str, data: bytes) -> None:
     """Whole or absent, never half a file; not fsynced: a preview is paper, not a record.
     Plain os calls and string paths: the print worker writes one per ticket, and `open()`
-    and `pathlib` took more time than the writing (measured: 140 -> 53 us per job)."""
+    and `pathlib` took more time than the writing."""
     tmp = os.path.join(directory, f".{name}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o640)
     try:

@@ -15,10 +15,9 @@ from typing import Any, ClassVar
 
 from kiosk.config import PrinterConfig
 from kiosk.devices.ticket_layout import render_slip
+from kiosk.names import CASE_TYPE_NAMES, case_number
 
-#: Case types as the receipt names them (zh, en); an unknown type prints as a plain case.
-CASE_TYPE_TITLES = {"inquiry": ("咨询", "Inquiry"), "complaint": ("投诉", "Complaint"),
-                    "repair": ("报修", "Repair"), "other": ("其他", "Other")}
+#: An unknown case type prints as a plain case.
 _UNKNOWN_CASE_TYPE = ("事项", "Case")
 #: How much of the description the receipt shows.
 CASE_DESCRIPTION_CHARS = 60
@@ -43,7 +42,7 @@ class CaseSlipPrint:
     @property
     def case_number(self) -> str:
         """The number printed on the receipt; the case's stored reference is `case_id`."""
-        return f"C{self.case_id:05d}"
+        return case_number(self.case_id)
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": "case_slip", "case_id": self.case_id, "type": self.type, "description": self.description,
@@ -113,7 +112,7 @@ class ResidentCardPrint:
 
 
 def render_case_slip(slip: CaseSlipPrint, cfg: PrinterConfig) -> bytes:
-    zh, en = CASE_TYPE_TITLES.get(slip.type, _UNKNOWN_CASE_TYPE)
+    zh, en = CASE_TYPE_NAMES.get(slip.type, _UNKNOWN_CASE_TYPE)
     desc = slip.description
     more = "…" if len(desc) > CASE_DESCRIPTION_CHARS else ""
     lines = [

@@ -87,7 +87,7 @@ def resolve_voice(voice: str, files: Iterable[str]) -> str:
 class WavBackend:
     """One WAV per announcement in `directory`, Mandarin then English.
 
-    Each sentence is rendered by the espeak-ng CLI (`-w`, ~15 ms a sentence) and the
+    Each sentence is rendered by the espeak-ng CLI (`-w`) and the
     sentences are joined with `wave`. The file appears atomically (tmp + rename) as
     `<YYYYmmdd-HHMMSS-ffffff>-<key>.wav`, stamped with the time of the `announce()`.
     """

@@ -1,4 +1,6 @@
-"""Ticket numbers, queue order and the state machine of a ticket."""
+"""Ticket numbers and the state machine of a ticket. The queue order (priority, then
+transferred, then issue time) lives in SQL, `ORDER_SQL` in kiosk/store/tickets.py: the
+database picks the next ticket and counts the ones ahead."""
 
 from __future__ import annotations
 
@@ -60,11 +62,6 @@ class TicketState:
 def format_number(letter: str, seq: int) -> str:
     """`A` + at least three digits: A001 … A999, then A1000 on a very busy day."""
     return f"{letter}{seq:03d}"
-
-
-def order_key(priority: bool, transferred: bool, issued_at: str, ticket_id: int) -> tuple[bool, bool, str, int]:
-    """Priority tickets first, then transferred ones, then by issue time (then id)."""
-    return (not priority, not transferred, issued_at, ticket_id)
 
 
 def check(

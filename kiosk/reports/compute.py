@@ -16,11 +16,12 @@ from kiosk.cases import rules
 from kiosk.cases.rules import Deadlines
 from kiosk.clock import Clock, db_time, to_iso
 from kiosk.config import Config
+from kiosk.names import CASE_TYPE_NAMES, case_number
 from kiosk.errors import Invalid
 from kiosk.reports.model import Kpi, Report, Table, mean, median, p90, share
 from kiosk.store.db import Database
 
-TYPE_ZH = {"inquiry": "咨询", "complaint": "投诉", "repair": "报修", "other": "其他"}
+TYPE_ZH = {t: zh for t, (zh, _en) in CASE_TYPE_NAMES.items()}
 CHANNEL_ZH = {"counter": "前台", "phone": "电话", "kiosk": "自助机", "app": "APP"}
 STATUS_ZH = {"open": "待处理", "in_progress": "处理中", "feedback_given": "已反馈", "closed": "已结案"}
 SLA_ZH = {"ok": "未超时 on time", "due_soon": "即将到期 due soon", "overdue": "已超时 overdue",
@@ -142,7 +143,7 @@ class Reports:
         report.tables.append(Table("still_open", _bi("仍未结案", "Still open"),
                                    ["编号 No.", _bi("类型", "Type"), _bi("内容", "Description"), _bi("状态", "Status"),
                                     _bi("期限", "Due"), "SLA"],
-                                   [[f"C{c['id']:05d}", TYPE_ZH[c["type"]], c["description"][:80],
+                                   [[case_number(c["id"]), TYPE_ZH[c["type"]], c["description"][:80],
                                      STATUS_ZH[c["status"]], to_iso(self._local(c["due_at"]))[:16].replace("T", " "),
                                      SLA_ZH[self._sla(c, now)]]
                                     for c in still_open], collapse=False))
@@ -256,7 +257,7 @@ class Reports:
         return report
 
     def _overdue_table(self, f: dict) -> Table:
-        rows = [[f"C{c['id']:05d}", TYPE_ZH[c["type"]], c["category"] or "—", c["description"][:60],
+        rows = [[case_number(c["id"]), TYPE_ZH[c["type"]], c["category"] or "—", c["description"][:60],
                  to_iso(self._local(c["due_at"]))[:16].replace("T", " "), SLA_ZH[f["slas"][c["id"]]]]
                 for c in f["cases"] if f["slas"][c["id"]] in ("overdue", "missed")]
         return Table("overdue_cases", _bi("超时事项", "Overdue cases"),

@@ -142,17 +142,11 @@ class CallService:
         }
 
     def _open_cases(self, resident_id: str) -> list[dict[str, Any]]:
-        conn = self.db.conn
-        if not store.table_exists(conn, "cases"):
-            return []
-        cols = store.table_columns(conn, "cases")
-        if not {"resident_id", "status"} <= cols:
-            return []
-        wanted = [c for c in ("id", "type", "status", "description", "due_at", "created_at", "channel") if c in cols]
         marks = ", ".join("?" for _ in _CLOSED_CASE_STATES)
         rows = self.db.query(
-            f"SELECT {', '.join(wanted)} FROM cases WHERE resident_id = ? AND status NOT IN ({marks}) "
-            "ORDER BY id DESC LIMIT ?", (resident_id, *_CLOSED_CASE_STATES, OPEN_CASES_LIMIT))
+            "SELECT id, type, status, description, due_at, created_at, channel FROM cases "
+            f"WHERE resident_id = ? AND status NOT IN ({marks}) ORDER BY id DESC LIMIT ?",
+            (resident_id, *_CLOSED_CASE_STATES, OPEN_CASES_LIMIT))
         for row in rows:
             for key in ("due_at", "created_at"):
                 if row.get(key):
@@ -160,16 +154,9 @@ class CallService:
         return rows
 
     def _last_visits(self, resident_id: str) -> list[dict[str, Any]]:
-        conn = self.db.conn
-        if not store.table_exists(conn, "visits"):
-            return []
-        cols = store.table_columns(conn, "visits")
-        if not {"resident_id", "checked_in_at"} <= cols:
-            return []
-        wanted = [c for c in ("id", "checked_in_at", "checked_out_at", "purpose", "method") if c in cols]
         rows = self.db.query(
-            f"SELECT {', '.join(wanted)} FROM visits WHERE resident_id = ? ORDER BY checked_in_at DESC LIMIT ?",
-            (resident_id, LAST_VISITS_LIMIT))
+            "SELECT id, checked_in_at, checked_out_at, purpose, method FROM visits WHERE resident_id = ? "
+            "ORDER BY checked_in_at DESC LIMIT ?", (resident_id, LAST_VISITS_LIMIT))
         for row in rows:
             for key in ("checked_in_at", "checked_out_at"):
                 if row.get(key):

@@ -19,6 +19,7 @@ from kiosk.errors import Forbidden, Invalid, NotFound
 from kiosk.events import CaseCreated, CaseDueSoon, CaseEscalated, CaseOverdue, CaseUpdated, EventBus, Payload
 from kiosk.services import printing
 from kiosk.services.printing import PrintSpooler
+from kiosk.store import calls as calls_store
 from kiosk.store import cases as store
 from kiosk.store import outbox
 from kiosk.store.db import Database
@@ -135,18 +136,20 @@ class CaseService:
                 if ticket is None:
                     raise Invalid("unknown_ticket", f"ticket {ticket_id} does not exist")
                 resident_id = resident_id or ticket["resident_id"]
-                visit_id = visit_id if visit_id is not None else ticket["visit_id"]
                 if type == "inquiry":  # "first answer within 5 minutes of the ticket's issue"
                     start = from_db_time(ticket["issued_at"], self.clock.tz)
-            if visit_id is not None and ticket_id is None:
-                if not store.table_exists(conn, "visits"):
-                    raise Invalid("unknown_visit", "this box records no visits")
+            if visit_id is not None:
                 visit = conn.execute("SELECT resident_id FROM visits WHERE id = ?", (visit_id,)).fetchone()
                 if visit is None:
                     raise Invalid("unknown_visit", f"visit {visit_id} does not exist")
-                resident_id = resident_id or visit["resident_id"]
-            if call_id is not None and not store.table_exists(conn, "calls"):
-                raise Invalid("unknown_call", "this box records no phone calls")
+                if ticket_id is None:
+                    resident_id = resident_id or visit["resident_id"]
+            elif ticket_id is not None and ticket["visit_id"] is not None:
+                # the ticket's visit, unless retention has purged it since
+                if conn.execute("SELECT 1 FROM visits WHERE id = ?", (ticket["visit_id"],)).fetchone():
+                    visit_id = ticket["visit_id"]
+            if call_id is not None and calls_store.get(conn, call_id) is None:
+                raise Invalid("unknown_call", f"call {call_id} does not exist")
             if resident_id is not None:
                 resident = store.resident(conn, resident_id)
                 if resident is None:
@@ -165,7 +168,8 @@ class CaseService:
             store.add_history(conn, case_id=row["id"], at=at, actor=actor, action="create", from_status=None,
                               to_status="open", detail=f"{type}/{channel}")
             if call_id is not None:
-                self._link_call(conn, call_id, row["id"], now, actor)
+                calls_store.link_case(conn, call_id, row["id"], site_id=self.config.site.id, at=to_iso(now),
+                                      handled_by=actor, tz=self.clock.tz)
             self._outbox(conn, row)
             public = self.public(row)
             job_id = printing.enqueue(conn, self._slip(public, now), at=at) if print_slip else None
@@ -173,17 +177,6 @@ class CaseService:
         if job_id is not None:
             public["print"] = {"status": self.spooler.print_and_wait(job_id) if self.spooler else printing.QUEUED}
         return public
-
-    def _link_call(self, conn: Any, call_id: int, case_id: int, now: datetime, actor: str | None) -> None:
-        try:
-            from kiosk.store import calls as calls_store
-        except ImportError:  # the phone engineer's module is not there
-            raise Invalid("unknown_call", "this box records no phone calls") from None
-        try:
-            calls_store.link_case(conn, call_id, case_id, site_id=self.config.site.id, at=to_iso(now),
-                                  handled_by=actor, tz=self.clock.tz)
-        except LookupError:
-            raise Invalid("unknown_call", f"call {call_id} does not exist") from None
 
     def case_reference(self, case: dict) -> str:
         return f"KC1:{self.config.site.id}:{case['id']}"

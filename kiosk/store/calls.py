@@ -138,11 +138,3 @@ def find_resident(conn: sqlite3.Connection, number_norm: str) -> dict | None:
         "SELECT id, name, unit, phone FROM residents WHERE phone_norm = ? AND active = 1 "
         "ORDER BY updated_at DESC, id LIMIT 1", (number_norm,)).fetchone()
     return dict(row) if row else None
-
-
-def table_exists(conn: sqlite3.Connection, name: str) -> bool:
-    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
-
-
-def table_columns(conn: sqlite3.Connection, name: str) -> set[str]:
-    return {r[1] for r in conn.execute(f"PRAGMA table_info({name})")}

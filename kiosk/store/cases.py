@@ -7,10 +7,6 @@ import sqlite3
 from typing import Any, Iterable
 
 
-def table_exists(conn: sqlite3.Connection, name: str) -> bool:
-    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
-
-
 def insert(conn: sqlite3.Connection, values: dict[str, Any]) -> dict:
     cols = ", ".join(values)
     marks = ", ".join("?" for _ in values)

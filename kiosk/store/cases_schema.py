@@ -1,7 +1,7 @@
 """Schema of migration 0005_cases: cases and their history, satisfaction surveys, the
 periodic questionnaire, spot checks and improvement actions, and the once-only alerts
-of waiting inquiry tickets. Tables other engineers own (visits, calls) are referred to
-by plain indexed INTEGER columns, never FOREIGN KEYs."""
+of waiting inquiry tickets; and of migration 0011, which rebuilds `cases` to make its
+visit and call links foreign keys."""
 
 MIGRATION_0005_CASES: list[str] = [
     """CREATE TABLE cases (
@@ -120,4 +120,65 @@ MIGRATION_0005_CASES: list[str] = [
         at TEXT NOT NULL,
         PRIMARY KEY (ticket_id, kind)
     )""",
+]
+
+_CASE_COLUMNS = ("id, type, channel, status, category, description, resident_id, contact_name, contact_phone, "
+                 "unit, ticket_id, call_id, visit_id, team, assignee, created_by, clock_start, due_at, "
+                 "first_answer_at, first_answer, feedback_at, feedback_text, feedback_method, closed_at, "
+                 "closed_by, due_soon_at, overdue_at, escalated_at, created_at, updated_at, version")
+
+# SQLite adds a constraint to a table only by rebuilding it
+# (https://www.sqlite.org/lang_altertable.html#otheralter): a new table, the rows copied,
+# the old one dropped, the new one renamed, its indexes made again. apply_migrations runs
+# it with foreign-key enforcement off, as that procedure requires, and the last statement
+# fails the migration if a row breaks a constraint. Ids are kept, so case_history,
+# surveys and calls still point at the same cases. A case outlives the visit retention
+# purges: its link becomes NULL, and links that earlier purges left dangling are cleared.
+MIGRATION_0011_CASE_FOREIGN_KEYS: list[str] = [
+    """CREATE TABLE cases_new (
+        id INTEGER PRIMARY KEY,
+        type TEXT NOT NULL CHECK (type IN ('inquiry','complaint','repair','other')),
+        channel TEXT NOT NULL CHECK (channel IN ('counter','phone','kiosk','app')),
+        status TEXT NOT NULL CHECK (status IN ('open','in_progress','feedback_given','closed')),
+        category TEXT NOT NULL DEFAULT '',
+        description TEXT NOT NULL,
+        resident_id TEXT,
+        contact_name TEXT NOT NULL DEFAULT '',
+        contact_phone TEXT NOT NULL DEFAULT '',
+        unit TEXT NOT NULL DEFAULT '',
+        ticket_id INTEGER,
+        call_id INTEGER REFERENCES calls(id) ON DELETE SET NULL,
+        visit_id INTEGER REFERENCES visits(id) ON DELETE SET NULL,
+        team TEXT,
+        assignee TEXT,
+        created_by TEXT,
+        clock_start TEXT NOT NULL,
+        due_at TEXT NOT NULL,
+        first_answer_at TEXT,
+        first_answer TEXT,
+        feedback_at TEXT,
+        feedback_text TEXT,
+        feedback_method TEXT,
+        closed_at TEXT,
+        closed_by TEXT,
+        due_soon_at TEXT,
+        overdue_at TEXT,
+        escalated_at TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        version INTEGER NOT NULL DEFAULT 1
+    )""",
+    f"INSERT INTO cases_new ({_CASE_COLUMNS}) SELECT {_CASE_COLUMNS} FROM cases",
+    "UPDATE cases_new SET visit_id = NULL WHERE visit_id NOT IN (SELECT id FROM visits)",
+    "UPDATE cases_new SET call_id = NULL WHERE call_id NOT IN (SELECT id FROM calls)",
+    "DROP TABLE cases",
+    "ALTER TABLE cases_new RENAME TO cases",
+    "CREATE INDEX cases_status_due ON cases (status, due_at)",
+    "CREATE INDEX cases_created ON cases (created_at)",
+    "CREATE INDEX cases_resident ON cases (resident_id)",
+    "CREATE INDEX cases_ticket ON cases (ticket_id)",
+    "CREATE INDEX cases_call ON cases (call_id)",
+    "CREATE INDEX cases_visit ON cases (visit_id)",
+    "CREATE INDEX cases_closed ON cases (closed_at)",
+    "PRAGMA foreign_key_check(cases)",
 ]

@@ -47,9 +47,8 @@ class FifoLock:
     """A lock handed to its waiters in arrival order.
 
     `threading.Lock` lets a running thread barge in ahead of one that was woken but is
-    still waiting for the GIL, so under a burst some writers waited several turns: with
-    8 clients issuing tickets p99 was 38-49 ms, with this lock 28-31 ms at the same
-    throughput (bench/ticket_issue.py).
+    still waiting for the GIL, so under a burst some writers waited several turns and
+    the slowest requests took far longer than the rest.
     """
 
     def __init__(self) -> None:
@@ -126,7 +125,7 @@ class Database:
         Every write of this process goes through one connection, whichever thread runs
         it: its page cache stays valid from one transaction to the next, where a
         connection per thread found its cache stale after every other thread's commit
-        and read the same pages again (measured: 44 page reads per ticket issued).
+        and read the same pages again.
 
         On return the change is on disk, unless `durable=False` (for bookkeeping whose
         loss in a power cut is harmless, such as "this job was printed").

@@ -3,6 +3,11 @@
 Each migration is a list of SQL statements run in one write transaction together with
 its row in `schema_migrations`, so several processes starting at once apply each
 migration exactly once. Never edit a released migration: append a new one.
+
+Migrations run with foreign-key enforcement off, because rebuilding a table (the only
+way SQLite adds a constraint to one) drops the table other tables refer to. A statement
+that returns rows is a check: `PRAGMA foreign_key_check(table)` at the end of such a
+migration returns the rows that break a constraint, and any row fails the migration.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime, timezone
 
-from kiosk.store.cases_schema import MIGRATION_0005_CASES
+from kiosk.store.cases_schema import MIGRATION_0005_CASES, MIGRATION_0011_CASE_FOREIGN_KEYS
 
 # The parts of migration 0009's triggers (released: never change these).
 _QUEUE_KEYS = "status, day, service, priority, transferred"
@@ -269,7 +274,7 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
         # How many tickets wait in each (day, service, priority, transferred), kept by
         # triggers so that every change, from any process or tool, keeps it true. Counting
         # the queue instead cost time in proportion to its length inside every issue's
-        # write transaction: at 500 waiting per service that was a fifth of a ticket's CPU.
+        # write transaction.
         """CREATE TABLE queue_counts (
             day TEXT NOT NULL,
             service TEXT NOT NULL,
@@ -288,8 +293,8 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
     ]),
     ("0010_partial_ticket_indexes", [
         # A new ticket has no counter, call or finish time yet: indexes on those columns
-        # hold only the tickets that have them, so issuing a ticket writes four fewer
-        # pages (18 -> 14 per transaction) and each query on them names the column.
+        # hold only the tickets that have them, so issuing a ticket writes fewer pages
+        # and each query on them names the column.
         "DROP INDEX tickets_counter",
         "CREATE INDEX tickets_counter ON tickets (counter, status) WHERE counter IS NOT NULL",
         "DROP INDEX tickets_finished",
@@ -300,26 +305,34 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
         """CREATE INDEX reports_tickets_finished ON tickets (finished_at, status, started_at, called_at)
             WHERE finished_at IS NOT NULL""",
     ]),
+    ("0011_case_foreign_keys", MIGRATION_0011_CASE_FOREIGN_KEYS),
 ]
 
 
 def apply_migrations(conn: sqlite3.Connection) -> list[str]:
     """Apply the pending migrations; returns the names applied now."""
     conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    enforced = conn.execute("PRAGMA foreign_keys").fetchone()[0]
+    conn.execute("PRAGMA foreign_keys=OFF")  # a no-op inside a transaction, so set before the first BEGIN
     applied_now = []
-    for name, statements in MIGRATIONS:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            if conn.execute("SELECT 1 FROM schema_migrations WHERE name = ?", (name,)).fetchone():
+    try:
+        for name, statements in MIGRATIONS:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                if conn.execute("SELECT 1 FROM schema_migrations WHERE name = ?", (name,)).fetchone():
+                    conn.execute("COMMIT")
+                    continue
+                for statement in statements:
+                    found = [tuple(row) for row in conn.execute(statement)]
+                    if found:
+                        raise sqlite3.IntegrityError(f"migration {name}: {statement} found {found}")
+                conn.execute("INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)",
+                             (name, datetime.now(timezone.utc).isoformat()))
                 conn.execute("COMMIT")
-                continue
-            for statement in statements:
-                conn.execute(statement)
-            conn.execute("INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)",
-                         (name, datetime.now(timezone.utc).isoformat()))
-            conn.execute("COMMIT")
-            applied_now.append(name)
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+                applied_now.append(name)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+    finally:
+        conn.execute(f"PRAGMA foreign_keys={'ON' if enforced else 'OFF'}")
     return applied_now

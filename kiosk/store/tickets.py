@@ -8,6 +8,7 @@ from typing import Any, Iterable
 from kiosk.queue.rules import QUEUED
 
 _QUEUED_SQL = "status IN ({})".format(", ".join(f"'{s.value}'" for s in sorted(QUEUED)))
+#: The queue order: priority tickets first, then transferred ones, then by issue time (id breaks ties).
 ORDER_SQL = "priority DESC, transferred DESC, issued_at, id"
 
 

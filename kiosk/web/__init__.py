@@ -34,8 +34,7 @@ def _secret_key(data_dir: Path) -> str:
 
 class CookieSessions(SecureCookieSessionInterface):
     """Flask's signed-cookie sessions, minus the signing serializer Flask builds for every
-    request: kiosk and API requests carry no session cookie and need none (measured: 3 %
-    of a ticket request's time)."""
+    request: kiosk and API requests carry no session cookie and need none."""
 
     def open_session(self, app: Flask, request) -> SecureCookieSession | None:
         if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):

@@ -1,5 +1,5 @@
 """The desk phone's API: call log, missed calls, the screen-pop, mark handled, and the
-simulated modem's "incoming call" for the manager page (issue 4, DESIGN §5 and §7)."""
+simulated modem's "incoming call" for the manager page (DESIGN §5 and §7)."""
 
 from __future__ import annotations
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 from flask import Blueprint, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms import ValidationError
-from flask_babel import gettext as _
+from flask_babel import get_locale, gettext as _
 
 from kiosk.cases import rules
 from kiosk.errors import Forbidden, Invalid, NotFound, Unauthorized
+from kiosk.names import CASE_TYPE_NAMES, case_number
 from kiosk.web.api import json_body
 from kiosk.web.auth import current_principal, login_required, staff_api
 from kiosk.web.context import services
@@ -24,8 +25,9 @@ KIOSK_TYPES = ("complaint", "repair")
 
 def case_names() -> dict[str, dict[str, str]]:
     """Translated names of case types, channels, states, teams, methods and history actions."""
+    english = get_locale().language == "en"
     return {
-        "type": {"inquiry": _("Inquiry"), "complaint": _("Complaint"), "repair": _("Repair"), "other": _("Other")},
+        "type": {t: en if english else zh for t, (zh, en) in CASE_TYPE_NAMES.items()},
         "channel": {"counter": _("Counter"), "phone": _("Phone"), "kiosk": _("Touchscreen"), "app": _("App")},
         "status": {"open": _("Open"), "in_progress": _("In progress"), "feedback_given": _("Feedback given"),
                    "closed": _("Closed")},
@@ -43,7 +45,10 @@ def case_names() -> dict[str, dict[str, str]]:
 
 @bp.app_context_processor
 def _inject_case_names() -> dict:
-    return {"case_names": case_names}
+    return {"case_names": case_names, "case_type_names": CASE_TYPE_NAMES}
+
+
+bp.add_app_template_filter(case_number, "case_number")
 
 
 def _principal_name() -> str | None:

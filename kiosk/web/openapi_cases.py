@@ -1,5 +1,5 @@
 """OpenAPI paths of cases, surveys, the questionnaire, reports, spot checks, improvement
-actions and the resident profile (issue 5); merged into /api/v1/openapi.json."""
+actions and the resident profile; merged into /api/v1/openapi.json."""
 
 from __future__ import annotations
 

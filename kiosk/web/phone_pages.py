@@ -1,4 +1,4 @@
-"""The desk phone's page: the call log with the missed-call list (issue 4)."""
+"""The desk phone's page: the call log with the missed-call list."""
 
 from __future__ import annotations
 

@@ -267,3 +267,20 @@ def test_kiosk_case_linked_to_a_check_in_visit(client, kiosk):
     assert r.status_code == 201
     case = r.get_json()
     assert case["visit_id"] == visit_id and case["resident_id"] == "r9" and case["unit"] == "1-1-101"
+
+
+def test_case_pages_show_the_case_number_and_the_type_in_the_pages_language(client, staff, kiosk):
+    import re
+
+    from tests.conftest import PASSWORD
+
+    for _ in range(11):
+        kiosk.cases.create(type="other", description="x", channel="counter")
+    case = kiosk.cases.create(type="repair", description="电梯异响", channel="counter")
+    token = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/login").get_data(as_text=True)).group(1)
+    client.post("/login", data={"username": staff["specialist"], "password": PASSWORD, "csrf_token": token})
+    page = client.get(f"/cases/{case['id']}").get_data(as_text=True)
+    assert "<title>工单 C00012 ·" in page and "报修" in page
+    english = client.get(f"/cases/{case['id']}?lang=en").get_data(as_text=True)
+    assert "<title>Case C00012 ·" in english and "Repair" in english and "报修" not in english
+

@@ -9,6 +9,7 @@ from kiosk.cases import rules
 from kiosk.cases.rules import Deadlines
 from kiosk.config import CasesConfig
 from kiosk.errors import Conflict, Invalid
+from kiosk.names import CASE_TYPE_NAMES, case_number
 
 TZ = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 11, 27, 9, 0, tzinfo=TZ)
@@ -79,3 +80,13 @@ def test_only_specialist_or_manager_close_complaints():
     assert rules.may_close("complaint", has("specialist"))
     assert rules.may_close("complaint", has("manager"))
     assert rules.may_close("repair", has("receptionist"))
+
+
+@pytest.mark.parametrize("case_id,number", [(1, "C00001"), (12, "C00012"), (99999, "C99999"), (123456, "C123456")])
+def test_case_number(case_id, number):
+    assert case_number(case_id) == number
+
+
+def test_every_case_type_has_a_chinese_and_an_english_name():
+    assert tuple(CASE_TYPE_NAMES) == rules.TYPES
+    assert all(zh and en and zh != en for zh, en in CASE_TYPE_NAMES.values())

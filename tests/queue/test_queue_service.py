@@ -1,7 +1,7 @@
 """The queue service on a real SQLite file: numbering, ordering, transitions, outbox."""
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -47,6 +47,34 @@ def test_call_order_priority_transferred_then_issue_time(kiosk, clock):
     q.act(moved["id"], Action.TRANSFER, target_service="A")
     called = [q.call_next("2")["number"] for _ in range(4)]
     assert called == [prio["number"], moved["number"], first["number"], second["number"]]
+    assert q.call_next("2") is None
+
+
+def test_queue_order_is_priority_then_transferred_then_issue_time_then_id(kiosk, clock):
+    """The order lives in SQL (kiosk/store/tickets.py): the listing and call-next both follow
+    it. Ids and issue times disagree here (the clock was set back), and two tickets share an
+    issue time, so every part of the ORDER BY decides some pair."""
+    q = kiosk.queue
+    start = clock.now()
+
+    def issue(name: str, seconds: int, service: str = "A", priority: bool = False) -> tuple[str, int]:
+        clock.set(start + timedelta(seconds=seconds))
+        return name, q.issue(service, priority=priority).ticket["id"]
+
+    def transfer(ticket: tuple[str, int]) -> tuple[str, int]:
+        q.call(ticket[1], "1")
+        q.act(ticket[1], Action.TRANSFER, target_service="A")
+        return ticket
+
+    made = [issue("plain-20", 20), issue("priority-40", 40, priority=True), transfer(issue("moved-30", 30, "C")),
+            issue("plain-0", 0), issue("priority-2", 2, priority=True), transfer(issue("moved-3", 3, "B")),
+            issue("plain-20-later-id", 20)]
+    ids = dict(made)
+    assert [i for _, i in made] == sorted(ids.values())  # ids in the order made, not by issue time
+    expected = ["priority-2", "priority-40", "moved-3", "moved-30", "plain-0", "plain-20", "plain-20-later-id"]
+    names = {i: name for name, i in made}
+    assert [names[t["id"]] for t in q.queued(["A"])] == expected
+    assert [names[q.call_next("2")["id"]] for _ in expected] == expected
     assert q.call_next("2") is None
 
 

@@ -8,7 +8,7 @@ import pytest
 from kiosk.errors import Conflict, Invalid
 from kiosk.queue.estimate import estimate_wait, service_time
 from kiosk.queue.rules import (
-    Action, Status, TicketState, TRANSITIONS, check, format_number, order_key,
+    Action, Status, TicketState, TRANSITIONS, check, format_number,
 )
 
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
@@ -20,18 +20,6 @@ def test_number_format():
     assert format_number("B", 1) == "B001"
     assert format_number("C", 999) == "C999"
     assert format_number("C", 1000) == "C1000"
-
-
-def test_order_priority_then_transferred_then_time():
-    tickets = [
-        ("late-plain", order_key(False, False, "2026-11-27T02:05", 5)),
-        ("early-plain", order_key(False, False, "2026-11-27T02:01", 1)),
-        ("transferred", order_key(False, True, "2026-11-27T02:09", 9)),
-        ("priority-late", order_key(True, False, "2026-11-27T02:10", 10)),
-        ("priority-early", order_key(True, False, "2026-11-27T02:02", 2)),
-    ]
-    assert [name for name, key in sorted(tickets, key=lambda t: t[1])] == [
-        "priority-early", "priority-late", "transferred", "early-plain", "late-plain"]
 
 
 @pytest.mark.parametrize("action,start,end", [

@@ -33,8 +33,7 @@ def test_screen_pop_shows_the_resident_and_opens_a_case_in_one_click(open_page, 
     add_resident(kiosk)
     case = kiosk.cases.create(type="complaint", description="楼道灯不亮，已报三次", channel="counter",
                               resident_id=RESIDENT["id"], actor="reception1")
-    if hasattr(kiosk, "visits") and hasattr(kiosk.visits, "issue_card"):
-        kiosk.visits.checkin_qr(kiosk.visits.issue_card(RESIDENT["id"]))
+    kiosk.visits.checkin_qr(kiosk.visits.issue_card(RESIDENT["id"]))
     desk = desk_ready(open_page, login, kiosk)
     kiosk.phone.simulate_call("013800138000", "ZHANG SAN")            # the modem rings
     pop = desk.locator("#phone-pop")

@@ -17,6 +17,13 @@
   }
 
   K.strings = Object.assign({}, readJson("strings"), readJson("page-strings"));
+  // A page part's own strings (<script type="application/json" data-strings="kc">) are
+  // K.t("kc.<key>"): they never shadow the page's strings or the messages of error codes.
+  document.querySelectorAll("script[data-strings]").forEach(function (el) {
+    var prefix = el.getAttribute("data-strings") + ".";
+    var part = readJson(el.id);
+    Object.keys(part).forEach(function (key) { K.strings[prefix + key] = part[key]; });
+  });
   K.lang = document.body.getAttribute("data-lang") || "zh_CN";
   K.readJson = readJson;
 
@@ -31,6 +38,11 @@
       });
     }
     return s;
+  };
+
+  /** The number a case is known by: "C" and five digits, C00012 (kiosk/cases/rules.py case_number). */
+  K.caseNumber = function (id) {
+    return "C" + String(id).padStart(5, "0");
   };
 
   K.csrf = function () {

@@ -8,12 +8,7 @@
   var teamSel = document.getElementById("cb-team");
   function label(kind, key) { return (names[kind] && names[kind][key]) || key || ""; }
 
-  [typeSel, teamSel].forEach(function (sel) {
-    Array.prototype.forEach.call(sel.options, function (o) {
-      if (o.value) o.textContent = label(sel === typeSel ? "type" : "team", o.value);
-    });
-    sel.addEventListener("change", refresh);
-  });
+  [typeSel, teamSel].forEach(function (sel) { sel.addEventListener("change", refresh); });
 
   function card(c) {
     var due = K.hhmm(c.due_at);
@@ -21,7 +16,7 @@
     return K.el("li", { class: "cb-item sla-" + c.sla + " type-" + c.type, dataset: { caseId: c.id } }, [
       K.el("a", { href: "/cases/" + c.id, class: "cb-link" }, [
         K.el("span", { class: "cb-top" }, [
-          K.el("span", { class: "cb-no", text: "C" + String(c.id).padStart(5, "0") }),
+          K.el("span", { class: "cb-no", text: K.caseNumber(c.id) }),
           K.el("span", { class: "cb-type", text: label("type", c.type) }),
           K.el("span", { class: "cb-sla", text: label("sla", c.sla) }),
           c.escalated ? K.el("span", { class: "badge badge-esc", text: K.t("escalated") }) : null,

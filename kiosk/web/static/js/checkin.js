@@ -1,4 +1,4 @@
-/* Check-in on the kiosk (issue 3): a resident's card read by the camera or a serial
+/* Check-in on the kiosk: a resident's card read by the camera or a serial
  * scanner arrives as the `qr.scanned` event and is greeted by name; a keyboard-wedge
  * scanner's fast keystrokes ending in Enter are taken as a scan, not typed into a field;
  * ID-number check-in with an on-screen keypad and the GB 11643 check digit verified
@@ -8,7 +8,6 @@
   "use strict";
 
   var K = window.Kiosk;
-  var S = K.readJson("checkin-strings");
   var bilingual = K.lang !== "en";
   var GREETING_SECONDS = 12;
   var VISIT_LINK_SECONDS = 120;
@@ -17,11 +16,6 @@
   var WEDGE_MIN_CHARS = 8;
 
   function $(id) { return document.getElementById(id); }
-  function t(key, vars) {
-    var s = S[key] !== undefined ? S[key] : key;
-    Object.keys(vars || {}).forEach(function (k) { s = s.split("{" + k + "}").join(vars[k]); });
-    return s;
-  }
 
   var overlays = ["ci-greeting", "ci-id", "ci-visitor", "ci-pass", "ci-message"].map($);
   var timers = {};
@@ -51,7 +45,7 @@
 
   function errorText(err) {
     var code = err && (err.code || (err.error && err.error.code));
-    if (code && S[code]) return S[code];
+    if (code && K.strings["checkin." + code]) return K.t("checkin." + code);
     return K.describeError(err && err.error ? { code: err.error.code, message: err.error.message } : err);
   }
 
@@ -67,7 +61,7 @@
 
   function greet(v) {
     visit = { id: v.id, at: Date.now() };
-    $("ci-greet-zh").textContent = t("hello", { name: v.name });
+    $("ci-greet-zh").textContent = K.t("checkin.hello", { name: v.name });
     if ($("ci-greet-en")) $("ci-greet-en").textContent = "Hello, welcome!";
     $("ci-greet-unit").textContent = v.unit || "";
     $("ci-greeting").setAttribute("data-visit", v.id);
@@ -87,7 +81,7 @@
     }
     if (outcome.ok && outcome.action === "checked_in") greet(outcome.visit);
     else if (outcome.ok && outcome.action === "checked_out") {
-      message(t("goodbye", { name: outcome.visit.name }), t("goodbye_en", { name: outcome.visit.name }));
+      message(K.t("checkin.goodbye", { name: outcome.visit.name }), K.t("checkin.goodbye_en", { name: outcome.visit.name }));
     } else if (outcome.error) message(errorText(outcome.error));
   }
 
@@ -173,7 +167,7 @@
     ev.preventDefault();
     var problem = K.idNumberError(idInput.value);
     if (problem) {
-      idError.textContent = t(problem);
+      idError.textContent = K.t("checkin." + problem);
       return;
     }
     var btn = $("ci-id-submit");
@@ -201,10 +195,10 @@
       purpose: (document.querySelector('input[name="purpose"]:checked') || {}).value || "",
     };
     var id = $("ci-v-id").value.trim();
-    if (!visitor.name || !visitor.phone || !visitor.unit) { vErr.textContent = t("missing_field"); return; }
+    if (!visitor.name || !visitor.phone || !visitor.unit) { vErr.textContent = K.t("checkin.missing_field"); return; }
     if (id) {
       var problem = K.idNumberError(id);
-      if (problem) { vErr.textContent = t(problem); return; }
+      if (problem) { vErr.textContent = K.t("checkin." + problem); return; }
       visitor.id_number = id.toUpperCase();
     }
     var btn = $("ci-visitor-submit");
@@ -215,9 +209,9 @@
       var status = v.print ? v.print.status : "queued";
       $("ci-pass-print").setAttribute("data-status", status);
       $("ci-pass-print").textContent = "";
-      $("ci-pass-print").appendChild(K.el("span", { class: "t-main", text: t(status) }));
-      if (bilingual && S[status + "_en"]) {
-        $("ci-pass-print").appendChild(K.el("span", { class: "t-sub", lang: "en", text: S[status + "_en"] }));
+      $("ci-pass-print").appendChild(K.el("span", { class: "t-main", text: K.t("checkin." + status) }));
+      if (bilingual && K.strings["checkin." + status + "_en"]) {
+        $("ci-pass-print").appendChild(K.el("span", { class: "t-sub", lang: "en", text: K.t("checkin." + status + "_en") }));
       }
       $("ci-pass").setAttribute("data-visit", v.id);
       show($("ci-pass"), 30);

@@ -4,18 +4,12 @@
 (function () {
   "use strict";
   var K = window.Kiosk;
-  var S = K.readJson("dc-strings");
+  var names = K.readJson("dc-strings").names;
   var form = document.getElementById("dc-form");
   if (!form) return;
   var alerts = document.getElementById("dc-alerts");
   var counter = document.body.getAttribute("data-counter");
   var submitter = null;
-  function t(key, vars) {
-    var s = String(S[key] || key);
-    Object.keys(vars || {}).forEach(function (k) { s = s.split("{" + k + "}").join(String(vars[k])); });
-    return s;
-  }
-  function caseNo(id) { return String(id).padStart(5, "0"); }
 
   form.querySelectorAll("button[type=submit]").forEach(function (b) {
     b.addEventListener("click", function () { submitter = b.value; });
@@ -50,16 +44,16 @@
         next = (answer && type !== "inquiry" ? K.api("POST", base + "feedback", { text: answer, method: "in_person" })
           : Promise.resolve()).then(function () {
           return K.api("POST", base + "close", answer ? { text: answer } : {});
-        }).then(function () { K.toast(t("closed", { id: caseNo(c.id) }), "success"); });
+        }).then(function () { K.toast(K.t("dc.closed", { no: K.caseNumber(c.id) }), "success"); });
       } else {
         next = (answer ? K.api("POST", base + "answer", { text: answer }) : Promise.resolve()).then(function () {
           return K.api("POST", base + "assign", {});
         }).then(function (a) {
-          K.toast(t("handed", { id: caseNo(c.id), team: (S.names.team || {})[a.team] || a.team }), "success");
+          K.toast(K.t("dc.handed", { no: K.caseNumber(c.id), team: names.team[a.team] || a.team }), "success");
         });
       }
       return next.then(function () { form.reset(); }, function (err) {
-        K.toast(t("saved", { id: caseNo(c.id) }));
+        K.toast(K.t("dc.saved", { no: K.caseNumber(c.id) }));
         throw err;
       });
     }).catch(K.toastError).then(function () {
@@ -70,13 +64,13 @@
   function renderAlerts(data) {
     alerts.textContent = "";
     var items = [];
-    (data.overdue || []).forEach(function (c) { items.push(["overdue", "C" + caseNo(c.id) + " " + (S.names.type[c.type] || c.type) + " · " + c.description, "/cases/" + c.id]); });
-    (data.due_soon || []).forEach(function (c) { items.push(["due_soon", "C" + caseNo(c.id) + " " + (S.names.type[c.type] || c.type) + " · " + c.description, "/cases/" + c.id]); });
+    (data.overdue || []).forEach(function (c) { items.push(["overdue", K.caseNumber(c.id) + " " + (names.type[c.type] || c.type) + " · " + c.description, "/cases/" + c.id]); });
+    (data.due_soon || []).forEach(function (c) { items.push(["due_soon", K.caseNumber(c.id) + " " + (names.type[c.type] || c.type) + " · " + c.description, "/cases/" + c.id]); });
     (data.tickets || []).forEach(function (tk) {
-      items.push([tk.sla, t(tk.sla === "overdue" ? "ticket_waiting" : "ticket_soon", { number: tk.number }), null]);
+      items.push([tk.sla, K.t(tk.sla === "overdue" ? "dc.ticket_waiting" : "dc.ticket_soon", { number: tk.number }), null]);
     });
     items.slice(0, 6).forEach(function (it) {
-      var text = [K.el("strong", { text: t(it[0]) + " " }), it[1]];
+      var text = [K.el("strong", { text: K.t("dc." + it[0]) + " " }), it[1]];
       alerts.appendChild(K.el(it[2] ? "a" : "p", { class: "dc-alert sla-" + it[0], href: it[2] || null }, text));
     });
     alerts.hidden = !items.length;

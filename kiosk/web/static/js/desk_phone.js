@@ -1,4 +1,4 @@
-/* The desk phone's screen-pop (issue 4). On a `call.incoming` event it fetches the
+/* The desk phone's screen-pop. On a `call.incoming` event it fetches the
  * staff-only screen-pop (/api/v1/calls/<id>: the caller, the matched resident, their
  * open cases and last visits) and shows it; one click opens an inquiry case from the
  * call (POST /api/v1/cases, channel "phone"), another marks the call handled. The
@@ -8,13 +8,8 @@
   var K = window.Kiosk;
   var pop = document.getElementById("phone-pop");
   if (!K || !pop) return;
-  var S = K.readJson("phone-strings");
+  var names = K.readJson("phone-strings").names;
 
-  function t(key, vars) {
-    var s = S[key] === undefined ? key : String(S[key]);
-    Object.keys(vars || {}).forEach(function (name) { s = s.split("{" + name + "}").join(String(vars[name])); });
-    return s;
-  }
   function $(id) { return document.getElementById(id); }
 
   var current = null;
@@ -31,8 +26,8 @@
   }
 
   function callerLabel(call) {
-    if (call.kind === "private") return t("private");
-    if (call.kind === "out_of_area") return t("out_of_area");
+    if (call.kind === "private") return K.t("phone.private");
+    if (call.kind === "out_of_area") return K.t("phone.out_of_area");
     return pretty(call.number);
   }
 
@@ -52,42 +47,42 @@
     pop.dataset.callId = String(call.id);
     pop.dataset.kind = call.kind;
     pop.dataset.matched = call.resident ? "1" : "0";
-    $("phone-pop-time").textContent = t("at", { time: K.hhmm(call.started_at) });
+    $("phone-pop-time").textContent = K.t("phone.at", { time: K.hhmm(call.started_at) });
     $("phone-pop-number").textContent = callerLabel(call);
     var notice = $("phone-pop-notice");
     notice.hidden = call.kind === "normal";
-    notice.textContent = call.kind === "private" ? t("private_notice") : call.kind === "out_of_area" ? t("out_of_area_notice") : "";
+    notice.textContent = call.kind === "private" ? K.t("phone.private_notice") : call.kind === "out_of_area" ? K.t("phone.out_of_area_notice") : "";
     var name = $("phone-pop-name");
     var unit = $("phone-pop-unit");
     if (call.resident) {
       name.textContent = call.resident.name || "";
-      unit.textContent = call.resident.unit ? t("unit", { unit: call.resident.unit }) : "";
+      unit.textContent = call.resident.unit ? K.t("phone.unit", { unit: call.resident.unit }) : "";
       name.classList.remove("is-unknown");
     } else {
-      name.textContent = call.kind === "normal" ? t("no_match") : "";
-      unit.textContent = call.name ? t("caller_name", { name: call.name }) : "";
+      name.textContent = call.kind === "normal" ? K.t("phone.no_match") : "";
+      unit.textContent = call.name ? K.t("phone.caller_name", { name: call.name }) : "";
       name.classList.add("is-unknown");
     }
     fillList($("phone-pop-cases-box"), $("phone-pop-cases"), call.open_cases || [], function (c) {
       var li = K.el("li", { class: "phone-pop-case", dataset: { caseId: c.id } }, [
-        K.el("a", { href: "/cases/" + c.id, text: t("case_line", { id: c.id, type: t("type_" + c.type), status: t("status_" + c.status) }) }),
+        K.el("a", { href: "/cases/" + c.id, text: K.t("phone.case_line", { id: c.id, type: names.type[c.type] || c.type, status: names.status[c.status] || c.status }) }),
       ]);
-      if (c.due_at) li.appendChild(K.el("span", { class: "phone-pop-due", text: t("due", { time: dateOf(c.due_at) + " " + K.hhmm(c.due_at) }) }));
+      if (c.due_at) li.appendChild(K.el("span", { class: "phone-pop-due", text: K.t("phone.due", { time: dateOf(c.due_at) + " " + K.hhmm(c.due_at) }) }));
       if (c.due_at && call.started_at && Date.parse(c.due_at) < Date.parse(call.started_at)) {
         li.classList.add("is-overdue");
-        li.appendChild(K.el("span", { class: "phone-pop-overdue", text: t("overdue") }));
+        li.appendChild(K.el("span", { class: "phone-pop-overdue", text: K.t("phone.overdue") }));
       }
       if (c.description) li.appendChild(K.el("span", { class: "phone-pop-desc", text: c.description }));
       return li;
     });
     fillList($("phone-pop-visits-box"), $("phone-pop-visits"), call.last_visits || [], function (v) {
       return K.el("li", { class: "phone-pop-visit" }, [
-        K.el("span", { text: t("visit_line", { date: dateOf(v.checked_in_at), time: K.hhmm(v.checked_in_at) }) }),
+        K.el("span", { text: K.t("phone.visit_line", { date: dateOf(v.checked_in_at), time: K.hhmm(v.checked_in_at) }) }),
         v.purpose ? K.el("span", { class: "phone-pop-desc", text: v.purpose }) : null,
       ]);
     });
     note.value = "";
-    setDone(call.case_id ? t("case_link", { id: call.case_id }) : "", call.case_id);
+    setDone(call.case_id ? K.t("phone.case_link", { id: call.case_id }) : "", call.case_id);
     caseBtn.disabled = !!call.case_id;
     handledBtn.disabled = call.status === "handled";
     pop.hidden = false;
@@ -117,7 +112,7 @@
     K.api("GET", "/api/v1/calls/missed?limit=1").then(function (data) {
       var n = data ? data.missed : 0;
       missedPill.textContent = String(n);
-      missedPill.title = t("missed", { n: n });
+      missedPill.title = K.t("phone.missed", { n: n });
       missedPill.hidden = !n;
     }, function () { /* the next event retries */ });
   }
@@ -130,7 +125,7 @@
   caseBtn.addEventListener("click", function () {
     if (!current) return;
     var call = current;
-    var text = note.value.trim() || t("case_description", { caller: callerLabel(call), time: K.hhmm(call.started_at) });
+    var text = note.value.trim() || K.t("phone.case_description", { caller: callerLabel(call), time: K.hhmm(call.started_at) });
     var body = { type: "inquiry", channel: "phone", call_id: call.id, description: text };
     if (call.resident) body.resident_id = call.resident.id;
     caseBtn.disabled = true;
@@ -138,9 +133,9 @@
       call.case_id = created.id;
       call.status = "handled";
       handledBtn.disabled = true;
-      setDone(t("case_link", { id: created.id }), created.id);
+      setDone(K.t("phone.case_link", { id: created.id }), created.id);
       pop.dataset.caseId = String(created.id);
-      K.toast(t("case_opened", { id: created.id }), "success");
+      K.toast(K.t("phone.case_opened", { id: created.id }), "success");
       refreshMissed();
     }, function (err) {
       caseBtn.disabled = false;
@@ -152,7 +147,7 @@
     if (!current) return;
     handledBtn.disabled = true;
     K.api("POST", "/api/v1/calls/" + current.id + "/handled").then(function () {
-      K.toast(t("handled"), "success");
+      K.toast(K.t("phone.handled"), "success");
       hide();
       refreshMissed();
     }, function (err) {

@@ -7,13 +7,7 @@
 (function () {
   "use strict";
   var K = window.Kiosk;
-  var S = K.readJson("kc-strings");
   var bilingual = K.lang !== "en";
-  function t(key, vars) {
-    var s = String(S[key] || key);
-    Object.keys(vars || {}).forEach(function (k) { s = s.split("{" + k + "}").join(String(vars[k])); });
-    return s;
-  }
   function $(id) { return document.getElementById(id); }
   var overlay = $("kc-overlay");
   var tablet = document.querySelector(".rate[data-counter]");
@@ -65,12 +59,12 @@
     if ($("kc-phone").value.trim()) body.contact_phone = $("kc-phone").value.trim();
     send.disabled = true;
     K.api("POST", "/api/v1/cases", body).then(function (c) {
-      var no = "C" + String(c.id).padStart(5, "0");
-      $("kc-case-no").textContent = t("case_no", { no: no });
+      var no = K.caseNumber(c.id);
+      $("kc-case-no").textContent = K.t("kc.case_no", { no: no });
       $("kc-case-no").setAttribute("data-case-no", no);
-      $("kc-reply-by").textContent = t("reply_by", { time: (c.due_at || "").slice(0, 16).replace("T", " ") });
+      $("kc-reply-by").textContent = K.t("kc.reply_by", { time: (c.due_at || "").slice(0, 16).replace("T", " ") });
       var status = (c.print && c.print.status) || "queued";
-      $("kc-print").textContent = t(status);
+      $("kc-print").textContent = K.t("kc." + status);
       $("kc-print").setAttribute("data-status", status);
       show("kc-filed");
     }, K.toastError).then(function () { send.disabled = false; });
@@ -93,7 +87,7 @@
     radio(stars, null);
     $("kc-rate-send").disabled = true;
     $("kc-rate-comment").value = "";
-    $("kc-rate-ticket").textContent = t("ticket", { number: ticket.number });
+    $("kc-rate-ticket").textContent = K.t("kc.ticket", { number: ticket.number });
     show("kc-rate");
   }
   if ($("kc-open-rate")) $("kc-open-rate").addEventListener("click", function () {
@@ -104,7 +98,7 @@
         box.appendChild(K.el("button", { type: "button", class: "kc-ticket-btn", text: tk.number,
           onclick: function () { rateTicket(tk); } }));
       });
-      if (!(data.pending || []).length) box.appendChild(K.el("p", { class: "kc-note", text: t("no_tickets") }));
+      if (!(data.pending || []).length) box.appendChild(K.el("p", { class: "kc-note", text: K.t("kc.no_tickets") }));
       show("kc-pick");
     }, K.toastError);
   });
@@ -116,7 +110,7 @@
     K.api("POST", "/api/v1/surveys", body).then(function () {
       show("kc-thanks");
     }, function (err) {
-      if (err.code === "already_answered") { K.toast(t("already_answered")); show(null); return; }
+      if (err.code === "already_answered") { K.toast(K.t("kc.already_answered")); show(null); return; }
       $("kc-rate-send").disabled = false;
       K.toastError(err);
     });
