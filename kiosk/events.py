@@ -13,14 +13,15 @@ as the API shows it.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import queue
 import threading
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 log = logging.getLogger(__name__)
 
@@ -235,7 +236,7 @@ class SurveyAnswered:
 
 
 class Subscription:
-    def __init__(self, bus: "EventBus", maxsize: int) -> None:
+    def __init__(self, bus: EventBus, maxsize: int) -> None:
         self._bus = bus
         self.queue: queue.Queue[Event] = queue.Queue(maxsize)
 
@@ -245,10 +246,8 @@ class Subscription:
                 self.queue.put_nowait(event)
                 return
             except queue.Full:
-                try:
+                with contextlib.suppress(queue.Empty):
                     self.queue.get_nowait()
-                except queue.Empty:
-                    pass
 
     def get(self, timeout: float) -> Event | None:
         try:
@@ -259,7 +258,7 @@ class Subscription:
     def close(self) -> None:
         self._bus.unsubscribe(self)
 
-    def __enter__(self) -> "Subscription":
+    def __enter__(self) -> Subscription:
         return self
 
     def __exit__(self, *exc: object) -> None:

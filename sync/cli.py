@@ -201,7 +201,8 @@ def status(config_path, as_json) -> None:
     err = st["last_error"]
     lines = [
         ("site", f"{st['site']} -> {st['url'] or '(sync disabled: sync.url is empty)'}"),
-        ("backlog", f"{st['backlog']:,} records" + (f", oldest {st['oldest_pending']}" if st["oldest_pending"] else "")),
+        ("backlog", f"{st['backlog']:,} records"
+         + (f", oldest {st['oldest_pending']}" if st["oldest_pending"] else "")),
         ("last success", _ago(st["last_success_at"])),
         ("last error", f"{err['message']} at {_ago(err['at'])}" if err else "none"),
         ("dead letters", f"{st['dead_letters']:,}" + (" (see: kiosk-sync dead-letters)" if st["dead_letters"] else "")),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import socket
 import struct
@@ -54,7 +55,7 @@ class TcpPrinterStub:
         while not self._stop.is_set():
             try:
                 conn, _ = self._listener.accept()
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except OSError:
                 return
@@ -154,10 +155,8 @@ class FlakyProxy:
         except OSError:
             pass
         for s in (src, dst):
-            try:
+            with contextlib.suppress(OSError):
                 s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 class PtyModem:
@@ -206,10 +205,8 @@ class PtyModem:
         if self._thread is not None:
             self._thread.join(5)
         for fd in (self._master, self._slave):
-            try:
+            with contextlib.suppress(OSError):
                 self._os.close(fd)
-            except OSError:
-                pass
         self._master = self._slave = -1
 
     close = unplug

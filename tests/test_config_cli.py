@@ -16,7 +16,7 @@ CONTRACT_KEYS = """site.id site.name site.timezone site.locale server.host serve
 printer.backend printer.host printer.port printer.path printer.device printer.baudrate camera.source
 camera.decoder phone.port phone.baudrate phone.init scanner.port tts.enabled tts.output tts.voice_zh
 tts.voice_en sync.url sync.secret sync.interval_s sync.batch_size retention.snapshots_days
-retention.visits_days""".split()
+retention.visits_days""".split()  # noqa: SIM905
 
 
 def test_contract_keys_exist_with_design_defaults():

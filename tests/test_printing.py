@@ -162,7 +162,7 @@ def test_printing_goes_on_while_another_writer_holds_the_database(kiosk, config)
     assert _marked(kiosk, 3)
     threading.Event().wait(0.3)
     texts = [decode(p.read_bytes()).text for p in sorted(prints.glob("*.bin"))]
-    assert len(texts) == 3 and all(t["number"] in x for t, x in zip(tickets, texts))
+    assert len(texts) == 3 and all(t["number"] in x for t, x in zip(tickets, texts, strict=False))
 
 
 def test_tickets_issued_at_once_are_each_printed_once_and_promptly(kiosk, config):
@@ -177,7 +177,7 @@ def test_tickets_issued_at_once_are_each_printed_once_and_promptly(kiosk, config
             for _ in range(15):
                 issued = kiosk.queue.issue("A")
                 results.append((issued.print_status, issued.ticket["people_ahead"], issued.ticket["number"]))
-        except Exception as exc:  # reported below, not lost in the thread
+        except Exception as exc:  # noqa: BLE001 - reported below, not lost in the thread
             errors.append(exc)
 
     threads = [threading.Thread(target=kiosk_issuing) for _ in range(8)]

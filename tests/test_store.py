@@ -58,9 +58,8 @@ def test_a_commit_that_fails_is_rolled_back_and_the_next_write_goes_on(tmp_path)
     with db.write() as conn:
         conn.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
         conn.execute("CREATE TABLE child (parent_id INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)")
-    with pytest.raises(sqlite3.IntegrityError):
-        with db.write() as conn:
-            conn.execute("INSERT INTO child (parent_id) VALUES (7)")  # checked at COMMIT
+    with pytest.raises(sqlite3.IntegrityError), db.write() as conn:
+        conn.execute("INSERT INTO child (parent_id) VALUES (7)")  # checked at COMMIT
     with db.write() as conn:
         conn.execute("INSERT INTO parent (id) VALUES (7)")
     assert db.scalar("SELECT COUNT(*) FROM child") == 0
@@ -125,7 +124,7 @@ def test_ticket_columns_match_the_schema(tmp_path):
     """`tickets.insert` builds the new row itself rather than reading it back."""
     db = open_database(tmp_path / "k.db")
     assert tuple(r[1] for r in db.conn.execute("PRAGMA table_info(tickets)")) == tickets.COLUMNS
-    values = {c: None for c in tickets.COLUMNS[1:]}
+    values = dict.fromkeys(tickets.COLUMNS[1:])
     values.update(number="A001", service="A", origin_service="A", day="2026-11-27", seq=1, status="waiting",
                   priority=1, transferred=0, recalls=0, issued_at="2026-11-27T01:00:00.000+00:00",
                   updated_at="2026-11-27T01:00:00.000+00:00", version=1)

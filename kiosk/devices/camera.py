@@ -16,15 +16,17 @@ The web layer never imports this module's OpenCV parts: it calls the visit servi
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from kiosk.devices.dedup import Deduper
 from kiosk.devices.health import DISCONNECTED, NOT_CONFIGURED, STARTING_GRACE_S, DeviceHealth, starting
@@ -241,10 +243,8 @@ class Camera:
             with self._lock:
                 self._latest = (frame, read_at, self._now())
             self.frames += 1
-            try:
+            with contextlib.suppress(queue.Empty):
                 self._frames.get_nowait()  # drop the frame the decoder did not get to
-            except queue.Empty:
-                pass
             self._frames.put_nowait((frame, read_at))
             next_at = max(next_at + self._interval, read_at)
             self._stop.wait(max(0.0, next_at - time.monotonic()))

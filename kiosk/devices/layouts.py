@@ -15,8 +15,14 @@ from types import MappingProxyType
 from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
 
 from kiosk.config import PrinterConfig
-from kiosk.devices.slips import (CaseSlipPrint, ResidentCardPrint, VisitorPassPrint, render_case_slip,
-                                 render_resident_card, render_visitor_pass)
+from kiosk.devices.slips import (
+    CaseSlipPrint,
+    ResidentCardPrint,
+    VisitorPassPrint,
+    render_case_slip,
+    render_resident_card,
+    render_visitor_pass,
+)
 from kiosk.devices.ticket_layout import TicketPrint, render_ticket
 
 

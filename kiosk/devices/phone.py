@@ -14,6 +14,7 @@ pyserial opens device paths with O_NOCTTY, so an unplug never sends SIGHUP to us
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -249,16 +250,14 @@ class PhoneWorker:
                 self._read_loop(port)
             except PhoneError as exc:
                 self._set("down", str(exc), exc.reason)
-            except Exception as exc:     # SerialException, OSError: the port vanished
+            except Exception as exc:  # noqa: BLE001 - SerialException, OSError: the port vanished
                 if self._stop.is_set():
                     break
                 self._set("down", f"lost the modem on {self.port} ({exc}); reconnecting", DISCONNECTED)
             finally:
                 if port is not None:
-                    try:
+                    with contextlib.suppress(Exception):
                         port.close()
-                    except Exception:
-                        pass
             if self._stop.wait(delay):
                 break
             delay = min(delay * 2, self.retry_max_s)

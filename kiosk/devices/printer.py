@@ -9,6 +9,7 @@ the spooler above needs to know nothing about transports. Retrying is the spoole
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import socket
@@ -19,9 +20,10 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections import deque
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from escpos import exceptions as escpos_exceptions
 from escpos import printer as escpos_printer
@@ -49,7 +51,7 @@ class Printer(ABC):
     def send(self, data: bytes) -> None:
         """Deliver one whole job or raise `PrinterError`."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional: back-ends that hold nothing open need not close
         """Release the device; the next `send` opens it again."""
 
 
@@ -63,7 +65,7 @@ class PreviewPrinter(Printer):
     """
 
     def __init__(self, directory: Path | str, *, keep: int = 1000,
-                 now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.directory = Path(directory)
         self._dir = str(self.directory)
         self.name = f"preview {self.directory}"
@@ -91,7 +93,7 @@ class PreviewPrinter(Printer):
                 self._fail_next -= 1
                 raise PrinterError("preview printer failed (simulated)")
             self._seq += 1
-            name = f"{self._now().astimezone(timezone.utc):%Y%m%d-%H%M%S-%f}-{self._seq:06d}.bin"
+            name = f"{self._now().astimezone(UTC):%Y%m%d-%H%M%S-%f}-{self._seq:06d}.bin"
             try:
                 try:
                     _write_atomically(self._dir, name, data)
@@ -115,10 +117,8 @@ class PreviewPrinter(Printer):
         else:
             self._kept.append(written)
         while len(self._kept) > self.keep:
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 os.unlink(os.path.join(self._dir, self._kept.popleft()))
-            except FileNotFoundError:
-                pass
 
 
 def _write_atomically(directory: str, name: str, data: bytes) -> None:
@@ -168,10 +168,8 @@ class NetworkPrinter(Printer):
             except DEVICE_ERRORS as exc:
                 _abort(device)
                 raise PrinterError(f"{self.name}: {_describe(exc)}") from exc
-            try:
+            with contextlib.suppress(OSError):
                 device.close()
-            except OSError:
-                pass
 
 
 def _wait_until_acknowledged(sock: socket.socket, deadline: float) -> None:
@@ -231,18 +229,14 @@ class _OpenDevicePrinter(Printer):
         with self._lock:
             device, self._device = self._device, None
             if device is not None:
-                try:
+                with contextlib.suppress(DEVICE_ERRORS):
                     device.close()
-                except DEVICE_ERRORS:
-                    pass
 
     def _discard(self) -> None:
         device, self._device = self._device, None
         if device is not None:
-            try:
+            with contextlib.suppress(DEVICE_ERRORS):
                 device.close()
-            except DEVICE_ERRORS:
-                pass
             device._device = False
 
 

@@ -7,8 +7,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from ctypes import c_void_p, cast
-from typing import Any, Callable
+from typing import Any
 
 from PIL import Image, ImageOps
 
@@ -23,7 +24,7 @@ def _zbar():
     try:
         from pyzbar import pyzbar
         from pyzbar.wrapper import ZBarConfig, ZBarSymbol
-    except Exception as exc:  # ImportError, or libzbar0 missing
+    except Exception as exc:  # noqa: BLE001 - ImportError, or libzbar0 missing (OSError)
         raise DecoderUnavailable(f"pyzbar/libzbar0 not available: {exc}") from None
     return pyzbar, ZBarConfig, ZBarSymbol
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from kiosk.devices.health import DISCONNECTED, STARTING_GRACE_S, DeviceHealth, starting
 

@@ -13,6 +13,7 @@ Back-ends (`create_speaker` picks one from `TtsConfig`):
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import os
@@ -343,10 +344,8 @@ class Speaker:
                     self._queue.put_nowait(item)
                     break
                 except queue.Full:
-                    try:
+                    with contextlib.suppress(queue.Empty):
                         dropped.append(self._queue.get_nowait())
-                    except queue.Empty:
-                        pass
         for old in dropped:
             if old is not _STOP:
                 log.warning("speaker queue full (%d): dropped announcement %s", self._queue.maxsize, old[0].key)
@@ -364,7 +363,7 @@ class Speaker:
     def _run(self) -> None:
         try:
             self.backend.prepare()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any set-up failure is reported as health, never raised
             log.error("speaker %s not ready: %s", self.output, exc)
             self._record_error(f"not ready: {exc}")
             with self._cond:

@@ -36,7 +36,7 @@ DEFAULT_PAPER_PX = 576
 HALF_WIDTH_DOTS = 12
 
 _Size = tuple[int, int]
-_CONTROL_TO_SPACE = {c: " " for c in (*range(0x20), 0x7F)}
+_CONTROL_TO_SPACE = dict.fromkeys((*range(32), 127), " ")
 #: What QR capacity depends on: each character's class (numeric, alphanumeric, other)
 #: and its UTF-8 length. Payloads with the same shape need the same QR version.
 _QR_ALPHANUMERIC = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")

@@ -16,8 +16,8 @@ from kiosk.cases import rules
 from kiosk.cases.rules import Deadlines
 from kiosk.clock import Clock, db_time, to_iso
 from kiosk.config import Config
-from kiosk.names import CASE_TYPE_NAMES, case_number
 from kiosk.errors import Invalid
+from kiosk.names import CASE_TYPE_NAMES, case_number
 from kiosk.reports.model import Kpi, Report, Table, mean, median, p90, share
 from kiosk.store.db import Database
 

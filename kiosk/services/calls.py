@@ -15,9 +15,9 @@ import re
 from datetime import datetime
 from typing import Any, Protocol
 
-from kiosk.devices.callerid import CallerId
 from kiosk.clock import Clock, from_db_time, to_iso
 from kiosk.config import Config
+from kiosk.devices.callerid import CallerId
 from kiosk.devices.phone import PhoneError
 from kiosk.errors import Conflict, Invalid, NotFound
 from kiosk.events import CallIncoming, EventBus

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from kiosk.cases import rules
 from kiosk.cases.rules import Deadlines
@@ -60,7 +61,8 @@ class CaseService:
         data = self.public(row)
         if with_history:
             tz = self.clock.tz
-            data["history"] = [{**h, "at": to_iso(from_db_time(h["at"], tz))} for h in store.history(self.db.conn, case_id)]
+            data["history"] = [{**h, "at": to_iso(from_db_time(h["at"], tz))}
+                               for h in store.history(self.db.conn, case_id)]
         return data
 
     def list(self, *, status: list[str] | None = None, types: list[str] | None = None, overdue: bool = False,
@@ -144,10 +146,9 @@ class CaseService:
                     raise Invalid("unknown_visit", f"visit {visit_id} does not exist")
                 if ticket_id is None:
                     resident_id = resident_id or visit["resident_id"]
-            elif ticket_id is not None and ticket["visit_id"] is not None:
-                # the ticket's visit, unless retention has purged it since
-                if conn.execute("SELECT 1 FROM visits WHERE id = ?", (ticket["visit_id"],)).fetchone():
-                    visit_id = ticket["visit_id"]
+            elif ticket_id is not None and ticket["visit_id"] is not None and \
+                    conn.execute("SELECT 1 FROM visits WHERE id = ?", (ticket["visit_id"],)).fetchone():
+                visit_id = ticket["visit_id"]  # the ticket's visit, unless retention has purged it since
             if call_id is not None and calls_store.get(conn, call_id) is None:
                 raise Invalid("unknown_call", f"call {call_id} does not exist")
             if resident_id is not None:

@@ -143,7 +143,7 @@ class PrintSpooler:
         """ok, or down with reason `offline` after the printer refused a job (until one prints)."""
         try:
             pending = store.count_pending(self._db.conn, self._done_through)
-        except Exception:
+        except Exception:  # noqa: BLE001 - health reports the printer even when the database fails
             pending = None
         details = {"backend": self._printer.name, "pending": pending, "printed": self._printed,
                    "last_error": self._last_error}

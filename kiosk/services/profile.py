@@ -4,6 +4,7 @@ of the system; their tables are joined only when they exist and have a resident 
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from kiosk.clock import Clock, from_db_time, to_iso
@@ -33,10 +34,8 @@ def search(db: Database, q: str, limit: int = 50) -> list[dict[str, Any]]:
 def _local(row: dict, keys: tuple[str, ...], clock: Clock) -> dict:
     for k in keys:
         if row.get(k):
-            try:
+            with contextlib.suppress(ValueError):
                 row[k] = to_iso(from_db_time(row[k], clock.tz))
-            except ValueError:
-                pass
     return row
 
 

@@ -70,7 +70,8 @@ class QualityService:
         if check is None:
             raise NotFound("not_found", f"spot check {check_id} not found")
         items = self.db.query(
-            "SELECT i.*, t.number AS ticket_number, t.service AS ticket_service, t.day AS ticket_day, c.type AS case_type, "
+            "SELECT i.*, t.number AS ticket_number, t.service AS ticket_service, t.day AS ticket_day, "
+            "c.type AS case_type, "
             "c.description AS case_description FROM spot_check_items i "
             "LEFT JOIN tickets t ON i.item_kind = 'ticket' AND t.id = i.item_id "
             "LEFT JOIN cases c ON i.item_kind = 'case' AND c.id = i.item_id "
@@ -131,6 +132,7 @@ class QualityService:
 
     def actions(self, month: str | None = None) -> list[dict[str, Any]]:
         if month:
-            return self.db.query("SELECT * FROM improvement_actions WHERE month = ? OR (month < ? AND status != 'done') "
+            return self.db.query("SELECT * FROM improvement_actions "
+                                 "WHERE month = ? OR (month < ? AND status != 'done') "
                                  "ORDER BY month, id", (month, month))
         return self.db.query("SELECT * FROM improvement_actions ORDER BY month DESC, id DESC LIMIT 200")

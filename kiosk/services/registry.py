@@ -5,8 +5,9 @@ printer, the phone or the spooler themselves; `kiosk/runtime.py` builds this onc
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from kiosk.clock import Clock
 from kiosk.config import Config

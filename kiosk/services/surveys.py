@@ -87,7 +87,7 @@ class SurveyService:
         cfg = self.config.survey
         return {"id": cfg.questionnaire_id, "idle_prompt_s": cfg.idle_prompt_s,
                 "questions": [{"index": i, "en": en, "zh": zh}
-                              for i, (en, zh) in enumerate(zip(cfg.questions, cfg.questions_zh))]}
+                              for i, (en, zh) in enumerate(zip(cfg.questions, cfg.questions_zh, strict=False))]}
 
     def answer_questionnaire(self, answers: list, comment: str = "") -> dict[str, Any]:
         cfg = self.config.survey
@@ -98,7 +98,8 @@ class SurveyService:
         now = self.clock.now()
         with self.db.write() as conn:
             row = dict(conn.execute(
-                "INSERT INTO questionnaire_answers (questionnaire_id, answers, comment, created_at) VALUES (?, ?, ?, ?) "
+                "INSERT INTO questionnaire_answers (questionnaire_id, answers, comment, created_at) "
+                "VALUES (?, ?, ?, ?) "
                 "RETURNING *", (cfg.questionnaire_id, json.dumps(scores), comment, db_time(now))).fetchone())
             data = {"id": row["id"], "form": "questionnaire", "questionnaire_id": cfg.questionnaire_id,
                     "questions": list(cfg.questions), "answers": scores, "comment": comment,

@@ -15,10 +15,11 @@ import io
 import logging
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from kiosk.clock import Clock, db_time, from_db_time, local_day, to_iso
 from kiosk.config import Config

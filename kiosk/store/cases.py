@@ -4,7 +4,8 @@ connection of the caller's transaction (or the thread's connection for reads).""
 from __future__ import annotations
 
 import sqlite3
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 
 def insert(conn: sqlite3.Connection, values: dict[str, Any]) -> dict:

@@ -32,9 +32,10 @@ import os
 import sqlite3
 import threading
 from collections import deque
-from contextlib import contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import sqlite_utils
 
@@ -197,10 +198,8 @@ class Database:
         with self._all_lock:
             conns, self._all = self._all, []
         for conn in conns:
-            try:
+            with suppress(sqlite3.ProgrammingError):
                 conn.close()
-            except sqlite3.ProgrammingError:
-                pass
         self._local = threading.local()
         self._writer = None
 

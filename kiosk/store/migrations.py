@@ -13,7 +13,7 @@ migration returns the rows that break a constraint, and any row fails the migrat
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from kiosk.store.cases_schema import MIGRATION_0005_CASES, MIGRATION_0011_CASE_FOREIGN_KEYS
 
@@ -327,7 +327,7 @@ def apply_migrations(conn: sqlite3.Connection) -> list[str]:
                     if found:
                         raise sqlite3.IntegrityError(f"migration {name}: {statement} found {found}")
                 conn.execute("INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)",
-                             (name, datetime.now(timezone.utc).isoformat()))
+                             (name, datetime.now(UTC).isoformat()))
                 conn.execute("COMMIT")
                 applied_now.append(name)
             except BaseException:

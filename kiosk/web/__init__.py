@@ -70,10 +70,22 @@ def create_app(services: Services, **flask_config: Any) -> Flask:
     Babel(app, locale_selector=select_locale)
     csrf = CSRFProtect(app)
 
-    from kiosk.web import admin, api, auth, desk, display, errors, kiosk_page
-    from kiosk.web import api_visits, residents_admin, security
-    from kiosk.web import api_calls, phone_pages
-    from kiosk.web import cases as cases_web, reports as reports_web
+    from kiosk.web import (
+        admin,
+        api,
+        api_calls,
+        api_visits,
+        auth,
+        desk,
+        display,
+        errors,
+        kiosk_page,
+        phone_pages,
+        residents_admin,
+        security,
+    )
+    from kiosk.web import cases as cases_web
+    from kiosk.web import reports as reports_web
 
     @app.context_processor
     def inject_site() -> dict[str, Any]:

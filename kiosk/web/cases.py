@@ -4,9 +4,10 @@ page for the specialist, logistics and the manager."""
 from __future__ import annotations
 
 from flask import Blueprint, g, jsonify, render_template, request
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms import ValidationError
-from flask_babel import get_locale, gettext as _
 
 from kiosk.cases import rules
 from kiosk.errors import Forbidden, Invalid, NotFound, Unauthorized

@@ -6,8 +6,8 @@ from typing import Any
 
 from kiosk import __version__
 from kiosk.web.openapi_calls import calls_paths
-from kiosk.web.openapi_visits import visit_paths
 from kiosk.web.openapi_cases import cases_paths
+from kiosk.web.openapi_visits import visit_paths
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 _TICKET = {"$ref": "#/components/schemas/Ticket"}

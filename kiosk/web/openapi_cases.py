@@ -3,7 +3,8 @@ actions and the resident profile; merged into /api/v1/openapi.json."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 _CASE = {"type": "object", "properties": {
     "id": {"type": "integer"}, "type": {"type": "string", "enum": ["inquiry", "complaint", "repair", "other"]},

@@ -33,7 +33,8 @@ CATEGORIES = ["噪音", "停车", "卫生", "电梯", "物业费"]
 @dataclass
 class Log:
     tickets: dict = field(default_factory=dict)  # id -> {service, issued, called, finished, actor}
-    cases: dict = field(default_factory=dict)  # id -> {type, channel, category, created, start, stop, closed, closed_by}
+    # id -> {type, channel, category, created, start, stop, closed, closed_by}
+    cases: dict = field(default_factory=dict)
     surveys: list = field(default_factory=list)  # (when, score)
 
 
@@ -61,7 +62,7 @@ def seed_history(k: Kiosk, clock, seed: int = 7) -> Log:
             if called is None:
                 break
             # call_next finishes what the counter had: log it at this moment
-            for tid, entry in log.tickets.items():
+            for _tid, entry in log.tickets.items():
                 if entry["called"] and entry["finished"] is None and entry["counter"] == counter:
                     entry["finished"] = clock.now()
             entry = log.tickets[called["id"]]
@@ -314,8 +315,8 @@ def test_page_csv_xlsx_and_cli_hold_the_same_numbers(seeded, tmp_path):
         assert norm(table.rows) == sections[table.key][1:], table.key
         sheet = [list(r) for r in xlsx[table.key].iter_rows(min_row=3, values_only=True)]
         assert len(sheet) == len(table.rows), table.key
-        for got, want in zip(sheet, table.rows):
-            for g, w in zip(got, want):
+        for got, want in zip(sheet, table.rows, strict=False):
+            for g, w in zip(got, want, strict=False):
                 if isinstance(w, (int, float)):
                     assert isinstance(g, (int, float)) and float(g) == float(w), table.key  # numbers stay numbers
                 else:

@@ -100,7 +100,8 @@ def test_report_pages_need_the_manager(client, staff, kiosk):
         c.post("/logout", data={"csrf_token": re.search(r'name="csrf-token" content="([^"]+)"',
                                                          c.get("/login").get_data(as_text=True)).group(1)})
         token = re.search(r'name="csrf-token" content="([^"]+)"', c.get("/login").get_data(as_text=True)).group(1)
-        assert c.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token}).status_code == 302
+        form = {"username": username, "password": PASSWORD, "csrf_token": token}
+        assert c.post("/login", data=form).status_code == 302
 
     assert client.get("/reports/").status_code == 302  # to the login page
     login(staff["specialist"])

@@ -47,7 +47,7 @@ def symlinks(rules: list[list[tuple]]) -> dict[str, set[tuple[str, str]]]:
     out: dict[str, set[tuple[str, str]]] = {}
     for rule in rules:
         d = {(k, a): v for k, a, _, v in rule}
-        for k, _, op, v in rule:
+        for k, _, _op, v in rule:
             if k == "SYMLINK":
                 out.setdefault(v, set()).add((d[("ATTRS", "idVendor")], d[("ATTRS", "idProduct")]))
     return out

@@ -81,7 +81,8 @@ def repoint_exec(units_dir: Path, stubs: Path) -> dict[str, str]:
     return mapping
 
 
-@pytest.mark.skipif(SYSTEMD_ANALYZE is None, reason="systemd-analyze missing (Debian package systemd; make test installs it)")
+@pytest.mark.skipif(SYSTEMD_ANALYZE is None,
+                    reason="systemd-analyze missing (Debian package systemd; make test installs it)")
 def test_systemd_analyze_verify_passes_on_every_installed_unit(staged, tmp_path):
     root, _ = staged
     units_dir, stubs = tmp_path / "units", tmp_path / "stubs"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import Callable, Iterator
 from zoneinfo import ZoneInfo
 
 import pytest

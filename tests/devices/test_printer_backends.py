@@ -11,8 +11,15 @@ import pytest
 
 from kiosk.config import PrinterConfig
 from kiosk.devices.escpos_decode import decode
-from kiosk.devices.printer import (FilePrinter, NetworkPrinter, PreviewPrinter, PrinterError, SerialPrinter,
-                                   UsbPrinter, create_printer)
+from kiosk.devices.printer import (
+    FilePrinter,
+    NetworkPrinter,
+    PreviewPrinter,
+    PrinterError,
+    SerialPrinter,
+    UsbPrinter,
+    create_printer,
+)
 from kiosk.devices.ticket_layout import FS_CHINESE_OFF, FS_CHINESE_ON, TicketPrint, render_ticket
 
 from .conftest import PAYLOAD

@@ -335,7 +335,7 @@ def test_speaker_mode_says_mandarin_then_english(fake_aplay: Path, tmp_path: Pat
                 ("sit/cmn-latn-pinyin", "请 B 一 零 零 号 到 1 号窗口办理"),
                 ("en", "Number B, 1 0 0, please go to counter 1.")]
     assert len(played) == len(expected)
-    for path, (voice, text) in zip(played, expected):
+    for path, (voice, text) in zip(played, expected, strict=False):
         cli_s = len(cli_frames(text, voice, tmp_path)) / 2 / 22050
         assert abs(duration_s(path) - cli_s) < 0.05, (path.name, text)
     with wave.open(str(played[0]), "rb") as w:

@@ -14,9 +14,20 @@ from hypothesis import strategies as st
 from qrcode.constants import ERROR_CORRECT_M
 
 from kiosk.devices.escpos_decode import QrCode, decode
-from kiosk.devices.ticket_layout import (CUTS, FS_CHINESE_OFF, FS_CHINESE_ON, TicketPrint, encode_text,
-                                         _qr_shape, _qr_version, paper_width_px, render_slip, render_ticket,
-                                         text_columns, wrap)
+from kiosk.devices.ticket_layout import (
+    CUTS,
+    FS_CHINESE_OFF,
+    FS_CHINESE_ON,
+    TicketPrint,
+    _qr_shape,
+    _qr_version,
+    encode_text,
+    paper_width_px,
+    render_slip,
+    render_ticket,
+    text_columns,
+    wrap,
+)
 
 from .conftest import PAYLOAD
 

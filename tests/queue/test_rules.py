@@ -8,7 +8,12 @@ import pytest
 from kiosk.errors import Conflict, Invalid
 from kiosk.queue.estimate import estimate_wait, service_time
 from kiosk.queue.rules import (
-    Action, Status, TicketState, TRANSITIONS, check, format_number,
+    TRANSITIONS,
+    Action,
+    Status,
+    TicketState,
+    check,
+    format_number,
 )
 
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))

@@ -9,9 +9,9 @@ import time
 
 from kiosk.runtime import Kiosk
 from kiosk.store import Database, open_database, outbox
+from kiosk.store.sync_state import read_status
 from kiosk.web import create_app as create_kiosk_app
 from sync.agent import AgentSettings, SyncAgent
-from kiosk.store.sync_state import read_status
 from tests.peers import FlakyProxy, free_port
 
 from .conftest import (
@@ -199,7 +199,8 @@ def test_other_4xx_moves_the_whole_batch_to_dead_letters(tmp_path, central_facto
     agent.close()
     assert (report.accepted, report.rejected) == (0, 20)
     st = read_status(local(cfg))
-    assert st["backlog"] == 0 and st["dead_letters"] == 20 and "HTTP 413 too_many_records" in st["last_error"]["message"]
+    assert st["backlog"] == 0 and st["dead_letters"] == 20
+    assert "HTTP 413 too_many_records" in st["last_error"]["message"]
     assert central.store.record_count() == 0
 
 

@@ -4,8 +4,8 @@ resumes from the cursor kept in the kiosk database."""
 from click.testing import CliRunner
 
 from kiosk.store import Database
-from sync.central.cli import main as central_cli
 from kiosk.store.sync_state import read_status, reset_residents_cursor
+from sync.central.cli import main as central_cli
 
 from .conftest import agent_for, site_config
 

@@ -4,12 +4,13 @@ error, a staff login through the real form, and the screenshot directory."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import tempfile
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 from urllib.parse import quote
 
 import pytest
@@ -148,10 +149,8 @@ class TcpProxy:
     def _drop(self, sock: socket.socket) -> None:
         with self._lock:
             self._sockets.discard(sock)
-        try:
+        with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
         sock.close()
 
     def cut(self) -> None:
@@ -208,7 +207,8 @@ CLIPPED_JS = """() => {
     const left = clip && clip !== document.body ? clip.getBoundingClientRect().left : 0;
     if (r.right > right + 1 || r.left < left - 1) {
       bad.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + '.' + [...el.classList].join('.') +
-               ' (' + Math.round(r.left) + '..' + Math.round(r.right) + ' in ' + Math.round(left) + '..' + Math.round(right) + ')');
+               ' (' + Math.round(r.left) + '..' + Math.round(r.right) + ' in ' +
+               Math.round(left) + '..' + Math.round(right) + ')');
     }
   }
   return bad.slice(0, 8);

@@ -6,6 +6,7 @@ resident by name, and the security officer reviewing and opening a visit."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -23,8 +24,8 @@ def test_visitor_registration_then_security_review(open_page, login, shot, kiosk
     page.wait_for_selector('body[data-live="open"]', state="attached")
     expect(page.locator("#ci-home-notice")).to_contain_text("90")  # the photo notice, on the home screen too
     for selector in (".ci-btn", ".ci-key"):
-        boxes = [b for b in (page.locator(selector).nth(i).bounding_box() for i in range(page.locator(selector).count()))
-                 if b]
+        found = page.locator(selector)
+        boxes = [b for b in (found.nth(i).bounding_box() for i in range(found.count())) if b]
         assert all(b["height"] >= 64 for b in boxes), f"{selector} below the 64 px touch target"
     shot(page, "checkin-home")
     page.locator("#ci-visitor-open").tap()
@@ -56,21 +57,23 @@ def test_visitor_registration_then_security_review(open_page, login, shot, kiosk
     table = guard.locator("#visits")
     expect(table.locator("tbody tr")).to_have_count(2)
     expect(table).to_contain_text("<script>alert(1)</script>")  # shown as text, not run
-    guard.wait_for_function("() => [...document.querySelectorAll('.sec-thumb img')].every(i => i.complete && i.naturalWidth > 0)")
+    guard.wait_for_function("() => [...document.querySelectorAll('.sec-thumb img')]"
+                            ".every(i => i.complete && i.naturalWidth > 0)")
     shot(guard, "security-visit-list")
     guard.fill("#f-q", "张")
     guard.click("#f-search")
     expect(table.locator("tbody tr")).to_have_count(1)
     guard.locator(".sec-name a", has_text="张女士").click()
     expect(guard.locator("#visit-name")).to_have_text("张女士")
-    guard.wait_for_function("() => { const i = document.getElementById('snapshot'); return i && i.complete && i.naturalWidth > 0; }")
+    guard.wait_for_function("() => { const i = document.getElementById('snapshot'); "
+                            "return i && i.complete && i.naturalWidth > 0; }")
     shot(guard, "security-visit-detail")
     actions = [r["action"] for r in kiosk.db.query("SELECT action FROM audit_log ORDER BY id")]
     assert actions == ["visits.list", "visits.list", "visits.view", "visits.snapshot"]
     with guard.expect_download() as download:
         guard.goto("/security/")
         guard.click("#export")
-    assert "张女士" in open(download.value.path(), encoding="utf-8-sig").read()
+    assert "张女士" in Path(download.value.path()).read_text(encoding="utf-8-sig")
     assert kiosk.db.scalar("SELECT action FROM audit_log ORDER BY id DESC LIMIT 1") == "visits.export"
 
 

@@ -54,7 +54,7 @@ def test_sse_resumes_from_last_event_id(live_server, kiosk):
     first = kiosk.bus.publish("ticket.issued", {"n": 1})
     kiosk.bus.publish("ticket.issued", {"n": 2})
     kiosk.bus.publish("ticket.issued", {"n": 3})
-    with httpx.Client(base_url=live_server.url, timeout=10) as http:
-        with http.stream("GET", "/api/v1/events", headers={"Last-Event-ID": str(first.id)}) as r:
-            events = read_events(r, 2)
+    with httpx.Client(base_url=live_server.url, timeout=10) as http, \
+            http.stream("GET", "/api/v1/events", headers={"Last-Event-ID": str(first.id)}) as r:
+        events = read_events(r, 2)
     assert [e[2]["n"] for e in events] == [2, 3]
