@@ -118,7 +118,7 @@ class CallService:
         return self.get(call_id)
 
     # -- helpers ---------------------------------------------------------------------
-    def _one(self, call_id: int) -> dict:
+    def _one(self, call_id: int) -> dict[str, Any]:
         row = self.db.query_one(
             "SELECT c.*, r.name AS resident_name, r.unit AS resident_unit FROM calls c "
             "LEFT JOIN residents r ON r.id = c.resident_id WHERE c.id = ?", (call_id,))
@@ -130,7 +130,7 @@ class CallService:
         moment = from_db_time(stored, self.clock.tz)
         return to_iso(moment) if moment else None
 
-    def public(self, row: dict) -> dict[str, Any]:
+    def public(self, row: dict[str, Any]) -> dict[str, Any]:
         resident = None
         if row.get("resident_id"):
             resident = {"id": row["resident_id"], "name": row.get("resident_name"), "unit": row.get("resident_unit")}

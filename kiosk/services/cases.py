@@ -5,11 +5,12 @@ events go on the bus after the commit."""
 
 from __future__ import annotations
 
+import builtins
 import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from kiosk.cases import rules
 from kiosk.cases.rules import Deadlines
@@ -61,13 +62,13 @@ class CaseService:
         data = self.public(row)
         if with_history:
             tz = self.clock.tz
-            data["history"] = [{**h, "at": to_iso(from_db_time(h["at"], tz))}
+            data["history"] = [{**h, "at": to_iso(cast(datetime, from_db_time(h["at"], tz)))}  # NOT NULL column
                                for h in store.history(self.db.conn, case_id)]
         return data
 
     def list(self, *, status: list[str] | None = None, types: list[str] | None = None, overdue: bool = False,
              team: str | None = None, assignee: str | None = None, resident_id: str | None = None,
-             escalated: bool | None = None, limit: int = 200) -> list[dict[str, Any]]:
+             escalated: bool | None = None, limit: int = 200) -> builtins.list[dict[str, Any]]:
         for s in status or ():
             if s not in {x.value for x in rules.Status}:
                 raise Invalid("invalid_filter", f"unknown status {s!r}")
@@ -79,14 +80,14 @@ class CaseService:
                             assignee=assignee, resident_id=resident_id, escalated=escalated, limit=limit)
         return [self.public(r) for r in rows]
 
-    def board(self, user: str | None = None) -> dict[str, list[dict[str, Any]]]:
+    def board(self, user: str | None = None) -> dict[str, Any]:
         """The case board's columns: overdue, due soon, mine, other open, recently closed."""
         now = self.clock.now()
         open_cases = [self.public(r) for r in store.search(self.db.conn, status=["open", "in_progress",
                                                                                   "feedback_given"], limit=500)]
         closed = [self.public(r) for r in self.db.conn.execute(
             "SELECT * FROM cases WHERE status = 'closed' ORDER BY closed_at DESC LIMIT 20").fetchall()]
-        board = {"overdue": [], "due_soon": [], "mine": [], "open": [], "closed": closed}
+        board: dict[str, Any] = {"overdue": [], "due_soon": [], "mine": [], "open": [], "closed": closed}
         for c in open_cases:
             if c["sla"] == "overdue":
                 board["overdue"].append(c)
@@ -99,7 +100,7 @@ class CaseService:
         board["now"] = to_iso(now)
         return board
 
-    def public(self, row: dict) -> dict[str, Any]:
+    def public(self, row: dict[str, Any]) -> dict[str, Any]:
         """The case as the API shows it and the central office receives it."""
         tz = self.clock.tz
         data = {k: row[k] for k in ("id", "type", "channel", "status", "category", "description", "resident_id",
@@ -110,8 +111,9 @@ class CaseService:
         data.update({k: to_iso(v) if v else None for k, v in times.items()})
         stopped = rules.clock_stopped_at(row["type"], first_answer_at=times["first_answer_at"],
                                          feedback_at=times["feedback_at"], closed_at=times["closed_at"])
-        data["sla"] = rules.sla_state(self.clock.now(), times["clock_start"], times["due_at"], stopped,
-                                      self.deadlines)
+        # clock_start and due_at are NOT NULL columns
+        data["sla"] = rules.sla_state(self.clock.now(), cast(datetime, times["clock_start"]),
+                                      cast(datetime, times["due_at"]), stopped, self.deadlines)
         data["escalated"] = row["escalated_at"] is not None
         return data
 
@@ -133,20 +135,21 @@ class CaseService:
         at = db_time(now)
         with self.db.write() as conn:
             start = now
+            ticket: dict[str, Any] | None = None
             if ticket_id is not None:
                 ticket = store.ticket(conn, ticket_id)
                 if ticket is None:
                     raise Invalid("unknown_ticket", f"ticket {ticket_id} does not exist")
                 resident_id = resident_id or ticket["resident_id"]
                 if type == "inquiry":  # "first answer within 5 minutes of the ticket's issue"
-                    start = from_db_time(ticket["issued_at"], self.clock.tz)
+                    start = cast(datetime, from_db_time(ticket["issued_at"], self.clock.tz))  # NOT NULL column
             if visit_id is not None:
                 visit = conn.execute("SELECT resident_id FROM visits WHERE id = ?", (visit_id,)).fetchone()
                 if visit is None:
                     raise Invalid("unknown_visit", f"visit {visit_id} does not exist")
                 if ticket_id is None:
                     resident_id = resident_id or visit["resident_id"]
-            elif ticket_id is not None and ticket["visit_id"] is not None and \
+            elif ticket is not None and ticket["visit_id"] is not None and \
                     conn.execute("SELECT 1 FROM visits WHERE id = ?", (ticket["visit_id"],)).fetchone():
                 visit_id = ticket["visit_id"]  # the ticket's visit, unless retention has purged it since
             if call_id is not None and calls_store.get(conn, call_id) is None:
@@ -179,10 +182,10 @@ class CaseService:
             public["print"] = {"status": self.spooler.print_and_wait(job_id) if self.spooler else printing.QUEUED}
         return public
 
-    def case_reference(self, case: dict) -> str:
+    def case_reference(self, case: dict[str, Any]) -> str:
         return f"KC1:{self.config.site.id}:{case['id']}"
 
-    def _slip(self, case: dict, now: datetime) -> CaseSlipPrint:
+    def _slip(self, case: dict[str, Any], now: datetime) -> CaseSlipPrint:
         due = datetime.fromisoformat(case["due_at"])
         return CaseSlipPrint(case_id=case["id"], type=case["type"], description=case["description"][:200],
                              due_at=case["due_at"], due_text=f"{due:%Y-%m-%d %H:%M}",
@@ -251,7 +254,7 @@ class CaseService:
         self.bus.publish(CaseUpdated(public))
         return public
 
-    def _outbox(self, conn: Any, row: dict) -> None:
+    def _outbox(self, conn: Any, row: dict[str, Any]) -> None:
         data = self.public(row)
         data.pop("sla", None)
         data.pop("escalated", None)
@@ -259,7 +262,7 @@ class CaseService:
                    occurred_at=data["updated_at"], data=data)
 
     # -- deadline watch ---------------------------------------------------------------
-    def watch_once(self) -> list[tuple[str, dict[str, Any]]]:
+    def watch_once(self) -> builtins.list[tuple[str, dict[str, Any]]]:
         """One round of the deadline watch: raise each case's `due_soon` and `overdue` once,
         escalate overdue cases to the manager, and do the same for waiting inquiry tickets.
         Returns the (event, data) pairs published."""
@@ -268,8 +271,8 @@ class CaseService:
         raised: list[Payload] = []
         with self.db.write() as conn:
             for row in store.unanswered(conn):
-                start = from_db_time(row["clock_start"], self.clock.tz)
-                due = from_db_time(row["due_at"], self.clock.tz)
+                start = cast(datetime, from_db_time(row["clock_start"], self.clock.tz))  # NOT NULL column
+                due = cast(datetime, from_db_time(row["due_at"], self.clock.tz))  # NOT NULL column
                 state = rules.sla_state(now, start, due, None, self.deadlines)
                 for kind in rules.alerts_due(state, due_soon_sent=row["due_soon_at"] is not None,
                                              overdue_sent=row["overdue_at"] is not None):
@@ -287,14 +290,14 @@ class CaseService:
         published = [self.bus.publish(payload) for payload in raised]
         return [(event.name, event.data) for event in published]
 
-    def _watch_tickets(self, conn: Any, now: datetime, at: str) -> list[Payload]:
+    def _watch_tickets(self, conn: Any, now: datetime, at: str) -> builtins.list[Payload]:
         letter = self.config.cases.inquiry_service
         if not letter:
             return []
         out: list[Payload] = []
         day = local_day(now, self.clock.tz).isoformat()
         for t in store.waiting_inquiries(conn, letter, day):
-            start = from_db_time(t["issued_at"], self.clock.tz)
+            start = cast(datetime, from_db_time(t["issued_at"], self.clock.tz))  # NOT NULL column
             due = self.deadlines.due_at("inquiry", start)
             state = rules.sla_state(now, start, due, None, self.deadlines)
             for kind in rules.alerts_due(state, due_soon_sent=bool(t["due_soon_sent"]),
@@ -314,7 +317,7 @@ class CaseService:
         letter = self.config.cases.inquiry_service
         if letter:
             for t in store.waiting_inquiries(self.db.conn, letter, day):
-                start = from_db_time(t["issued_at"], self.clock.tz)
+                start = cast(datetime, from_db_time(t["issued_at"], self.clock.tz))  # NOT NULL column
                 due = self.deadlines.due_at("inquiry", start)
                 state = rules.sla_state(now, start, due, None, self.deadlines)
                 if state in ("due_soon", "overdue"):

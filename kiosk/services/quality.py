@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from kiosk.clock import Clock, db_time, from_db_time, to_iso
 from kiosk.errors import Invalid, NotFound
@@ -58,9 +58,9 @@ class QualityService:
                 "SELECT id FROM cases WHERE created_at >= ? AND created_at < ? AND status IN "
                 "('feedback_given', 'closed')", (start, end))]
             picked = sample(candidates, size, seed)
-            check_id = conn.execute(
+            check_id = cast(int, conn.execute(  # an INSERT always sets lastrowid
                 "INSERT INTO spot_checks (period_from, period_to, seed, size, created_by, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)", (first.isoformat(), last.isoformat(), seed, size, actor, now)).lastrowid
+                "VALUES (?, ?, ?, ?, ?, ?)", (first.isoformat(), last.isoformat(), seed, size, actor, now)).lastrowid)
             conn.executemany("INSERT INTO spot_check_items (spot_check_id, item_kind, item_id) VALUES (?, ?, ?)",
                              [(check_id, kind, item_id) for kind, item_id in picked])
         return self.spot_check(check_id)
@@ -76,7 +76,7 @@ class QualityService:
             "LEFT JOIN tickets t ON i.item_kind = 'ticket' AND t.id = i.item_id "
             "LEFT JOIN cases c ON i.item_kind = 'case' AND c.id = i.item_id "
             "WHERE i.spot_check_id = ? ORDER BY i.item_kind, i.item_id", (check_id,))
-        check["created_at"] = to_iso(from_db_time(check["created_at"], self.clock.tz))
+        check["created_at"] = to_iso(cast(datetime, from_db_time(check["created_at"], self.clock.tz)))  # NOT NULL
         check["items"] = items
         return check
 
@@ -116,7 +116,8 @@ class QualityService:
                 (month, finding, action, owner, due_date, actor, now, now)).fetchone()
         return dict(row)
 
-    def update_action(self, action_id: int, *, status: str | None = None, progress: str | None = None) -> dict:
+    def update_action(self, action_id: int, *, status: str | None = None,
+                      progress: str | None = None) -> dict[str, Any]:
         if status is not None and status not in ACTION_STATUSES:
             raise Invalid("invalid_status", f"status is one of {', '.join(ACTION_STATUSES)}")
         with self.db.write() as conn:

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from kiosk.clock import Clock, db_time, from_db_time, local_day, to_iso
-from kiosk.config import Config
+from kiosk.config import Config, CounterDef, ServiceDef
 from kiosk.devices.announcement import call_announcement
 from kiosk.devices.ticket_layout import TicketPrint
 from kiosk.errors import Invalid, NotFound
@@ -76,7 +76,8 @@ class QueueService:
         tickets = []
         for row in rows:
             ticket = self._public(row)
-            ticket["reinstate_until"] = to_iso(from_db_time(row["no_show_at"], self.clock.tz) + window)
+            # no_shows_since() only returns rows whose no_show_at is set
+            ticket["reinstate_until"] = to_iso(cast(datetime, from_db_time(row["no_show_at"], self.clock.tz)) + window)
             tickets.append(ticket)
         return tickets
 
@@ -120,15 +121,16 @@ class QueueService:
         print_status = self.spooler.print_and_wait(job_id) if self.spooler else printing.QUEUED
         return Issued(public, print_status)
 
-    def _ticket_print(self, ticket: dict, public: dict, now: datetime) -> TicketPrint:
-        service = self.config.service(ticket["service"])
+    def _ticket_print(self, ticket: dict[str, Any], public: dict[str, Any], now: datetime) -> TicketPrint:
+        # issue() checked the letter against the configured services before inserting the ticket
+        service = cast(ServiceDef, self.config.service(ticket["service"]))
         return TicketPrint(
             number=ticket["number"], service_zh=service.name_zh, service_en=service.name_en,
             people_ahead=public["people_ahead"], estimated_wait_s=public["estimated_wait_s"], issued_at=now,
             site_name=self.config.site.name, qr_payload=self.ticket_reference(ticket),
             priority=bool(ticket["priority"]))
 
-    def ticket_reference(self, ticket: dict) -> str:
+    def ticket_reference(self, ticket: dict[str, Any]) -> str:
         """What the ticket's QR code holds: site, local id and number, short enough to scan."""
         return f"KT1:{self.config.site.id}:{ticket['id']}:{ticket['number']}"
 
@@ -174,29 +176,29 @@ class QueueService:
         return public
 
     # -- internals --------------------------------------------------------------------
-    def _after_call(self, row: dict, counter: str) -> dict[str, Any]:
+    def _after_call(self, row: dict[str, Any], counter: str) -> dict[str, Any]:
         public = self._public(row)
         self.bus.publish(TicketCalled(public))
         if self.speaker is not None:
             self.speaker.announce(call_announcement(row["number"], counter))
         return public
 
-    def _counter(self, counter: str):
+    def _counter(self, counter: str) -> CounterDef:
         counter_def = self.config.counter(counter)
         if counter_def is None:
             raise Invalid("unknown_counter", f"unknown counter {counter!r}")
         return counter_def
 
     @staticmethod
-    def _row(conn: Any, ticket_id: int) -> dict:
+    def _row(conn: Any, ticket_id: int) -> dict[str, Any]:
         row = store.get(conn, ticket_id)
         if row is None:
             raise NotFound("not_found", f"ticket {ticket_id} not found")
         return row
 
-    def _transition(self, conn: Any, row: dict, action: Action, now: datetime, counter: str | None,
+    def _transition(self, conn: Any, row: dict[str, Any], action: Action, now: datetime, counter: str | None,
                     actor: str | None, *, counter_services: frozenset[str] | None = None,
-                    target_service: str | None = None) -> dict:
+                    target_service: str | None = None) -> dict[str, Any]:
         state = TicketState(status=Status(row["status"]), service=row["service"], counter=row["counter"],
                             no_show_at=from_db_time(row["no_show_at"], self.clock.tz))
         to = check(state, action, now=now, counter_services=counter_services, target_service=target_service,
@@ -225,15 +227,17 @@ class QueueService:
         self._outbox(conn, updated)
         return updated
 
-    def _outbox(self, conn: Any, ticket: dict) -> dict[str, Any]:
+    def _outbox(self, conn: Any, ticket: dict[str, Any]) -> dict[str, Any]:
         """Queue the ticket for the central office; returns the record sent."""
         record = self._record(ticket)
+        # updated_at is NOT NULL, so from_db_time() returns a datetime
         outbox.add(conn, site_id=self.config.site.id, kind="ticket", local_id=ticket["id"],
-                   version=ticket["version"], occurred_at=to_iso(from_db_time(ticket["updated_at"], self.clock.tz)),
+                   version=ticket["version"],
+                   occurred_at=to_iso(cast(datetime, from_db_time(ticket["updated_at"], self.clock.tz))),
                    data=record)
         return record
 
-    def _record(self, ticket: dict) -> dict[str, Any]:
+    def _record(self, ticket: dict[str, Any]) -> dict[str, Any]:
         """The ticket as the central office receives it (documented in README)."""
         tz = self.clock.tz
         times = ("issued_at", "called_at", "started_at", "finished_at", "no_show_at")
@@ -246,7 +250,7 @@ class QueueService:
             data[k] = to_iso(moment) if moment else None
         return data
 
-    def _public(self, ticket: dict, *, with_position: bool = False, conn: Any = None,
+    def _public(self, ticket: dict[str, Any], *, with_position: bool = False, conn: Any = None,
                 rate: tuple[float, int] | None = None, record: dict[str, Any] | None = None) -> dict[str, Any]:
         data = dict(record) if record is not None else self._record(ticket)
         service = self.config.service(ticket["service"])

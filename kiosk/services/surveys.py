@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, cast
 
 from kiosk.clock import Clock, db_time, from_db_time, to_iso
 from kiosk.config import Config
@@ -55,7 +55,7 @@ class SurveyService:
                     raise NotFound("not_found", f"ticket {ticket_id} not found")
                 if ticket["status"] != "done" or ticket["finished_at"] is None:
                     raise Conflict("not_finished", "a ticket is rated once it has been served")
-                if now - from_db_time(ticket["finished_at"], self.clock.tz) > RATING_WINDOW:
+                if now - cast(datetime, from_db_time(ticket["finished_at"], self.clock.tz)) > RATING_WINDOW:
                     raise Conflict("survey_closed", "this ticket can no longer be rated")
                 resident_id = ticket["resident_id"]
             else:
@@ -76,10 +76,10 @@ class SurveyService:
         self.bus.publish(SurveyAnswered(data))
         return data
 
-    def record(self, row: dict) -> dict[str, Any]:
+    def record(self, row: dict[str, Any]) -> dict[str, Any]:
         data = {k: row[k] for k in ("id", "ticket_id", "case_id", "score", "comment", "channel", "resident_id")}
         data["form"] = "rating"
-        data["created_at"] = to_iso(from_db_time(row["created_at"], self.clock.tz))
+        data["created_at"] = to_iso(cast(datetime, from_db_time(row["created_at"], self.clock.tz)))  # NOT NULL
         return data
 
     # -- the periodic questionnaire ----------------------------------------------------
@@ -89,7 +89,7 @@ class SurveyService:
                 "questions": [{"index": i, "en": en, "zh": zh}
                               for i, (en, zh) in enumerate(zip(cfg.questions, cfg.questions_zh, strict=False))]}
 
-    def answer_questionnaire(self, answers: list, comment: str = "") -> dict[str, Any]:
+    def answer_questionnaire(self, answers: list[Any], comment: str = "") -> dict[str, Any]:
         cfg = self.config.survey
         if not isinstance(answers, list) or len(answers) != len(cfg.questions):
             raise Invalid("invalid_answers", f"answer each of the {len(cfg.questions)} questions with 1 to 5")

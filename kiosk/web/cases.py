@@ -3,6 +3,8 @@ page for the specialist, logistics and the manager."""
 
 from __future__ import annotations
 
+from typing import cast
+
 from flask import Blueprint, g, jsonify, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -12,6 +14,7 @@ from wtforms import ValidationError
 from kiosk.cases import rules
 from kiosk.errors import Forbidden, Invalid, NotFound, Unauthorized
 from kiosk.names import CASE_TYPE_NAMES, case_number
+from kiosk.services.auth import Principal
 from kiosk.web.api import json_body
 from kiosk.web.auth import current_principal, login_required, staff_api
 from kiosk.web.context import services
@@ -137,7 +140,7 @@ def case_action(case_id: int, action: str):
         raise NotFound("not_found", f"unknown action {action!r}")
     body = json_body({"text": (str, False), "method": (str, False), "team": (str, False),
                       "assignee": (str, False)}) if request.content_length else {}
-    principal = current_principal()
+    principal = cast(Principal, current_principal())  # staff_api let the request in, so there is one
     return jsonify(services().cases.act(case_id, action, actor=principal.name, has_role=principal.has, **body))
 
 
