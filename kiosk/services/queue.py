@@ -99,12 +99,15 @@ class QueueService:
               visit_id: int | None = None) -> Issued:
         if service not in self._letters:
             raise Invalid("unknown_service", f"unknown service {service!r}")
-        now = self.clock.now()
-        day = local_day(now, self.clock.tz).isoformat()
-        at = db_time(now)
         # Read before the write lock: slow-moving figures that need not be in the transaction.
         rate = self._service_rate(self.db.conn, service)
         with self.db.write() as conn:
+            # The issue time is taken under the write lock, with the number: taken before it,
+            # a ticket that waited for the lock would carry an earlier time than the number
+            # issued ahead of it, and the call order (by issue time) would not be number order.
+            now = self.clock.now()
+            day = local_day(now, self.clock.tz).isoformat()
+            at = db_time(now)
             seq = store.next_seq(conn, service, day)
             row = {"number": format_number(service, seq), "service": service, "origin_service": service,
                    "day": day, "seq": seq, "status": Status.WAITING.value, "priority": int(priority),

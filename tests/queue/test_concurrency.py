@@ -64,6 +64,16 @@ def test_eight_issuing_processes_get_unique_consecutive_numbers(tmp_path):
         assert batch == sorted(batch), "each issuer sees its numbers increase"
 
 
+def test_call_order_is_number_order_after_eight_processes_issued_at_once(tmp_path):
+    db_path = str(tmp_path / "kiosk.db")
+    q = _service(db_path)
+    _run_processes(_issue_many, [(db_path,)] * ISSUERS)
+    called = []
+    while (t := q.call_next("1")) is not None:
+        called.append(t["number"])
+    assert called == [f"A{i:03d}" for i in range(1, ISSUERS * PER_ISSUER + 1)]
+
+
 def test_two_desk_processes_never_call_the_same_ticket(tmp_path):
     db_path = str(tmp_path / "kiosk.db")
     q = _service(db_path)
