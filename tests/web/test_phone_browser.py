@@ -9,6 +9,7 @@ import re
 
 import pytest
 
+from kiosk.names import case_number
 from tests.phone.conftest import RESIDENT, add_resident, wait_for
 from tests.web.conftest import LANDSCAPE
 
@@ -42,7 +43,7 @@ def test_screen_pop_shows_the_resident_and_opens_a_case_in_one_click(open_page, 
     expect(desk.locator("#phone-pop-name")).to_have_text(RESIDENT["name"])
     expect(desk.locator("#phone-pop-unit")).to_have_text(f"房号 {RESIDENT['unit']}")
     expect(desk.locator("#phone-pop-cases li")).to_have_count(1)
-    expect(desk.locator("#phone-pop-cases li")).to_contain_text(f"#{case['id']} 投诉")
+    expect(desk.locator("#phone-pop-cases li")).to_contain_text(f"{case_number(case['id'])} 投诉")
     expect(desk.locator("#phone-missed")).to_have_text("1")
     call_id = calls(kiosk)[0]["id"]
     assert pop.get_attribute("data-call-id") == str(call_id)

@@ -47,8 +47,8 @@
   var soon = K.debounce(refresh, 300);
   K.events({
     "case.created": soon, "case.updated": soon,
-    "case.overdue": function (d) { if (d.id) K.toast(K.t("new_overdue", { id: d.id }), "error"); soon(); },
-    "case.due_soon": function (d) { if (d.id) K.toast(K.t("new_due_soon", { id: d.id })); soon(); },
+    "case.overdue": function (d) { if (d.id) K.toast(K.t("new_overdue", { no: K.caseNumber(d.id) }), "error"); soon(); },
+    "case.due_soon": function (d) { if (d.id) K.toast(K.t("new_due_soon", { no: K.caseNumber(d.id) })); soon(); },
   }, { onOpen: refresh, onState: K.liveIndicator(document.getElementById("live")) });
   setInterval(refresh, 60000);  // the due-soon/overdue columns move with time too
 })();

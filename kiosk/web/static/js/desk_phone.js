@@ -65,7 +65,7 @@
     }
     fillList($("phone-pop-cases-box"), $("phone-pop-cases"), call.open_cases || [], function (c) {
       var li = K.el("li", { class: "phone-pop-case", dataset: { caseId: c.id } }, [
-        K.el("a", { href: "/cases/" + c.id, text: K.t("phone.case_line", { id: c.id, type: names.type[c.type] || c.type, status: names.status[c.status] || c.status }) }),
+        K.el("a", { href: "/cases/" + c.id, text: K.t("phone.case_line", { no: K.caseNumber(c.id), type: names.type[c.type] || c.type, status: names.status[c.status] || c.status }) }),
       ]);
       if (c.due_at) li.appendChild(K.el("span", { class: "phone-pop-due", text: K.t("phone.due", { time: dateOf(c.due_at) + " " + K.hhmm(c.due_at) }) }));
       if (c.due_at && call.started_at && Date.parse(c.due_at) < Date.parse(call.started_at)) {
