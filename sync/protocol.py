@@ -227,7 +227,8 @@ def directory_row(entry: Any) -> dict[str, Any] | None:
     rid, name = entry.get("id"), entry.get("name")
     if isinstance(rid, bool) or not isinstance(rid, (str, int)) or str(rid).strip() == "" or not isinstance(name, str):
         return None
-    phone = entry.get("phone") if isinstance(entry.get("phone"), str) else ""
+    raw_phone = entry.get("phone")
+    phone = raw_phone if isinstance(raw_phone, str) else ""
     id_hash = entry.get("id_hash") if isinstance(entry.get("id_hash"), str) and entry.get("id_hash") else None
     return {"id": str(rid).strip(), "name": name, "unit": str(entry.get("unit") or ""), "phone": phone,
             "phone_norm": normalise(phone), "id_hash": id_hash, "active": 0 if entry.get("active") is False else 1}

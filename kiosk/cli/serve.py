@@ -18,7 +18,7 @@ def serve(config_path: str | None, host: str | None, port: int | None) -> None:
     """Run the web service and the device workers in the foreground."""
     import gc
 
-    from waitress import create_server
+    from waitress.server import create_server
 
     from kiosk.runtime import Kiosk
     from kiosk.watchdog import Watchdog
@@ -43,7 +43,9 @@ def serve(config_path: str | None, host: str | None, port: int | None) -> None:
     # process; left to the collector, each full collection would walk it all and stall
     # every request in flight (README, Benchmarks).
     gc.freeze()
-    click.echo(f"kiosk serving on http://{cfg.server.host}:{server.effective_port}", err=True)
+    # waitress's stubs omit effective_port, which BaseWSGIServer.__init__ sets.
+    port = server.effective_port  # type: ignore[union-attr]  # stub gap (types-waitress)
+    click.echo(f"kiosk serving on http://{cfg.server.host}:{port}", err=True)
     watchdog = Watchdog.from_env(kiosk.health).start()  # systemd: READY=1, then WATCHDOG=1 while the db is ok
     try:
         server.run()

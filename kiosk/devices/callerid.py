@@ -62,7 +62,7 @@ def clean_line(raw: bytes | str) -> str:
     return one_line(text.replace("\ufffd", ""))
 
 
-def reply_kind(line: str, command: str) -> str:
+def reply_kind(line: bytes | str, command: str) -> str:
     """How a line read after sending `command` counts: ok | error | echo | other."""
     text = clean_line(line).upper()
     if text == "OK":

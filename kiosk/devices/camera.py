@@ -65,7 +65,7 @@ class OpenCvSource:
     def open(self) -> None:
         import cv2
 
-        if self.is_file and not Path(self.source).is_file():
+        if self.is_file and isinstance(self.source, str) and not Path(self.source).is_file():
             raise CameraError(f"video file {self.source} not found")
         cap = cv2.VideoCapture(self.source)
         if not cap.isOpened():
@@ -217,27 +217,30 @@ class Camera:
 
     # -- workers ----------------------------------------------------------------------
     def _capture_loop(self) -> None:
+        source = self.source
+        if source is None:  # start() runs no workers without a source
+            return
         backoff = 0.0
         opened = False
         next_at = time.monotonic()
         while not self._stop.is_set():
             if not opened:
                 try:
-                    self.source.open()
+                    source.open()
                     opened, backoff = True, 0.0
                     self.state = "ok"
                 except Exception as exc:  # noqa: BLE001 - any driver failure means "retry later"
                     backoff = min(self._backoff_max, max(self._backoff_initial, backoff * 2))
-                    self._failed(f"{exc}; retrying in {backoff:.1f} s")
+                    self._failed(source, f"{exc}; retrying in {backoff:.1f} s")
                     self._stop.wait(backoff)
                     continue
             try:
-                frame = self.source.read()
+                frame = source.read()
             except Exception as exc:  # noqa: BLE001
-                self.source.close()
+                source.close()
                 opened = False
                 self.reconnects += 1
-                self._failed(str(exc))
+                self._failed(source, str(exc))
                 continue
             read_at = time.monotonic()
             with self._lock:
@@ -249,9 +252,9 @@ class Camera:
             next_at = max(next_at + self._interval, read_at)
             self._stop.wait(max(0.0, next_at - time.monotonic()))
 
-    def _failed(self, error: str) -> None:
+    def _failed(self, source: FrameSource, error: str) -> None:
         if self.state != "reconnecting" or error != self.last_error:
-            log.warning("camera %s: %s", self.source.name, error)
+            log.warning("camera %s: %s", source.name, error)
         self.state = "reconnecting"
         self.last_error = error
 

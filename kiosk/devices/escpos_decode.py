@@ -390,7 +390,7 @@ class _Decoder:
             return
         if mode & 3:
             image = image.resize((image.width * (2 if mode & 1 else 1),
-                                  image.height * (2 if mode & 2 else 1)), Image.NEAREST)
+                                  image.height * (2 if mode & 2 else 1)), Image.Resampling.NEAREST)
         self._add_image(image)
 
     def _graphics(self, body: bytes) -> None:
@@ -548,7 +548,7 @@ def _glyph(cell: Cell) -> Image.Image:
     if cell.underline:
         draw.rectangle((0, size - max(1, sy), cell_w, size), fill=ink)
     if sx != sy:
-        image = image.resize((12 * cell.columns * sx, size), Image.BILINEAR)
+        image = image.resize((12 * cell.columns * sx, size), Image.Resampling.BILINEAR)
     return image
 
 

@@ -229,13 +229,13 @@ class _OpenDevicePrinter(Printer):
         with self._lock:
             device, self._device = self._device, None
             if device is not None:
-                with contextlib.suppress(DEVICE_ERRORS):
+                with contextlib.suppress(*DEVICE_ERRORS):
                     device.close()
 
     def _discard(self) -> None:
         device, self._device = self._device, None
         if device is not None:
-            with contextlib.suppress(DEVICE_ERRORS):
+            with contextlib.suppress(*DEVICE_ERRORS):
                 device.close()
             device._device = False
 

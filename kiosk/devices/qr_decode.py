@@ -8,7 +8,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from ctypes import c_void_p, cast
+from ctypes import c_char_p, c_void_p, cast
+from types import ModuleType
 from typing import Any
 
 from PIL import Image, ImageOps
@@ -20,7 +21,8 @@ class DecoderUnavailable(RuntimeError):
     """The configured decoder's library is not installed."""
 
 
-def _zbar():
+def _zbar() -> tuple[ModuleType, Any, Any]:
+    """pyzbar's module and its ZBarConfig and ZBarSymbol enums (pyzbar ships no types)."""
     try:
         from pyzbar import pyzbar
         from pyzbar.wrapper import ZBarConfig, ZBarSymbol
@@ -40,7 +42,7 @@ def decode_bytes(pixels: bytes, width: int, height: int) -> list[bytes]:
         with pyzbar._image() as zimage:
             pyzbar.zbar_image_set_format(zimage, pyzbar._FOURCC["L800"])
             pyzbar.zbar_image_set_size(zimage, width, height)
-            pyzbar.zbar_image_set_data(zimage, cast(pixels, c_void_p), len(pixels), None)
+            pyzbar.zbar_image_set_data(zimage, cast(c_char_p(pixels), c_void_p), len(pixels), None)
             if pyzbar.zbar_scan_image(scanner, zimage) > 0:
                 for symbol in pyzbar._decode_symbols(pyzbar._symbols_for_image(zimage)):
                     found.append(symbol.data)
@@ -86,6 +88,6 @@ def find_qr_payloads(image: Image.Image) -> list[str]:
     grey = image.convert("L")
     factor = 300 // max(grey.width, grey.height, 1)
     if factor > 1:
-        grey = grey.resize((grey.width * factor, grey.height * factor), Image.NEAREST)
+        grey = grey.resize((grey.width * factor, grey.height * factor), Image.Resampling.NEAREST)
     grey = ImageOps.expand(grey, border=32, fill=255)
     return [_text(b) for b in decode_bytes(grey.tobytes(), grey.width, grey.height)]

@@ -60,14 +60,15 @@ def write_video(path: str | Path, payload: str | None, *, seconds: float = 8.0, 
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.tmp.avi")
     width, height = size
-    writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"MJPG"), fps, (width, height))
+    writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter.fourcc(*"MJPG"), fps, (width, height))
     if not writer.isOpened():
         raise RuntimeError(f"cannot write {path}")
     writer.set(cv2.VIDEOWRITER_PROP_QUALITY, 50)
     for i in range(int(seconds * fps)):
         t = i / fps
-        visible = payload and t >= qr_from_s and (qr_until_s is None or t < qr_until_s)
-        frame = frame_with_qr(width, height, payload, t=t, label=label) if visible else scene(width, height, t, label)
+        visible = t >= qr_from_s and (qr_until_s is None or t < qr_until_s)
+        frame = (frame_with_qr(width, height, payload, t=t, label=label) if payload and visible
+                 else scene(width, height, t, label))
         writer.write(frame)
     writer.release()
     tmp.replace(path)

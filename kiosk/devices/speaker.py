@@ -14,6 +14,7 @@ Back-ends (`create_speaker` picks one from `TtsConfig`):
 from __future__ import annotations
 
 import contextlib
+import enum
 import io
 import logging
 import os
@@ -37,7 +38,13 @@ log = logging.getLogger(__name__)
 
 OnDone = Callable[[Announcement, "str | None"], None]
 
-_STOP = object()
+class _Stop(enum.Enum):
+    """The worker's stop sentinel (an enum so that `item is _STOP` narrows the queue item)."""
+    STOP = 0
+
+
+_STOP = _Stop.STOP
+_Item = tuple[Announcement, datetime] | _Stop
 _SUBPROCESS_TIMEOUT_S = 30.0
 _UTTERANCE_TIMEOUT_S = 60.0
 
@@ -77,8 +84,10 @@ def resolve_voice(voice: str, files: Iterable[str]) -> str:
     """
     base, plus, variant = voice.strip().partition("+")
     files = list(files)
-    for matches in (lambda f: f.lower() == base.lower(),
-                    lambda f: f.lower().rsplit("/", 1)[-1] == base.lower()):
+    matchers: tuple[Callable[[str], bool], ...] = (
+        lambda f: f.lower() == base.lower(),
+        lambda f: f.lower().rsplit("/", 1)[-1] == base.lower())
+    for matches in matchers:
         found = next((f for f in files if matches(f)), None)
         if found:
             return f"{found}{plus}{variant}"
@@ -93,7 +102,7 @@ class WavBackend:
     `<YYYYmmdd-HHMMSS-ffffff>-<key>.wav`, stamped with the time of the `announce()`.
     """
 
-    def __init__(self, directory: str | os.PathLike, voice_zh: str, voice_en: str, rate: int) -> None:
+    def __init__(self, directory: str | os.PathLike[str], voice_zh: str, voice_en: str, rate: int) -> None:
         self.directory = Path(directory)
         self.output = f"wav:{directory}"
         self.configured = {"zh": voice_zh, "en": voice_en}
@@ -293,7 +302,7 @@ class Speaker:
                  now: Callable[[], datetime] = datetime.now) -> None:
         self.backend = backend
         self.output = backend.output if backend else "off"
-        self._queue: queue.Queue = queue.Queue(maxsize=maxsize)
+        self._queue: queue.Queue[_Item] = queue.Queue(maxsize=maxsize)
         self._put_lock = threading.Lock()
         self._cond = threading.Condition()
         self._stopping = threading.Event()
@@ -336,8 +345,8 @@ class Speaker:
             return
         self._put((announcement, self._now()))
 
-    def _put(self, item: Any) -> None:
-        dropped = []
+    def _put(self, item: _Item) -> None:
+        dropped: list[_Item] = []
         with self._put_lock:
             while True:
                 try:
@@ -347,7 +356,7 @@ class Speaker:
                     with contextlib.suppress(queue.Empty):
                         dropped.append(self._queue.get_nowait())
         for old in dropped:
-            if old is not _STOP:
+            if not isinstance(old, _Stop):
                 log.warning("speaker queue full (%d): dropped announcement %s", self._queue.maxsize, old[0].key)
                 self._finish(old[0], "dropped", "dropped: queue full")
 
@@ -357,12 +366,15 @@ class Speaker:
                 item = self._queue.get_nowait()
             except queue.Empty:
                 return
-            if item is not _STOP:
+            if not isinstance(item, _Stop):
                 self._finish(item[0], "discarded", "discarded: speaker stopping")
 
     def _run(self) -> None:
+        backend = self.backend
+        if backend is None:  # start() runs no worker for the 'off' speaker
+            return
         try:
-            self.backend.prepare()
+            backend.prepare()
         except Exception as exc:  # noqa: BLE001 - any set-up failure is reported as health, never raised
             log.error("speaker %s not ready: %s", self.output, exc)
             self._record_error(f"not ready: {exc}")
@@ -370,14 +382,14 @@ class Speaker:
                 self._not_ready = (getattr(exc, "reason", None) or "not_ready", f"not ready: {exc}")
         while True:
             item = self._queue.get()
-            if item is _STOP:
+            if isinstance(item, _Stop):
                 return
             announcement, at = item
             if self._stopping.is_set():
                 self._finish(announcement, "discarded", "discarded: speaker stopping")
                 continue
             try:
-                self.backend.speak(announcement, at)
+                backend.speak(announcement, at)
             except SpeakerError as exc:
                 log.error("announcement %s failed: %s", announcement.key, exc)
                 with self._cond:

@@ -182,7 +182,8 @@ def _finish(p: Dummy, cut: str) -> bytes:
         raise ValueError(f"cut must be one of {', '.join(CUTS)}, not {cut!r}")
     p.print_and_feed(3)
     p._raw(CUTS[cut])
-    return p.output
+    output: bytes = p.output  # python-escpos ships no types
+    return output
 
 
 def _header(p: Escpos, cols: int, site_name: str) -> None:
@@ -207,7 +208,8 @@ def _text_bytes(text: str, cols: int, size: _Size, bold: bool, invert: bool, ali
         p._raw(b"\n")
     if size != (1, 1) or invert:
         p.set(invert=False if invert else None, custom_size=True, width=1, height=1)
-    return p.output
+    output: bytes = p.output  # python-escpos ships no types
+    return output
 
 
 def _bilingual(p: Escpos, cols: int, zh: str, en: str) -> None:

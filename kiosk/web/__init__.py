@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, request, session
+from flask.json.provider import DefaultJSONProvider
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
@@ -30,6 +31,10 @@ def _secret_key(data_dir: Path) -> str:
         tmp.chmod(0o600)
         tmp.replace(path)
     return path.read_text().strip()
+
+
+class _Utf8Json(DefaultJSONProvider):
+    ensure_ascii = False  # names, services and messages stay readable Chinese, not \u escapes
 
 
 class CookieSessions(SecureCookieSessionInterface):
@@ -58,7 +63,7 @@ def create_app(services: Services, **flask_config: Any) -> Flask:
         JSON_AS_ASCII=False,
     )
     app.config.update(flask_config)
-    app.json.ensure_ascii = False
+    app.json = _Utf8Json(app)
     app.extensions[EXTENSION] = services
 
     def select_locale() -> str:

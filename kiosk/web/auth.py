@@ -34,6 +34,15 @@ def current_principal() -> Principal | None:
     return g.principal
 
 
+def signed_in_principal() -> Principal:
+    """`current_principal()` in a view behind `login_required` or `staff_api`, which
+    guarantee there is one."""
+    principal = current_principal()
+    if principal is None:
+        raise Unauthorized("unauthorized", "log in or send a bearer token")
+    return principal
+
+
 def init_app(app) -> None:
     @app.context_processor
     def inject_user() -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-_CALL = {"type": "object", "properties": {
+_CALL: dict[str, Any] = {"type": "object", "properties": {
     "id": {"type": "integer"}, "number": {"type": "string", "description": "digits as the modem sent them; '' "
                                                                            "for private / out-of-area calls"},
     "name": {"type": "string", "description": "caller-ID name"},

@@ -16,7 +16,7 @@ _VISIT = {"type": "object", "properties": {
     "ticket_id": {"type": "integer", "nullable": True}, "snapshot_sha256": {"type": "string", "nullable": True},
     "snapshot_url": {"type": "string", "nullable": True}, "version": {"type": "integer"},
     "print": {"type": "object", "description": "visitor registrations: the pass's print status"}}}
-_STAFF = [{"bearer": []}, {"session": []}]
+_STAFF: list[dict[str, list[str]]] = [{"bearer": []}, {"session": []}]
 
 
 def _resp(ok: dict, *errors: int) -> dict:

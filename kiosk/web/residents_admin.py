@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, request, url_for
 
 from kiosk.errors import DomainError
-from kiosk.web.auth import current_principal, login_required
+from kiosk.web.auth import login_required, signed_in_principal
 from kiosk.web.context import services
 
 bp = Blueprint("residents_admin", __name__, url_prefix="/admin/residents")
@@ -28,7 +28,7 @@ def print_card(resident_id: str):
     days = request.form.get("days", "")
     try:
         status = services().visits.print_card(resident_id, int(days) if days.isdigit() else None,
-                                              current_principal().name)
+                                              signed_in_principal().name)
     except DomainError as exc:  # shown on the page, not an error page
         status = exc.code
     return redirect(url_for("residents_admin.index", q=request.args.get("q", ""), printed=resident_id,
