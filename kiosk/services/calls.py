@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from kiosk.clock import Clock, from_db_time, to_iso
 from kiosk.config import Config
 from kiosk.devices.callerid import CallerId
+from kiosk.devices.health import NOT_CONFIGURED, DeviceHealth
 from kiosk.devices.phone import PhoneError
 from kiosk.errors import Conflict, Invalid, NotFound
 from kiosk.events import CallIncoming, EventBus
@@ -38,7 +39,7 @@ class Phone(Protocol):
     """What the call service needs of the caller-ID modem worker."""
 
     def simulate_call(self, number: str, name: str = "") -> None: ...
-    def health(self) -> dict[str, Any]: ...
+    def health(self) -> DeviceHealth: ...
 
 
 class CallService:
@@ -53,9 +54,9 @@ class CallService:
         """The modem worker, made after this service because it calls `incoming`."""
         self.phone = phone
 
-    def phone_health(self) -> dict[str, Any]:
+    def phone_health(self) -> DeviceHealth:
         if self.phone is None:
-            return {"status": "off", "detail": "no phone worker", "port": "", "simulated": False}
+            return DeviceHealth("off", NOT_CONFIGURED, "no phone worker")
         return self.phone.health()
 
     def simulate(self, number: str, name: str = "") -> dict[str, Any]:
