@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kiosk.clock import Clock
 from kiosk.config import Config
@@ -17,6 +17,9 @@ from kiosk.services.retention import RetentionWorker
 from kiosk.services.site_key import load_site_key
 from kiosk.services.visits import Snapshot, VisitService
 from kiosk.store.db import Database
+
+if TYPE_CHECKING:
+    from kiosk.devices.camera import Camera
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +41,7 @@ class Checkin:
                                          lambda code: self.visits.scan(code, source="scanner"))
         self.retention = RetentionWorker(self.visits.purge, clock.now, config.retention.purge_hour)
 
-    def _make_camera(self):
+    def _make_camera(self) -> Camera:
         from kiosk.devices.camera import Camera, create_source
         from kiosk.devices.qr_decode import DecoderUnavailable, frame_decoder
 

@@ -31,11 +31,12 @@ def search(db: Database, q: str, limit: int = 50) -> list[dict[str, Any]]:
     return db.query(sql, (*params, limit))
 
 
-def _local(row: dict, keys: tuple[str, ...], clock: Clock) -> dict:
+def _local(row: dict[str, Any], keys: tuple[str, ...], clock: Clock) -> dict[str, Any]:
     for k in keys:
-        if row.get(k):
-            with contextlib.suppress(ValueError):
-                row[k] = to_iso(from_db_time(row[k], clock.tz))
+        with contextlib.suppress(ValueError):
+            moment = from_db_time(row.get(k), clock.tz)  # None when the column is absent or empty
+            if moment is not None:
+                row[k] = to_iso(moment)
     return row
 
 

@@ -7,7 +7,6 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -18,7 +17,7 @@ def purge_due(now: datetime, last_day: date | None, hour: int) -> bool:
 
 
 class RetentionWorker:
-    def __init__(self, purge: Callable[[], dict], now: Callable[[], datetime], hour: int,
+    def __init__(self, purge: Callable[[], dict[str, int]], now: Callable[[], datetime], hour: int,
                  interval_s: float = 300.0) -> None:
         self._purge = purge
         self._now = now
@@ -27,7 +26,7 @@ class RetentionWorker:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.last_day: date | None = None
-        self.last_result: dict[str, Any] | None = None
+        self.last_result: dict[str, int] | None = None
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="retention", daemon=True)

@@ -14,6 +14,7 @@ import hashlib
 import io
 import logging
 import re
+import sqlite3
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -81,7 +82,7 @@ class VisitService:
         with self.db.write() as conn:
             return store.revoke_cards(conn, resident_id, db_time(self.clock.now()), reason)
 
-    def resident_from_token(self, payload: str, conn: Any = None) -> dict:
+    def resident_from_token(self, payload: str, conn: sqlite3.Connection | None = None) -> dict[str, Any]:
         """The active resident a card names; `Forbidden` when forged, expired, revoked or of
         another site, `Invalid` when not a card, `NotFound` when the resident is gone."""
         conn = conn or self.db.conn
@@ -122,17 +123,17 @@ class VisitService:
         return len(rows)
 
     # -- check-in ---------------------------------------------------------------------
-    def checkin_qr(self, payload: str, *, source: str = "kiosk", snapshot: Snapshot | None = None) -> dict:
+    def checkin_qr(self, payload: str, *, source: str = "kiosk", snapshot: Snapshot | None = None) -> dict[str, Any]:
         return self._checkin(lambda conn: self._resident_visit(self.resident_from_token(payload, conn), "qr"),
                              source, snapshot)
 
     def checkin_id(self, number: str, name: str = "", *, source: str = "kiosk",
-                   snapshot: Snapshot | None = None) -> dict:
+                   snapshot: Snapshot | None = None) -> dict[str, Any]:
         parsed = id_number.parse(number, self.clock.now().date())
         name = clean(name, "name", MAX_NAME)
         id_hash = id_number.keyed_hash(self.key, parsed.number)
 
-        def build(conn: Any) -> dict:
+        def build(conn: sqlite3.Connection) -> dict[str, Any]:
             resident = store.resident_by_id_hash(conn, id_hash)
             if resident is not None:
                 row = self._resident_visit(resident, "id")
@@ -145,15 +146,17 @@ class VisitService:
             return row
         return self._checkin(build, source, snapshot)
 
-    def checkin_visitor(self, visitor: dict, *, source: str = "kiosk", snapshot: Snapshot | None = None) -> dict:
+    def checkin_visitor(self, visitor: dict[str, Any], *, source: str = "kiosk",
+                        snapshot: Snapshot | None = None) -> dict[str, Any]:
         unknown = sorted(set(visitor) - {"name", "phone", "unit", "purpose", "id_number"})
         if unknown:
             raise Invalid("unknown_field", f"unknown field visitor.{unknown[0]}")
-        row = {"kind": "visitor", "method": "manual",
-               "name": clean(visitor.get("name"), "visitor.name", MAX_NAME, required=True),
-               "phone": clean(visitor.get("phone"), "visitor.phone", MAX_PHONE, required=True),
-               "unit": clean(visitor.get("unit"), "visitor.unit", MAX_UNIT, required=True),
-               "purpose": clean(visitor.get("purpose"), "visitor.purpose", MAX_PURPOSE)}
+        row: dict[str, Any] = {
+            "kind": "visitor", "method": "manual",
+            "name": clean(visitor.get("name"), "visitor.name", MAX_NAME, required=True),
+            "phone": clean(visitor.get("phone"), "visitor.phone", MAX_PHONE, required=True),
+            "unit": clean(visitor.get("unit"), "visitor.unit", MAX_UNIT, required=True),
+            "purpose": clean(visitor.get("purpose"), "visitor.purpose", MAX_PURPOSE)}
         if not re.fullmatch(r"[+0-9 ()\-]{5,30}", row["phone"]):
             raise Invalid("invalid_phone", "the phone number may hold digits, spaces, +, - and brackets only")
         if visitor.get("id_number"):
@@ -161,12 +164,12 @@ class VisitService:
             row.update(id_hash=id_number.keyed_hash(self.key, parsed.number), id_masked=parsed.masked)
         return self._checkin(lambda conn: row, source, snapshot, print_pass=True)
 
-    def _resident_visit(self, resident: dict, method: str) -> dict:
+    def _resident_visit(self, resident: dict[str, Any], method: str) -> dict[str, Any]:
         return {"kind": "resident", "method": method, "resident_id": resident["id"], "name": resident["name"],
                 "unit": resident["unit"], "phone": resident["phone"]}
 
-    def _checkin(self, build: Callable[[Any], dict], source: str, snapshot: Snapshot | None,
-                 print_pass: bool = False) -> dict:
+    def _checkin(self, build: Callable[[sqlite3.Connection], dict[str, Any]], source: str, snapshot: Snapshot | None,
+                 print_pass: bool = False) -> dict[str, Any]:
         now = self.clock.now()
         if snapshot is None and self.snapshot_source is not None:
             try:
@@ -185,6 +188,7 @@ class VisitService:
                     row.update(snapshot_path=rel, snapshot_sha256=sha)
                 visit_id = store.insert_visit(conn, row)
                 visit = store.visit(conn, visit_id)
+                assert visit is not None, "a visit inserted in this transaction is there"
                 self._outbox(conn, visit)
                 job_id = printing.enqueue(conn, self._pass(visit, now), at=at) if print_pass else None
         except BaseException:
@@ -208,7 +212,7 @@ class VisitService:
         path.write_bytes(snapshot.jpeg)
         return path, f"{day}/{name}", hashlib.sha256(snapshot.jpeg).hexdigest()
 
-    def _pass(self, visit: dict, now: datetime) -> VisitorPassPrint:
+    def _pass(self, visit: dict[str, Any], now: datetime) -> VisitorPassPrint:
         expires = now + timedelta(hours=self.config.checkin.pass_hours)
         return VisitorPassPrint(name=visit["name"], unit=visit["unit"], purpose=visit["purpose"],
                                 visit_id=visit["id"], checked_in_at=now, valid_until=expires,
@@ -217,7 +221,7 @@ class VisitService:
                                                        str(visit["id"]), int(expires.timestamp())))
 
     # -- check-out and links ----------------------------------------------------------
-    def checkout(self, visit_id: int) -> dict:
+    def checkout(self, visit_id: int) -> dict[str, Any]:
         now = self.clock.now()
         with self.db.write() as conn:
             visit = store.visit(conn, visit_id)
@@ -230,7 +234,7 @@ class VisitService:
         self.bus.publish(VisitCheckedOut(self._summary(visit)))
         return self.public(visit)
 
-    def checkout_pass(self, payload: str) -> dict:
+    def checkout_pass(self, payload: str) -> dict[str, Any]:
         token = tokens.verify(self.key, payload, site=self.config.site.id,
                               now=int(self.clock.now().timestamp()), kind=tokens.VISITOR)
         return self.checkout(int(token.subject))
@@ -246,7 +250,7 @@ class VisitService:
         visit = store.visit(self.db.conn, visit_id)
         return visit["resident_id"] if visit else None
 
-    def scan(self, payload: str, *, source: str, snapshot: Snapshot | None = None) -> dict:
+    def scan(self, payload: str, *, source: str, snapshot: Snapshot | None = None) -> dict[str, Any]:
         """A code read by the camera or a scanner: check a resident in or a visitor out.
 
         Publishes `qr.scanned` with the outcome (never the payload itself) and returns it.
@@ -272,14 +276,14 @@ class VisitService:
         return outcome.to_dict()
 
     # -- reading ----------------------------------------------------------------------
-    def get(self, visit_id: int) -> dict:
+    def get(self, visit_id: int) -> dict[str, Any]:
         visit = store.visit(self.db.conn, visit_id)
         if visit is None:
             raise NotFound("not_found", f"visit {visit_id} not found")
         return self.public(visit)
 
     def search(self, *, day_from: date | None = None, day_to: date | None = None, q: str = "", unit: str = "",
-               method: str = "", limit: int = 50, offset: int = 0) -> tuple[list[dict], int]:
+               method: str = "", limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
         tz = self.clock.tz
         f = store.VisitFilter(q=q, unit=unit, method=method, limit=limit, offset=offset)
         if day_from:
@@ -289,8 +293,8 @@ class VisitService:
         rows, total = store.search(self.db.conn, f)
         return [self.public(r) for r in rows], total
 
-    def snapshot_file(self, visit: dict) -> Path | None:
-        rel = visit.get("snapshot_path")
+    def snapshot_file(self, visit: dict[str, Any]) -> Path | None:
+        rel: str | None = visit.get("snapshot_path")
         if not rel:
             return None
         path = (self.snapshot_dir / rel).resolve()
@@ -311,6 +315,7 @@ class VisitService:
         payload = self.issue_card(resident_id, days, actor)
         now = self.clock.now()
         resident = store.resident(self.db.conn, resident_id)
+        assert resident is not None, "issue_card found the resident, and residents are never deleted"
         card = ResidentCardPrint(name=resident["name"], unit=resident["unit"], printed_at=now,
                                  site_name=self.config.site.name, qr_payload=payload,
                                  valid_until=datetime.fromtimestamp(tokens.parse(payload).expires, self.clock.tz))
@@ -322,9 +327,8 @@ class VisitService:
         with self.db.write() as conn:
             store.add_audit(conn, db_time(self.clock.now()), actor, role, action, target, detail)
 
-    def audit_log(self, limit: int = 200, offset: int = 0) -> list[dict]:
-        tz = self.clock.tz
-        return [{**r, "at": to_iso(from_db_time(r["at"], tz))}
+    def audit_log(self, limit: int = 200, offset: int = 0) -> list[dict[str, Any]]:
+        return [{**r, "at": self._local_iso(r["at"])}
                 for r in store.audit_rows(self.db.conn, limit, offset)]
 
     # -- retention --------------------------------------------------------------------
@@ -353,11 +357,17 @@ class VisitService:
                 "files": removed_files}
 
     # -- shapes -----------------------------------------------------------------------
-    def _outbox(self, conn: Any, visit: dict) -> None:
+    def _outbox(self, conn: sqlite3.Connection, visit: dict[str, Any]) -> None:
         outbox.add(conn, site_id=self.config.site.id, kind="visit", local_id=visit["id"], version=visit["version"],
-                   occurred_at=to_iso(from_db_time(visit["updated_at"], self.clock.tz)), data=self.record(visit))
+                   occurred_at=self._local_iso(visit["updated_at"]), data=self.record(visit))
 
-    def record(self, visit: dict) -> dict[str, Any]:
+    def _local_iso(self, stored: str) -> str:
+        """A time from a NOT NULL column (db_time) as the site's local ISO 8601."""
+        moment = from_db_time(stored, self.clock.tz)
+        assert moment is not None, "a NOT NULL time column is empty"
+        return to_iso(moment)
+
+    def record(self, visit: dict[str, Any]) -> dict[str, Any]:
         """The visit as the central office receives it (docs/sync.md): no image, no clear ID number."""
         tz = self.clock.tz
         data = {k: visit[k] for k in ("id", "kind", "method", "resident_id", "name", "phone", "unit", "purpose",
@@ -367,12 +377,12 @@ class VisitService:
             data[k] = to_iso(moment) if moment else None
         return data
 
-    def public(self, visit: dict) -> dict[str, Any]:
+    def public(self, visit: dict[str, Any]) -> dict[str, Any]:
         data = self.record(visit)
         data["snapshot_url"] = f"/api/v1/visits/{visit['id']}/snapshot" if visit["snapshot_path"] else None
         return data
 
-    def _summary(self, visit: dict) -> VisitSummary:
+    def _summary(self, visit: dict[str, Any]) -> VisitSummary:
         return VisitSummary.of(self.public(visit))
 
 

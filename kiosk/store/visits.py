@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from kiosk.store.db import table
 
@@ -15,17 +15,17 @@ VISIT_COLUMNS = ("kind", "method", "resident_id", "name", "phone", "phone_norm",
                  "ticket_id", "updated_at")
 
 
-def _one(conn: sqlite3.Connection, sql: str, params: Any = ()) -> dict | None:
+def _one(conn: sqlite3.Connection, sql: str, params: Any = ()) -> dict[str, Any] | None:
     row = conn.execute(sql, params).fetchone()
     return dict(row) if row is not None else None
 
 
 # -- residents -----------------------------------------------------------------------------
-def resident(conn: sqlite3.Connection, resident_id: str) -> dict | None:
+def resident(conn: sqlite3.Connection, resident_id: str) -> dict[str, Any] | None:
     return _one(conn, "SELECT * FROM residents WHERE id = ?", (resident_id,))
 
 
-def resident_by_id_hash(conn: sqlite3.Connection, id_hash: str) -> dict | None:
+def resident_by_id_hash(conn: sqlite3.Connection, id_hash: str) -> dict[str, Any] | None:
     return _one(conn, "SELECT * FROM residents WHERE id_hash = ? AND active = 1 ORDER BY updated_at DESC LIMIT 1",
                 (id_hash,))
 
@@ -33,7 +33,7 @@ def resident_by_id_hash(conn: sqlite3.Connection, id_hash: str) -> dict | None:
 RESIDENT_FIELDS = ("id", "name", "unit", "phone", "phone_norm", "source", "updated_at")
 
 
-def upsert_residents(conn: sqlite3.Connection, rows: Sequence[dict]) -> None:
+def upsert_residents(conn: sqlite3.Connection, rows: Sequence[dict[str, Any]]) -> None:
     """Insert or update residents, in order, and mark them active.
 
     Rows hold RESIDENT_FIELDS, `id_hash` and `id_masked`; where those two are None the
@@ -48,7 +48,7 @@ def upsert_residents(conn: sqlite3.Connection, rows: Sequence[dict]) -> None:
                                       if r["id_hash"] is not None or r["id_masked"] is not None])
 
 
-def residents(conn: sqlite3.Connection, q: str = "", limit: int = 100) -> list[dict]:
+def residents(conn: sqlite3.Connection, q: str = "", limit: int = 100) -> list[dict[str, Any]]:
     like = f"%{q}%"
     return [dict(r) for r in conn.execute(
         "SELECT * FROM residents WHERE active = 1 AND (? = '' OR name LIKE ? OR unit LIKE ? OR id LIKE ?) "
@@ -74,19 +74,23 @@ def is_revoked(conn: sqlite3.Connection, sig: str) -> bool:
 
 
 # -- visits --------------------------------------------------------------------------------
-def insert_visit(conn: sqlite3.Connection, row: dict) -> int:
+def insert_visit(conn: sqlite3.Connection, row: dict[str, Any]) -> int:
     cols = [c for c in VISIT_COLUMNS if c in row]
-    return conn.execute(f"INSERT INTO visits ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-                        [row[c] for c in cols]).lastrowid
+    # A cursor's lastrowid is None only until it runs an INSERT, as this one just did.
+    return cast(int, conn.execute(f"INSERT INTO visits ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                                  [row[c] for c in cols]).lastrowid)
 
 
-def update_visit(conn: sqlite3.Connection, visit_id: int, changes: dict) -> dict:
+def update_visit(conn: sqlite3.Connection, visit_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+    """Apply `changes` to a visit the caller has read in this transaction; the updated row."""
     sets = ", ".join(f"{k} = ?" for k in changes)
     conn.execute(f"UPDATE visits SET {sets}, version = version + 1 WHERE id = ?", [*changes.values(), visit_id])
-    return visit(conn, visit_id)
+    updated = visit(conn, visit_id)
+    assert updated is not None, f"visit {visit_id} vanished inside its write transaction"
+    return updated
 
 
-def visit(conn: sqlite3.Connection, visit_id: int) -> dict | None:
+def visit(conn: sqlite3.Connection, visit_id: int) -> dict[str, Any] | None:
     return _one(conn, "SELECT * FROM visits WHERE id = ?", (visit_id,))
 
 
@@ -105,7 +109,7 @@ def _fts_query(q: str) -> str:
     return '"' + q.replace('"', '""') + '"'
 
 
-def search(conn: sqlite3.Connection, f: VisitFilter) -> tuple[list[dict], int]:
+def search(conn: sqlite3.Connection, f: VisitFilter) -> tuple[list[dict[str, Any]], int]:
     """One page of visits, newest first, and how many match in all.
 
     Text of 3+ characters matches anywhere in the name, unit or phone (trigram index);
@@ -145,12 +149,12 @@ def search(conn: sqlite3.Connection, f: VisitFilter) -> tuple[list[dict], int]:
     return [dict(r) for r in rows], total
 
 
-def old_snapshots(conn: sqlite3.Connection, before: str) -> list[dict]:
+def old_snapshots(conn: sqlite3.Connection, before: str) -> list[dict[str, Any]]:
     return [dict(r) for r in conn.execute(
         "SELECT id, snapshot_path FROM visits WHERE snapshot_path IS NOT NULL AND checked_in_at < ?", (before,))]
 
 
-def old_visits(conn: sqlite3.Connection, before: str) -> list[dict]:
+def old_visits(conn: sqlite3.Connection, before: str) -> list[dict[str, Any]]:
     return [dict(r) for r in conn.execute(
         "SELECT id, snapshot_path FROM visits WHERE checked_in_at < ?", (before,))]
 
@@ -158,10 +162,12 @@ def old_visits(conn: sqlite3.Connection, before: str) -> list[dict]:
 # -- audit ---------------------------------------------------------------------------------
 def add_audit(conn: sqlite3.Connection, at: str, actor: str, role: str, action: str, target: str,
               detail: str) -> int:
-    return conn.execute("INSERT INTO audit_log (at, actor, role, action, target, detail) VALUES (?, ?, ?, ?, ?, ?)",
-                        (at, actor, role, action, target, detail)).lastrowid
+    # lastrowid: see insert_visit.
+    return cast(int, conn.execute(
+        "INSERT INTO audit_log (at, actor, role, action, target, detail) VALUES (?, ?, ?, ?, ?, ?)",
+        (at, actor, role, action, target, detail)).lastrowid)
 
 
-def audit_rows(conn: sqlite3.Connection, limit: int = 200, offset: int = 0) -> list[dict]:
+def audit_rows(conn: sqlite3.Connection, limit: int = 200, offset: int = 0) -> list[dict[str, Any]]:
     return [dict(r) for r in conn.execute("SELECT * FROM audit_log ORDER BY id DESC LIMIT ? OFFSET ?",
                                           (limit, offset))]
