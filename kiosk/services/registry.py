@@ -4,6 +4,7 @@ printer, the phone or the spooler themselves; `kiosk/runtime.py` builds this onc
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from typing import Any
 
 from kiosk.clock import Clock
 from kiosk.config import Config
+from kiosk.devices.health import DeviceHealth
 from kiosk.events import EventBus
 from kiosk.reports.compute import Reports
 from kiosk.services.auth import AuthService
@@ -35,6 +37,8 @@ class Services:
     health: Callable[[], dict[str, Any]]
     #: Skip the print spooler's back-off now (the manager says the printer is back).
     retry_printer: Callable[[], None]
+    #: The ticket printer's health now (the spooler's): what the screens' banners follow.
+    printer_health: Callable[[], DeviceHealth]
     auth: AuthService
     queue: QueueService
     calls: CallService
@@ -45,3 +49,21 @@ class Services:
     visits: VisitService
     residents: ResidentService
     previews: PrintPreviews
+
+    def printer_availability(self) -> dict[str, Any]:
+        """The public fact the screens show (`printer` in /api/v1/board and /api/v1/services):
+        `available` unless the printer is down (tickets are then issued but not printed), and
+        the reason word while it is degraded or down. Never the message or details, which may carry a
+        driver's error text."""
+        return printer_availability(self.printer_health())
+
+
+#: A health reason is a short machine word (`paper_out`); anything else is not shown.
+_REASON_WORD = re.compile(r"[a-z][a-z0-9_]{0,39}")
+
+
+def printer_availability(health: DeviceHealth) -> dict[str, Any]:
+    reason = health.reason if health.is_fault else None
+    if reason is not None and not _REASON_WORD.fullmatch(reason):
+        reason = None
+    return {"available": health.status != "down", "reason": reason}

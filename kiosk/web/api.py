@@ -62,12 +62,14 @@ def openapi():
 
 @bp.get("/api/v1/services")
 def list_services():
-    return jsonify({"services": services().queue.services()})
+    k = services()
+    return jsonify({"services": k.queue.services(), "printer": k.printer_availability()})
 
 
 @bp.get("/api/v1/board")
 def board():
-    return jsonify(services().queue.board())
+    k = services()
+    return jsonify({**k.queue.board(), "printer": k.printer_availability()})
 
 
 @bp.post("/api/v1/tickets")

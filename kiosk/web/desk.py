@@ -21,4 +21,4 @@ def console():
         abort(404)
     session["counter"] = counter.id
     return render_template("desk.html", counter=counter, counters=counters, services=k.config.services,
-                           site=k.config.site)
+                           site=k.config.site, printer=k.printer_availability())

@@ -24,7 +24,8 @@ def index():
 @bp.get("/kiosk")
 def touchscreen():
     k = services()
-    return render_template("kiosk.html", services=k.queue.services(), site=k.config.site)
+    return render_template("kiosk.html", services=k.queue.services(), site=k.config.site,
+                           printer=k.printer_availability())
 
 
 @bp.get("/kiosk/qr.svg")

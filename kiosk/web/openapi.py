@@ -11,6 +11,7 @@ from kiosk.web.openapi_visits import visit_paths
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 _TICKET = {"$ref": "#/components/schemas/Ticket"}
+_PRINTER = {"$ref": "#/components/schemas/PrinterAvailability"}
 
 
 def _json(schema: dict) -> dict:
@@ -51,10 +52,16 @@ def openapi_document() -> dict[str, Any]:
             "/healthz": {"get": _op("Service and device health", {"200": {"description": "health"}}, errors=())},
             "/api/v1/openapi.json": {"get": _op("This document", {"200": {"description": "OpenAPI 3"}},
                                                 errors=())},
-            "/api/v1/services": {"get": _op("Services with waiting counts", {"200": {"description": "services"}},
-                                            errors=())},
-            "/api/v1/board": {"get": _op("What the hall display shows", {"200": {"description": "board"}},
-                                         errors=())},
+            "/api/v1/services": {"get": _op("Services with waiting counts, and whether tickets print", {
+                "200": {"description": "services", **_json({"type": "object", "properties": {
+                    "services": {"type": "array", "items": {"type": "object"}}, "printer": _PRINTER}})}},
+                errors=())},
+            "/api/v1/board": {"get": _op("What the hall display shows, and whether tickets print", {
+                "200": {"description": "board", **_json({"type": "object", "properties": {
+                    "counters": {"type": "array", "items": {"type": "object"}},
+                    "recent_calls": {"type": "array", "items": _TICKET},
+                    "services": {"type": "array", "items": {"type": "object"}}, "printer": _PRINTER}})}},
+                errors=())},
             "/api/v1/tickets": {
                 "post": _op("Issue a ticket", {"201": {"description": "the new ticket", **_json(_TICKET)}},
                             body={"type": "object", "additionalProperties": False, "required": ["service"],
@@ -100,6 +107,17 @@ def openapi_document() -> dict[str, Any]:
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
                                 "session": {"type": "apiKey", "in": "cookie", "name": "session"}},
             "schemas": {
+                "PrinterAvailability": {
+                    "type": "object", "required": ["available", "reason"],
+                    "description": "The ticket printer as the screens show it. While it is unavailable tickets "
+                                   "are still issued (print.status queued) but not printed.",
+                    "properties": {
+                        "available": {"type": "boolean",
+                                      "description": "false while the printer's health is down"},
+                        "reason": {"type": "string", "nullable": True, "example": "paper_out",
+                                   "description": "the health reason word while the printer is not ok, else null: "
+                                                  "paper_out, cover_open, offline, not_responding, printer_error "
+                                                  "(unavailable) or paper_low (still printing)"}}},
                 "Error": {"type": "object", "required": ["error"], "properties": {"error": {
                     "type": "object", "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}},
                 "Ticket": {"type": "object", "properties": {

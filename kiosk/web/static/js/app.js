@@ -279,6 +279,18 @@
     };
   }
 
+  /**
+   * The printer as the screens show it, from a `printer.status` event (status, reason):
+   * {available, reason}, as `printer` in /api/v1/board and /api/v1/services. Unavailable
+   * while the printer is down (tickets are issued but not printed); the reason word only
+   * while it is degraded or down. The event's `error` text is never shown.
+   */
+  K.printerFact = function (data) {
+    var status = data && data.status;
+    var fault = status === "degraded" || status === "down";
+    return { available: status !== "down", reason: fault ? (data.reason || null) : null };
+  };
+
   /** Show/hide a "reconnecting" indicator element for a K.events onState callback. */
   K.liveIndicator = function (el) {
     var shown = null;

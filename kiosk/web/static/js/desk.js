@@ -273,11 +273,39 @@
     }
   });
 
+  /* ---- the printer banner ---------------------------------------------------------- */
+
+  var printerBanner = document.getElementById("printer-banner");
+  var printerTitles = K.strings.printer_titles || {};
+  var printerHelp = K.strings.printer_help || {};
+
+  /** {available, reason} from /api/v1/services or a `printer.status` event: a banner while
+   * the printer is down (naming the reason), a softer one while its paper runs low. */
+  function showPrinter(printer) {
+    if (!printer) return;
+    var reason = printer.reason || "";
+    var level = printer.available === false ? "down" : (reason === "paper_low" ? "low" : "");
+    printerBanner.hidden = !level;
+    printerBanner.setAttribute("data-level", level);
+    printerBanner.setAttribute("data-reason", reason);
+    if (!level) return;
+    var title = level === "low" ? printerTitles.paper_low : (printerTitles[reason] || printerTitles[""]);
+    document.getElementById("printer-banner-title").textContent = title || "";
+    document.getElementById("printer-banner-help").textContent = printerHelp[level] || "";
+  }
+
+  function refreshPrinter() {
+    return K.api("GET", "/api/v1/services").then(function (body) {
+      showPrinter(body && body.printer);
+    }, function () { /* keep the last state; the connection indicator says why */ });
+  }
+
   /* ---- live ----------------------------------------------------------------------- */
 
   K.events(
-    { "ticket.issued": refreshSoon, "ticket.called": refreshSoon, "ticket.updated": refreshSoon },
-    { onOpen: refresh, onState: indicator }
+    { "ticket.issued": refreshSoon, "ticket.called": refreshSoon, "ticket.updated": refreshSoon,
+      "printer.status": function (data) { showPrinter(K.printerFact(data)); } },
+    { onOpen: function () { refresh(); refreshPrinter(); }, onState: indicator }
   );
   refresh();
 })();

@@ -71,16 +71,33 @@
     });
   });
 
+  /** A line in Chinese with its English under it (English only on an English screen). */
+  function bilingualLine(key, cls) {
+    return K.el("span", { class: cls }, [
+      K.el("span", { class: "t-main", text: K.t(key) }),
+      bilingual && K.strings[key + "_en"] ? K.el("span", { class: "t-sub", lang: "en", text: K.strings[key + "_en"] }) : null,
+    ]);
+  }
+
+  /** printed: take your ticket. queued (the printer is down or did not confirm in time) or
+   * failed: the ticket was not printed, so the number and the QR code on screen are all
+   * the resident has. */
   function printLine(status) {
     var el = document.getElementById("r-print");
+    var printed = status === "printed";
     el.setAttribute("data-status", status || "");
     el.textContent = "";
-    var main = K.t(status || "printing");
     el.appendChild(K.el("span", { class: "print-icon", "aria-hidden": "true" }));
-    el.appendChild(K.el("span", { class: "print-text" }, [
-      K.el("span", { class: "t-main", text: main }),
-      bilingual && K.strings[status + "_en"] ? K.el("span", { class: "t-sub", lang: "en", text: K.strings[status + "_en"] }) : null,
-    ]));
+    if (printed || !status) {
+      el.appendChild(K.el("span", { class: "print-text" }, [bilingualLine(status || "printing", "print-line")]));
+    } else {
+      el.appendChild(K.el("span", { class: "print-text" }, [
+        bilingualLine("not_printed", "print-line print-headline"),
+        bilingualLine("not_printed_help", "print-line print-help"),
+      ]));
+    }
+    document.getElementById("r-qr-text").hidden = !printed;
+    document.getElementById("r-qr-text-unprinted").hidden = printed;
   }
 
   function showResult(ticket) {
@@ -192,6 +209,17 @@
     else if (!result.hidden) goHome();
   });
 
+  /* ---- the printer banner ---------------------------------------------------------- */
+
+  var printerBanner = document.getElementById("printer-banner");
+
+  /** {available, reason} from /api/v1/services or a `printer.status` event. */
+  function showPrinter(printer) {
+    if (!printer) return;
+    printerBanner.hidden = printer.available !== false;
+    printerBanner.setAttribute("data-reason", printer.reason || "");
+  }
+
   /* ---- live waiting counts -------------------------------------------------------- */
 
   function showCounts(services) {
@@ -204,12 +232,14 @@
   function refreshCounts() {
     return K.api("GET", "/api/v1/services").then(function (body) {
       showCounts(body && body.services);
+      showPrinter(body && body.printer);
     }, function () { /* keep the last counts; the connection indicator says why */ });
   }
 
   var refreshSoon = K.debounce(refreshCounts, 250);
   K.events(
-    { "ticket.issued": refreshSoon, "ticket.called": refreshSoon, "ticket.updated": refreshSoon },
+    { "ticket.issued": refreshSoon, "ticket.called": refreshSoon, "ticket.updated": refreshSoon,
+      "printer.status": function (data) { showPrinter(K.printerFact(data)); } },
     {
       onOpen: refreshCounts,
       onState: function (state) {
