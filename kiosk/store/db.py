@@ -195,6 +195,7 @@ class Database:
         self.fsyncs = 0
         self._attempts = 0  # write() calls so far; only counted under the write lock
         self._failure: WriteFailure | None = None
+        self._last_ok = 0  # the latest write known to have succeeded (a hint, not locked)
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
@@ -292,7 +293,7 @@ class Database:
         reason = refine_reason(reason, fs)
         with self._sync:
             previous = self._failure
-            if previous is None or previous.attempt < attempt:
+            if attempt > self._last_ok and (previous is None or previous.attempt < attempt):
                 self._failure = WriteFailure(reason, previous.since if previous and previous.reason == reason
                                              else datetime.now(UTC), attempt)
         if previous is None or previous.reason != reason:
@@ -301,6 +302,8 @@ class Database:
         return storage_unavailable(reason)
 
     def _succeeded(self, attempt: int) -> None:
+        if attempt > self._last_ok:
+            self._last_ok = attempt
         if self._failure is None:  # the usual case, without taking a lock
             return
         with self._sync:
