@@ -92,7 +92,11 @@ class Kiosk:
 
     def health(self) -> dict[str, Any]:
         """What /healthz shows: each device's health, the database and sync. Degraded when a
-        device (the serial scanner too) is degraded or down, the database fails or sync stopped."""
+        device (the serial scanner too) is degraded or down, the database fails or sync stopped.
+
+        The database is "degraded" with a `reason` (`storage_full`, `read_only`, `io_error`,
+        `cannot_open`) from a write that failed for lack of storage until a write succeeds;
+        "error" when it does not even answer a read."""
         checkin = self.checkin.health()
         devices = {
             "printer": self.spooler.health(),
@@ -103,13 +107,18 @@ class Kiosk:
         report = {name: device.to_dict() for name, device in devices.items()}
         if "scanner" in checkin:  # shown inside the camera's entry: the contract names four devices
             report["camera"]["scanner"] = checkin["scanner"].to_dict()
+        failure = self.db.write_failure()  # the last write's outcome: no write per request
         try:
             self.db.scalar("SELECT 1")
             sync = read_sync_status(self.db)  # backlog, last success/error, dead letters, stopped
-            db = {"status": "ok", "path": self.db.path}
+            db: dict[str, Any] = {"status": "ok", "path": self.db.path}
+            if failure is not None:  # reads work, writes do not: 503 storage_unavailable until one does
+                db = {"status": "degraded", **failure, "path": self.db.path}
         except Exception as exc:  # noqa: BLE001 - health reports a broken database, it never raises
             sync = {"backlog": None}
             db = {"status": "error", "error": str(exc)}
+            if failure is not None:
+                db["reason"] = failure["reason"]
         degraded = overall([*devices.values(), *checkin.values()]) != "ok" or db["status"] != "ok" or \
             bool(sync.get("stopped"))
         return {"status": "degraded" if degraded else "ok", "devices": report, "db": db, "sync": sync}

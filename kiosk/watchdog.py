@@ -4,8 +4,14 @@ The unit runs with `Type=notify` and `WatchdogSec=`: systemd passes the address 
 notification socket in $NOTIFY_SOCKET (a path, or an abstract name written with a
 leading '@') and the watchdog period in $WATCHDOG_USEC. We send `READY=1` once the web
 server listens, then `WATCHDOG=1` every half period, but only while the database
-answers (`Kiosk.health()["db"]["status"] == "ok"`). If the database stops answering, or
-the process hangs, the pings stop and systemd kills and restarts the service.
+answers (`Kiosk.health()["db"]["status"]` is "ok" or "degraded"). If the database stops
+answering, or the process hangs, the pings stop and systemd kills and restarts the service.
+
+"degraded" is a database that answers reads while writes fail for a storage reason
+(disk full, read-only: `db.reason`). A restart cannot free space, and the service is
+what tells people so (503 `storage_unavailable`, the kiosk's "tickets are paused"), so
+the pings go on; the next write after space returns succeeds and health is ok again,
+without a restart. `STATUS=` names the condition for `systemctl status`.
 
 Outside systemd (no $NOTIFY_SOCKET) every call is a cheap no-op.
 """
@@ -66,7 +72,7 @@ def watchdog_interval(environ: os._Environ | dict | None = None) -> float | None
 
 
 class Watchdog:
-    """READY=1 at start, WATCHDOG=1 every interval while the database is healthy, STOPPING=1 at the end."""
+    """READY=1 at start, WATCHDOG=1 every interval while the database answers, STOPPING=1 at the end."""
 
     def __init__(self, health: Health, *, notify_socket: str | None, interval: float | None) -> None:
         self.health = health
@@ -74,7 +80,7 @@ class Watchdog:
         self.interval = interval
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._healthy: bool | None = None
+        self._state: tuple[bool, str] | None = None  # the last (ping?, detail)
 
     @classmethod
     def from_env(cls, health: Health) -> Watchdog:
@@ -88,26 +94,33 @@ class Watchdog:
         return notify(message, self.notify_socket) if self.enabled else False
 
     def db_ok(self) -> tuple[bool, str]:
+        """(ping?, what to show): the database answers (ok, or degraded by a storage failure)."""
         try:
             db = self.health()["db"]
         except Exception as exc:  # noqa: BLE001 - a broken health check is an unhealthy service
             return False, f"health check failed: {exc}"
         if db.get("status") == "ok":
             return True, "ok"
+        if db.get("status") == "degraded":
+            return True, f"degraded: {db.get('reason') or 'unknown'}"
         return False, str(db.get("error") or db.get("status"))
 
     def tick(self) -> bool:
-        """One watchdog round: ping systemd if the database is healthy. True when pinged."""
+        """One watchdog round: ping systemd if the database answers. True when pinged."""
         ok, detail = self.db_ok()
-        if ok != self._healthy:
-            if ok:
+        if (ok, detail) != self._state:
+            if ok and detail == "ok":
                 self._send("STATUS=serving")
-                if self._healthy is not None:
-                    log.warning("database answers again; watchdog pings resume")
+                if self._state is not None:
+                    log.warning("database healthy again; watchdog pings go on")
+            elif ok:
+                log.warning("database %s; writes answer 503 storage_unavailable, watchdog pings go on "
+                            "(a restart would not help)", detail)
+                self._send(f"STATUS=serving; database {detail} (writes paused)")
             else:
                 log.error("database unhealthy (%s); withholding watchdog pings so systemd restarts us", detail)
                 self._send(f"STATUS=database unhealthy: {detail}")
-            self._healthy = ok
+            self._state = (ok, detail)
         return self._send("WATCHDOG=1") if ok else False
 
     def start(self) -> Watchdog:
@@ -117,7 +130,7 @@ class Watchdog:
         if self.interval:
             self._thread = threading.Thread(target=self._run, name="systemd-watchdog", daemon=True)
             self._thread.start()
-            log.info("systemd watchdog: pinging every %.3g s while the database is healthy", self.interval)
+            log.info("systemd watchdog: pinging every %.3g s while the database answers", self.interval)
         return self
 
     def _run(self) -> None:

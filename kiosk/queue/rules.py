@@ -19,6 +19,9 @@ class Status(StrEnum):
     NO_SHOW = "no_show"
     TRANSFERRED = "transferred"
     CANCELLED = "cancelled"
+    #: Never called before the site's midnight. Derived when read (`effective_status`),
+    #: never stored: the row keeps `waiting`/`transferred` with its `day`.
+    EXPIRED = "expired"
 
 
 class Action(StrEnum):
@@ -47,6 +50,14 @@ TRANSITIONS: dict[Action, tuple[frozenset[Status], Status]] = {
     Action.TRANSFER: (AT_COUNTER, Status.TRANSFERRED),
     Action.CANCEL: (QUEUED, Status.CANCELLED),
 }
+
+
+def effective_status(status: str, day: str, today: str) -> Status:
+    """The status a ticket reads as: a queued ticket of an earlier day than `today`
+    (both the site's local `YYYY-MM-DD`) has expired; nothing can be done with it."""
+    if status in QUEUED and day < today:
+        return Status.EXPIRED
+    return Status(status)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from kiosk.clock import Clock, from_db_time, to_iso
+from kiosk.clock import Clock, from_db_time, local_day, to_iso
+from kiosk.queue.rules import effective_status
 from kiosk.store.db import Database
 
 
@@ -46,8 +47,11 @@ def resident_profile(db: Database, clock: Clock, resident_id: str) -> dict[str, 
     if resident is None:
         return None
     out: dict[str, Any] = {"resident": resident}
-    tickets = db.query("SELECT id, number, service, status, counter, issued_at, finished_at FROM tickets "
+    tickets = db.query("SELECT id, number, service, status, day, counter, issued_at, finished_at FROM tickets "
                        "WHERE resident_id = ? ORDER BY issued_at DESC LIMIT 200", (resident_id,))
+    today = local_day(clock.now(), clock.tz).isoformat()
+    for t in tickets:  # a ticket never called before its day ended reads `expired`
+        t["status"] = effective_status(t["status"], t.pop("day"), today).value
     out["tickets"] = [_local(t, ("issued_at", "finished_at"), clock) for t in tickets]
     cases = db.query("SELECT * FROM cases WHERE resident_id = ? ORDER BY created_at DESC LIMIT 200", (resident_id,))
     for c in cases:

@@ -16,7 +16,7 @@ from kiosk.devices.ticket_layout import TicketPrint
 from kiosk.errors import Invalid, NotFound
 from kiosk.events import EventBus, TicketCalled, TicketIssued, TicketUpdated
 from kiosk.queue import estimate
-from kiosk.queue.rules import Action, Status, TicketState, check, format_number
+from kiosk.queue.rules import Action, Status, TicketState, check, effective_status, format_number
 from kiosk.services import printing
 from kiosk.services.printing import PrintSpooler
 from kiosk.store import outbox
@@ -202,8 +202,10 @@ class QueueService:
     def _transition(self, conn: Any, row: dict[str, Any], action: Action, now: datetime, counter: str | None,
                     actor: str | None, *, counter_services: frozenset[str] | None = None,
                     target_service: str | None = None) -> dict[str, Any]:
-        state = TicketState(status=Status(row["status"]), service=row["service"], counter=row["counter"],
-                            no_show_at=from_db_time(row["no_show_at"], self.clock.tz))
+        # an expired ticket (queued, of an earlier day) is refused every action
+        today = local_day(now, self.clock.tz).isoformat()
+        state = TicketState(status=effective_status(row["status"], row["day"], today), service=row["service"],
+                            counter=row["counter"], no_show_at=from_db_time(row["no_show_at"], self.clock.tz))
         to = check(state, action, now=now, counter_services=counter_services, target_service=target_service,
                    known_services=self._letters,
                    reinstate_window=timedelta(minutes=self.config.queue.reinstate_minutes))
@@ -256,13 +258,15 @@ class QueueService:
     def _public(self, ticket: dict[str, Any], *, with_position: bool = False, conn: Any = None,
                 rate: tuple[float, int] | None = None, record: dict[str, Any] | None = None) -> dict[str, Any]:
         data = dict(record) if record is not None else self._record(ticket)
+        status = effective_status(ticket["status"], ticket["day"], self.today())
+        data["status"] = status.value  # `expired` is shown, never stored or sent to the central office
         service = self.config.service(ticket["service"])
         data["service_name_zh"] = service.name_zh if service else ticket["service"]
         data["service_name_en"] = service.name_en if service else ticket["service"]
         data["reference"] = self.ticket_reference(ticket)
         if with_position:
             conn = conn or self.db.conn
-            queued = ticket["status"] in (Status.WAITING, Status.TRANSFERRED)
+            queued = status in (Status.WAITING, Status.TRANSFERRED)  # not expired: no place, no wait
             ahead = store.people_ahead(conn, ticket) if queued else 0
             data["position"] = ahead + 1 if queued else 0
             data["people_ahead"] = ahead

@@ -69,7 +69,7 @@ def openapi_document() -> dict[str, Any]:
                                                  "priority": {"type": "boolean"},
                                                  "resident_token": {"type": "string"},
                                                  "visit_id": {"type": "integer"}}},
-                            errors=(400, 413, 415)),
+                            errors=(400, 413, 415, 503)),
                 "get": _op("Queued tickets (staff)", {"200": {"description": "tickets"}}, staff=True),
             },
             "/api/v1/tickets/{ticket_id}": {"get": {**_op("One ticket with its position",
@@ -118,15 +118,23 @@ def openapi_document() -> dict[str, Any]:
                                    "description": "the health reason word while the printer is not ok, else null: "
                                                   "paper_out, cover_open, offline, not_responding, printer_error "
                                                   "(unavailable) or paper_low (still printing)"}}},
-                "Error": {"type": "object", "required": ["error"], "properties": {"error": {
-                    "type": "object", "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}},
+                "Error": {"type": "object", "required": ["error"],
+                          "description": "Any write may answer 503 `storage_unavailable` (disk full or read-only: "
+                                         "nothing was saved; /healthz names the reason under `db`).",
+                          "properties": {"error": {"type": "object", "properties": {
+                              "code": {"type": "string"}, "message": {"type": "string"}}}}},
                 "Ticket": {"type": "object", "properties": {
                     "id": {"type": "integer"}, "number": {"type": "string", "example": "A012"},
                     "service": {"type": "string"}, "status": {"type": "string", "enum": [
-                        "waiting", "called", "serving", "done", "no_show", "transferred", "cancelled"]},
+                        "waiting", "called", "serving", "done", "no_show", "transferred", "cancelled", "expired"],
+                        "description": "`expired`: never called before the site's midnight (site.timezone) of "
+                                       "its `day`; it has no place in any queue and no action applies to it"},
                     "priority": {"type": "boolean"}, "counter": {"type": "string", "nullable": True},
-                    "position": {"type": "integer"}, "people_ahead": {"type": "integer"},
-                    "estimated_wait_s": {"type": "integer"}, "issued_at": {"type": "string", "format": "date-time"},
+                    "position": {"type": "integer",
+                                 "description": "1 = next; 0 when not queued (called, done, expired, ...)"},
+                    "people_ahead": {"type": "integer"},
+                    "estimated_wait_s": {"type": "integer", "description": "0 when not queued"},
+                    "issued_at": {"type": "string", "format": "date-time"},
                     "reference": {"type": "string"},
                     "print": {"type": "object", "properties": {"status": {
                         "type": "string", "enum": ["printed", "queued", "failed"]}}}}},

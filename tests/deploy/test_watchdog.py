@@ -1,5 +1,6 @@
 """The systemd notifications: a real `kiosk serve` process sends READY=1 once it listens and
-WATCHDOG=1 periodically to $NOTIFY_SOCKET; the pings depend on the database being healthy."""
+WATCHDOG=1 periodically to $NOTIFY_SOCKET; the pings depend on the database answering (a
+full disk degrades it but keeps the pings: a restart would not help)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from kiosk import config as cfgmod
+from kiosk.errors import Unavailable
 from kiosk.runtime import Kiosk
 from kiosk.watchdog import Watchdog, notify, watchdog_interval
 from tests.deploy.conftest import REPO, write_config
@@ -134,6 +136,40 @@ def test_pings_stop_while_the_database_is_unhealthy_and_resume_after(tmp_path, n
 
         db.rmdir()
         shutil.copy(saved, db)
+        assert watchdog.tick() is True
+        assert receive(sock) == ["STATUS=serving"] and receive(sock) == ["WATCHDOG=1"]
+    finally:
+        kiosk.stop()
+
+
+def test_pings_go_on_while_storage_is_full_and_health_recovers_without_restart(tmp_path, notify_listener):
+    """A full disk is not a hung service: restarting cannot free space, and the running
+    service is what tells people (503 storage_unavailable). SQLite's page limit answers
+    exactly as a full disk does (SQLITE_FULL); tests/web/test_storage_full.py fills a tmpfs."""
+    sock, path = notify_listener
+    cfg = cfgmod.load(write_config(tmp_path))
+    kiosk = Kiosk(cfg, start_workers=False)
+    watchdog = Watchdog(kiosk.health, notify_socket=path, interval=None)
+    try:
+        assert watchdog.tick() is True
+        assert receive(sock) == ["STATUS=serving"] and receive(sock) == ["WATCHDOG=1"]
+        with kiosk.db.write() as conn:
+            conn.execute(f"PRAGMA max_page_count = {conn.execute('PRAGMA page_count').fetchone()[0]}")
+        with pytest.raises(Unavailable) as refused:
+            for _ in range(2000):
+                kiosk.queue.issue("A")
+        assert refused.value.code == "storage_unavailable"
+        assert kiosk.health()["db"]["status"] == "degraded"
+
+        assert watchdog.tick() is True                       # still pinged: systemd keeps us running
+        assert receive(sock) == ["STATUS=serving; database degraded: storage_full (writes paused)"]
+        assert receive(sock) == ["WATCHDOG=1"]
+        assert watchdog.tick() is True and receive(sock) == ["WATCHDOG=1"]   # no repeated status
+
+        with kiosk.db.write() as conn:                       # space returns; this write succeeds
+            conn.execute("PRAGMA max_page_count = 1073741823")
+        kiosk.queue.issue("A")
+        assert kiosk.health()["db"]["status"] == "ok"
         assert watchdog.tick() is True
         assert receive(sock) == ["STATUS=serving"] and receive(sock) == ["WATCHDOG=1"]
     finally:

@@ -179,6 +179,10 @@
     if (err && err.code === "network") {
       main = K.t("network_kiosk");
       sub = bilingual ? K.strings.network_kiosk_en : null;
+    } else if (err && err.code === "storage_unavailable") {
+      // 503: the box cannot save (disk full or read-only); staff can still help at the desk
+      main = K.t("storage_unavailable");
+      sub = bilingual ? K.strings.storage_unavailable_en : null;
     } else {
       main = K.describeError(err) + (err && err.status ? " (" + err.status + ")" : "");
     }
