@@ -160,7 +160,7 @@ class FlakyProxy:
 
 
 class PtyModem:
-    """A Hayes caller-ID modem played on a pseudo-terminal (issue 4).
+    """A Hayes caller-ID modem played on a pseudo-terminal.
 
     `os.openpty()` + `tty.setraw(master)`: the app opens `path` (a symlink to the
     slave), the modem answers on the master: each `AT...` command is echoed and

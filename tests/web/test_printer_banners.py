@@ -1,4 +1,4 @@
-"""Everyone sees the printer's truth at once (issue 14, item 4): the public `printer` fact in
+"""Everyone sees the printer's truth at once: the public `printer` fact in
 /api/v1/board and /api/v1/services, the kiosk home banner, the ticket screen's "not printed"
 and the desk console's banner, driven through the real print spooler with the simulated
 printer (kiosk/devices/printer.py PreviewPrinter) and followed live over the event stream."""

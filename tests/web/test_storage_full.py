@@ -1,4 +1,4 @@
-"""A full disk, for real (issue 14, item 5): the kiosk's data directory is a small tmpfs
+"""A full disk, for real: the kiosk's data directory is a small tmpfs
 filled to 0 bytes free. Tickets answer 503 `storage_unavailable` through the real HTTP
 path, /healthz names the reason, nothing acknowledged is lost, and when space returns
 the next ticket is issued and health is ok, without a restart. The kiosk screen says
