@@ -11,6 +11,7 @@ from typing import Any
 
 from kiosk.clock import Clock
 from kiosk.config import Config
+from kiosk.devices.health import DeviceHealth
 from kiosk.events import EventBus
 from kiosk.reports.compute import Reports
 from kiosk.services.auth import AuthService
@@ -35,6 +36,9 @@ class Services:
     health: Callable[[], dict[str, Any]]
     #: Skip the print spooler's back-off now (the manager says the printer is back).
     retry_printer: Callable[[], None]
+    #: The ticket printer's health as last seen (no database query): down = tickets are
+    #: issued but not printed; the reason says why (`kiosk.services.printing.MESSAGES`).
+    printer_health: Callable[[], DeviceHealth]
     auth: AuthService
     queue: QueueService
     calls: CallService
