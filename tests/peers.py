@@ -129,11 +129,12 @@ class TcpPrinterStub:
         pending = b""
         try:
             with conn:
+                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 while chunk := conn.recv(65536):
                     data, requests, pending = split_status_requests(pending + chunk)
                     job += data
-                    for n in requests:
-                        self._answer(conn, n)
+                    if requests:
+                        self._answer(conn, requests)
         except OSError:
             return  # reset mid-job: nothing printed
         job += pending
@@ -145,15 +146,16 @@ class TcpPrinterStub:
         if prints:
             self.jobs.put(bytes(job))
 
-    def _answer(self, conn: socket.socket, n: int) -> None:
+    def _answer(self, conn: socket.socket, requests: list[int]) -> None:
+        """Answer the `DLE EOT n` requests read together in one write."""
         with self._lock:
-            self.status_queries += 1
+            self.status_queries += len(requests)
             fault = self.fault
         if fault == "no_status":
             return
         if fault == "slow":
             threading.Event().wait(self.slow_s)
-        conn.sendall(status_answer(fault, n))
+        conn.sendall(b"".join(status_answer(fault, n) for n in requests))
 
 
 def split_status_requests(stream: bytes) -> tuple[bytes, list[int], bytes]:
@@ -232,10 +234,9 @@ class PtyPrinter:
             data, requests, pending = split_status_requests(pending + chunk)
             fault = self.fault
             (self.refused if fault in ("paper_end", "cover_open", "error") else self.printed).extend(data)
-            for n in requests:
-                self.status_queries += 1
-                if fault != "no_status":
-                    self._os.write(self._master, status_answer(fault, n))
+            self.status_queries += len(requests)
+            if requests and fault != "no_status":
+                self._os.write(self._master, b"".join(status_answer(fault, n) for n in requests))
 
 
 def _reset(conn: socket.socket) -> None:

@@ -211,10 +211,11 @@ class _Channel(ABC):
         """Drop bytes the printer sent unasked, so they are not read as the next answer."""
 
 
-def _ask(channel: _Channel, timeout: float) -> PrinterState:
-    """Send `STATUS_QUERY` and decode the answer, waiting at most `timeout` for all of it."""
+def _ask(channel: _Channel, timeout: float, job: bytes = b"") -> PrinterState:
+    """Send `job` and `STATUS_QUERY` in one write (a second small write would wait for the
+    first one's delayed ACK: 40 ms) and decode the answer, waiting at most `timeout` for it."""
     channel.discard_input()
-    channel.write(STATUS_QUERY)
+    channel.write(job + STATUS_QUERY)
     deadline = time.monotonic() + timeout
     answer = b""
     while len(answer) < STATUS_ANSWER_LEN:
@@ -238,8 +239,7 @@ def _exchange(channel: _Channel, data: bytes, status_timeout: float | None) -> P
     before = _ask(channel, status_timeout)
     if not before.prints:
         return before  # not sent: a printer that cannot print now must not print it later too
-    channel.write(data)
-    return _ask(channel, status_timeout)
+    return _ask(channel, status_timeout, data)
 
 
 def _reason_of(exc: BaseException) -> str:
@@ -436,6 +436,8 @@ class _SocketChannel(_Channel):
         self._sock: socket.socket = device.device
         self._timeout = timeout
         self._acknowledge = acknowledge
+        with contextlib.suppress(OSError):  # each write is a whole request: send it at once
+            self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def write(self, data: bytes) -> None:
         deadline = time.monotonic() + self._timeout

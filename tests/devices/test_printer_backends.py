@@ -91,8 +91,9 @@ def test_printer_that_never_reads_raises_printer_error(tcp_printer, ticket: Tick
 
 def test_huge_job_to_a_printer_that_never_reads_times_out(tcp_printer) -> None:
     stub = tcp_printer("never_read", rcvbuf=1024)
-    with pytest.raises(PrinterError, match="TimeoutError"):
+    with pytest.raises(PrinterError, match="TimeoutError") as excinfo:
         NetworkPrinter("127.0.0.1", stub.port, TIMEOUT).send(b"\x1b@" + b"x" * 16_000_000)
+    assert excinfo.value.reason == "not_responding"  # a send that blocks: no answer, not "offline"
 
 
 def test_printer_closing_mid_job_raises_printer_error(tcp_printer, ticket: TicketPrint) -> None:
