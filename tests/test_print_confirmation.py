@@ -129,8 +129,9 @@ def test_printer_away_long_is_noticed_within_seconds_of_its_return(net, make_kio
         assert _refs(printer.printed) == [t["reference"] for t in tickets]
     finally:
         printer.close()
-    statuses = [(e["status"], e["reason"]) for e in recorded_events.data(PRINTER_STATUS)]
-    assert statuses == [("down", "offline"), ("ok", None)]
+    events = recorded_events.data(PRINTER_STATUS)
+    assert [(e["status"], e["reason"], e["error"]) for e in events] == [
+        ("down", "offline", MESSAGES["offline"]), ("ok", None, None)]  # plain words, no address or exception
 
 
 def test_paper_near_end_prints_and_warns_staff(net, stub, make_kiosk, recorded_events):

@@ -385,8 +385,9 @@ class PrintSpooler:
             done.release()
 
     def _set_state(self, reason: str | None, error: str | None = None) -> None:
-        """Record the printer's state; the `printer.status` event on every change of status
-        or reason. Reasons other than None, `unconfirmed` and `paper_low` are "down"."""
+        """Record the printer's state; the `printer.status` event (status, reason, and the
+        reason's plain words as `error` while down) on every change of status or reason.
+        Reasons other than None, `unconfirmed` and `paper_low` are "down"."""
         status: Status = _WORKING.get(reason, "down")
         online = status != "down"
         with self._lock:
@@ -404,4 +405,6 @@ class PrintSpooler:
                 log.info("printer %s%s", status, f" ({reason})" if reason else "")
             else:
                 log.warning("printer down (%s): %s; asking again every %.0f s", reason, error, self._poll_s)
-            self._bus.publish(PrinterStatus(status, reason, None if online else error))
+            # The event goes to the public stream too: the plain words, never the driver's
+            # text (it names the printer's address); that stays in health's `last_error`.
+            self._bus.publish(PrinterStatus(status, reason, None if online else MESSAGES.get(reason or "")))
