@@ -662,6 +662,8 @@ class FilePrinter(_OpenDevicePrinter):
         try:
             is_device = stat.S_ISCHR(os.stat(self.path).st_mode)
         except FileNotFoundError:
+            if self.path.startswith("/dev/"):  # unplugged: never create a plain file in its place
+                raise FileNotFoundError(f"{self.path} is not there (printer unplugged or off?)") from None
             is_device = False
         if is_device:
             return _DeviceFile(self.path, self.timeout)

@@ -347,6 +347,14 @@ def test_file_printer_on_a_character_device_reads_the_status_answer(ticket: Tick
         peer.close()
 
 
+def test_missing_device_file_is_offline_and_not_created() -> None:
+    path = Path("/dev/kiosk-test-no-such-printer")
+    with pytest.raises(PrinterError) as excinfo:
+        FilePrinter(path).send(b"x")
+    assert excinfo.value.reason == "offline"
+    assert not path.exists()  # escpos' File would have made a plain file in /dev
+
+
 def test_file_printer_on_a_plain_file_cannot_answer(tmp_path: Path) -> None:
     path = tmp_path / "lp0"
     path.write_bytes(b"")
