@@ -63,6 +63,14 @@ class PrinterConfig:
     cut: str = _f("partial", "partial | full | none: the cut sent at the end of each ticket.")
     timeout_s: float = _f(3.0, "Connect and write timeout for network/serial printers.")
     wait_s: float = _f(1.5, "How long a ticket request waits for its print before answering 'queued'.")
+    status: str = _f("auto", "auto | dle_eot | none: how a printed ticket is confirmed. dle_eot: the printer is "
+                             "asked its real-time status (ESC/POS DLE EOT) before and after every job; a job "
+                             "counts as printed only when a clean answer (or paper near end) arrives, else it "
+                             "stays queued. none: bytes accepted = printed (health 'unconfirmed'). auto: ask at "
+                             "start and when the printer comes back; a printer that answered once is dle_eot "
+                             "for the run, one that never answers is none.")
+    status_timeout_s: float = _f(2.0, "How long to wait for the printer's status answer; no answer = not "
+                                      "responding: the job stays queued and is retried.")
 
 
 @dataclass
@@ -307,6 +315,10 @@ def validate(config: Config) -> None:
             f"printer.backend {config.printer.backend!r} is not one of preview, network, usb, serial, file")
     if config.printer.cut not in ("partial", "full", "none"):
         raise ConfigError("printer.cut must be partial, full or none")
+    if config.printer.status not in ("auto", "dle_eot", "none"):
+        raise ConfigError(f"printer.status {config.printer.status!r} is not one of auto, dle_eot, none")
+    if not config.printer.status_timeout_s > 0:
+        raise ConfigError("printer.status_timeout_s must be more than 0")
     out = config.tts.output
     if not (out in ("speaker", "off") or out.startswith("wav:")):
         raise ConfigError(f"tts.output {out!r} must be speaker, off or wav:<dir>")

@@ -60,7 +60,7 @@ class Kiosk:
         self.stopping = threading.Event()
         self.services = Services(
             config=config, clock=self.clock, bus=self.bus, stopping=self.stopping, health=self.health,
-            retry_printer=self.spooler.retry_now, printer_health=self.spooler.health, auth=self.auth,
+            retry_printer=self.spooler.retry_now, printer_health=self.spooler.state, auth=self.auth,
             queue=self.queue, calls=self.calls,
             cases=self.cases, surveys=self.surveys, quality=self.quality, reports=self.reports,
             visits=self.visits, residents=ResidentService(self.db, self.clock),

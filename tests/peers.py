@@ -16,18 +16,53 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-class TcpPrinterStub:
-    """A raw-port printer on 127.0.0.1 with an ephemeral port.
+#: The answer bytes to `DLE EOT 1..4` (10 04 n) a printer gives in each state: every byte has
+#: bits 1 and 4 set; n=1 bit 3 offline; n=2 bit 2 cover open, bit 5 paper-end stop, bit 6
+#: error; n=3 bit 5 unrecoverable error; n=4 bits 2-3 near end, bits 5-6 paper end.
+STATUS_BYTES = {
+    None: {1: 0x12, 2: 0x12, 3: 0x12, 4: 0x12},
+    "paper_near_end": {1: 0x12, 2: 0x12, 3: 0x12, 4: 0x1E},
+    "paper_end": {1: 0x1A, 2: 0x32, 3: 0x12, 4: 0x7E},
+    "cover_open": {1: 0x1A, 2: 0x16, 3: 0x12, 4: 0x12},
+    "error": {1: 0x1A, 2: 0x52, 3: 0x32, 4: 0x12},
+}
+#: What `TcpPrinterStub.fault` may be.
+PRINTER_FAULTS = ("hang", "reset", "paper_end", "paper_near_end", "cover_open", "error", "slow", "no_status")
 
-    behaviour "record": every connection's bytes are read until the client closes and
-    queued as one job. "never_read": connections are accepted and held, nothing is read.
-    "close_mid_job": the first bytes are read, then the connection is closed.
-    A small receive buffer (`rcvbuf`) keeps the kernel from swallowing a whole job.
+
+class TcpPrinterStub:
+    """A raw-port (9100) ESC/POS printer on 127.0.0.1 with an ephemeral port.
+
+    It reads each connection until the client closes and prints what it read as one job
+    (`jobs`, `printed`), answering real-time status requests `DLE EOT n` (10 04 n) as they
+    arrive, ahead of the print data, as a printer does (the requests are not part of the
+    job). `fault` (settable while running, `set_fault`) plays what goes wrong at a desk:
+    - "hang": accepts connections, never reads, never answers (jammed, hung firmware);
+      when the fault clears the held connections are dropped unread (the printer rebooted);
+    - "reset": accepts, then resets the connection (RST);
+    - "paper_end": reads, prints nothing, answers with the paper-end bits;
+    - "paper_near_end": prints, answers with the near-end bits;
+    - "cover_open": reads, prints nothing, answers cover open; "error": the same, error bits;
+    - "slow": prints, answers each status request after `slow_s`;
+    - "no_status": reads and prints, never answers status requests (older printers).
+    `status_queries` counts the `DLE EOT n` requests read (one per n), `refused` the jobs
+    read but not printed. The older `behaviour` names still work: "record" (no fault),
+    "never_read" (= "hang", connections kept until close), "close_mid_job" (reads the
+    first bytes, then closes). A small receive buffer (`rcvbuf`) keeps the kernel from
+    swallowing a whole job.
     """
 
-    def __init__(self, behaviour: str = "record", rcvbuf: int | None = None, port: int = 0) -> None:
+    def __init__(self, behaviour: str = "record", rcvbuf: int | None = None, port: int = 0,
+                 fault: str | None = None, slow_s: float = 0.5) -> None:
         self.behaviour = behaviour
+        self.fault: str | None = fault if fault is not None else ("hang" if behaviour == "never_read" else None)
+        self.slow_s = slow_s
         self.jobs: queue.Queue[bytes] = queue.Queue()
+        self.printed: list[bytes] = []
+        self.refused: list[bytes] = []
+        self.status_queries = 0
+        self.connections = 0
+        self._lock = threading.Lock()
         self._held: list[socket.socket] = []
         self._stop = threading.Event()
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -41,6 +76,19 @@ class TcpPrinterStub:
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._thread.start()
 
+    def set_fault(self, fault: str | None) -> None:
+        """Play `fault` (one of PRINTER_FAULTS) from the next connection or request on; None
+        clears it (a hang's held connections are then dropped unread)."""
+        if fault is not None and fault not in PRINTER_FAULTS:
+            raise ValueError(f"unknown fault {fault!r}")
+        with self._lock:
+            self.fault = fault
+            held = [] if fault == "hang" else self._held
+            if held:
+                self._held = []
+        for conn in held:
+            _reset(conn)
+
     def next_job(self, timeout: float = 10.0) -> bytes:
         return self.jobs.get(timeout=timeout)
 
@@ -48,7 +96,9 @@ class TcpPrinterStub:
         self._stop.set()
         self._thread.join(5)
         self._listener.close()
-        for conn in self._held:
+        with self._lock:
+            held, self._held = self._held, []
+        for conn in held:
             conn.close()
 
     def _serve(self) -> None:
@@ -60,20 +110,140 @@ class TcpPrinterStub:
             except OSError:
                 return
             conn.settimeout(10)
-            if self.behaviour == "record":
-                threading.Thread(target=self._record, args=(conn,), daemon=True).start()
-            elif self.behaviour == "never_read":
-                self._held.append(conn)
+            with self._lock:
+                self.connections += 1
+                fault = self.fault
+                if fault == "hang":
+                    self._held.append(conn)
+                    continue
+            if fault == "reset":
+                _reset(conn)
             elif self.behaviour == "close_mid_job":
                 conn.recv(64)
                 conn.close()
+            else:
+                threading.Thread(target=self._record, args=(conn,), daemon=True).start()
 
     def _record(self, conn: socket.socket) -> None:
-        chunks = []
-        with conn:
-            while chunk := conn.recv(65536):
-                chunks.append(chunk)
-        self.jobs.put(b"".join(chunks))
+        job = bytearray()
+        pending = b""
+        try:
+            with conn:
+                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                while chunk := conn.recv(65536):
+                    data, requests, pending = split_status_requests(pending + chunk)
+                    job += data
+                    if requests:
+                        self._answer(conn, requests)
+        except OSError:
+            return  # reset mid-job: nothing printed
+        job += pending
+        if not job:
+            return
+        with self._lock:
+            prints = self.fault not in ("paper_end", "cover_open", "error", "hang")
+            (self.printed if prints else self.refused).append(bytes(job))
+        if prints:
+            self.jobs.put(bytes(job))
+
+    def _answer(self, conn: socket.socket, requests: list[int]) -> None:
+        """Answer the `DLE EOT n` requests read together in one write."""
+        with self._lock:
+            self.status_queries += len(requests)
+            fault = self.fault
+        if fault == "no_status":
+            return
+        if fault == "slow":
+            threading.Event().wait(self.slow_s)
+        conn.sendall(b"".join(status_answer(fault, n) for n in requests))
+
+
+def split_status_requests(stream: bytes) -> tuple[bytes, list[int], bytes]:
+    """(print data, the n of each `DLE EOT n` request in order, an unfinished tail to keep for
+    the next read) of the bytes a printer has read. The requests are answered, not printed."""
+    data = bytearray()
+    requests: list[int] = []
+    while True:
+        at = stream.find(b"\x10\x04")
+        if at < 0:  # keep a trailing DLE: its EOT may come in the next read
+            keep = 1 if stream.endswith(b"\x10") else 0
+            data += stream[:len(stream) - keep]
+            return bytes(data), requests, stream[len(stream) - keep:]
+        if at + 2 >= len(stream):  # DLE EOT without its n yet
+            data += stream[:at]
+            return bytes(data), requests, stream[at:]
+        n = stream[at + 2]
+        if 1 <= n <= 4:
+            data += stream[:at]
+            requests.append(n)
+            stream = stream[at + 3:]
+        else:  # not a status request: print data
+            data += stream[:at + 2]
+            stream = stream[at + 2:]
+
+
+def status_answer(fault: str | None, n: int) -> bytes:
+    """The byte a printer playing `fault` answers to `DLE EOT n`."""
+    return bytes([STATUS_BYTES[fault if fault in STATUS_BYTES else None][n]])
+
+
+class PtyPrinter:
+    """A serial ESC/POS printer played on a pseudo-terminal (`os.openpty()` +
+    `tty.setraw(master)`): the app opens `path` (the slave), the printer reads the master,
+    answers `DLE EOT n` there and keeps the print data in `printed` (or `refused` while a
+    fault stops printing). `fault`: None, "paper_end", "paper_near_end", "cover_open",
+    "error", "no_status" (reads, prints, never answers)."""
+
+    def __init__(self, fault: str | None = None) -> None:
+        import os
+        import tty
+
+        self.fault = fault
+        self.printed = bytearray()
+        self.refused = bytearray()
+        self.status_queries = 0
+        self._os = os
+        self._master, self._slave = os.openpty()
+        tty.setraw(self._master)
+        self.path = os.ttyname(self._slave)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def set_fault(self, fault: str | None) -> None:
+        self.fault = fault
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        for fd in (self._master, self._slave):
+            with contextlib.suppress(OSError):
+                self._os.close(fd)
+
+    def _serve(self) -> None:
+        import select
+
+        pending = b""
+        while not self._stop.is_set():
+            if not select.select([self._master], [], [], 0.05)[0]:
+                continue
+            try:
+                chunk = self._os.read(self._master, 65536)
+            except OSError:
+                return
+            data, requests, pending = split_status_requests(pending + chunk)
+            fault = self.fault
+            (self.refused if fault in ("paper_end", "cover_open", "error") else self.printed).extend(data)
+            self.status_queries += len(requests)
+            if requests and fault != "no_status":
+                self._os.write(self._master, b"".join(status_answer(fault, n) for n in requests))
+
+
+def _reset(conn: socket.socket) -> None:
+    """Close with RST rather than FIN."""
+    with contextlib.suppress(OSError):
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    conn.close()
 
 
 class FlakyProxy:

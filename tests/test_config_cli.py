@@ -26,6 +26,7 @@ def test_contract_keys_exist_with_design_defaults():
     assert described["server.port"] == 8080 and described["database.path"] == "var/kiosk.db"
     assert described["printer.backend"] == "preview" and described["phone.init"] == ["ATZ", "AT+VCID=1"]
     assert described["sync.batch_size"] == 500 and described["retention.snapshots_days"] == 90
+    assert described["printer.status"] == "auto" and described["printer.status_timeout_s"] == 2
 
 
 def test_every_key_has_help():
@@ -35,6 +36,8 @@ def test_every_key_has_help():
 
 @pytest.mark.parametrize("text,message", [
     ("[printer]\nbackend = 'laser'\n", "printer.backend"),
+    ("[printer]\nstatus = 'gs_r'\n", "printer.status 'gs_r' is not one of auto, dle_eot, none"),
+    ("[printer]\nstatus_timeout_s = 0\n", "printer.status_timeout_s must be more than 0"),
     ("[printer]\ncolour = 'red'\n", "unknown key printer.colour"),
     ("[bogus]\nx = 1\n", "unknown section [bogus]"),
     ("[server]\nport = '80'\n", "server.port"),

@@ -34,8 +34,8 @@ def network_config(config):
 def make_kiosk(clock):
     made = []
 
-    def make(cfg):
-        k = Kiosk(cfg, clock=clock)
+    def make(cfg, **kwargs):
+        k = Kiosk(cfg, clock=clock, **kwargs)
         made.append(k)
         return k
 
@@ -65,8 +65,9 @@ def test_ticket_printed_to_tcp_printer_carries_number_service_and_reference(netw
 
 def test_printer_down_ticket_still_issued_then_printed_when_it_listens(network_config, make_kiosk,
                                                                        recorded_events):
-    k = make_kiosk(network_config)
+    k = make_kiosk(network_config, start_workers=False)
     recorded_events.watch(k.bus)
+    k.start()
     client = create_app(k.services).test_client()
     first = client.post("/api/v1/tickets", json={"service": "B"})
     assert first.status_code == 201

@@ -53,3 +53,13 @@ def test_simulated_call_is_checked_by_the_call_service(kiosk):
     assert err.value.code == "invalid_name"
     assert kiosk.config.phone.port == "sim"  # the default: the simulated modem
     assert calls.simulate(" 13800138000 ", "WANG") == {"status": "ringing", "number": "13800138000", "name": "WANG"}
+
+
+def test_printer_health_is_read_without_the_database(kiosk):
+    """`Services.printer_health`: what screens use to say whether tickets print (issue 14)."""
+    assert kiosk.services.printer_health().status == "ok"
+    kiosk.printer.set_fault("paper_out")
+    kiosk.queue.issue("A")
+    health = kiosk.services.printer_health()
+    assert (health.status, health.reason) == ("down", "paper_out")
+    assert "pending" not in health.details  # the count of pending jobs is /healthz's (a query)

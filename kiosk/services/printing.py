@@ -7,10 +7,25 @@ commit `PrintSpooler.print_and_wait`, which wakes the printer and answers `print
 
 One worker owns the printer; jobs are rows, nothing is lost. A job row is written in the
 same transaction as the ticket it prints, so a crash between "ticket issued" and "ticket
-printed" leaves a pending job that is printed when the service comes back. While the
-printer is down the worker retries the oldest pending job with back-off; jobs whose
+printed" leaves a pending job that is printed when the service comes back. Jobs whose
 ticket has meanwhile been served or cancelled are skipped rather than printed late. Each
 job is rendered by the layout its kind is registered with (`kiosk.devices.layouts`).
+
+"Printed" means paper came out (`printer.status`):
+- `dle_eot`: every job is framed by real-time status queries (`DLE EOT 1..4`) on its own
+  connection; it counts as printed only when the answer after it arrives within
+  `printer.status_timeout_s` and is clean (paper near end: printed, health degraded
+  `paper_low`). No answer, a reset, paper out, cover open or an error: the job stays
+  pending and the printer is down with that reason (`kiosk.devices.printer`'s reasons).
+- `none`: the old rule, bytes accepted = printed; health ok with reason `unconfirmed`.
+- `auto` (default): the printer is asked once (a bare `DLE EOT`) at start and, until it has
+  answered, again whenever it comes back after a failure; a printer that answered once is
+  treated as `dle_eot` for the run, one that stayed silent while taking bytes as `none`.
+  Back-ends that cannot read answers (a plain file) are `none`.
+While the printer is down the worker asks its status every `POLL_S` seconds (no job;
+`none`: it retries the oldest job), so printing resumes within seconds of its return
+however long it was away; while it is up and idle it asks every `IDLE_POLL_S` so a cover
+opened or paper run out between tickets shows at once.
 
 Printing and bookkeeping are two threads: the printer thread never waits for the
 database's write lock (which the issuing requests queue for); it hands each attempt's
@@ -26,23 +41,52 @@ import json
 import logging
 import sqlite3
 import threading
+import time
 from typing import Any
 
-from kiosk.clock import Clock, db_time
+from kiosk.clock import Clock, db_time, local_day
 from kiosk.config import PrinterConfig
 from kiosk.devices import layouts
-from kiosk.devices.health import DeviceHealth
+from kiosk.devices.health import DeviceHealth, Status
 from kiosk.devices.layouts import PrintPayload
-from kiosk.devices.printer import Printer, PrinterError
+from kiosk.devices.printer import (
+    COVER_OPEN,
+    NOT_RESPONDING,
+    OFFLINE,
+    PAPER_LOW,
+    PAPER_OUT,
+    PRINTER_ERROR,
+    UNCONFIRMED,
+    NoStatusAnswer,
+    Printer,
+    PrinterError,
+    PrinterState,
+    describe_state,
+)
 from kiosk.events import EventBus, PrinterStatus
+from kiosk.queue.rules import Status as TicketStatus
+from kiosk.queue.rules import effective_status
 from kiosk.store import print_jobs as store
 from kiosk.store.db import Database
 
 log = logging.getLogger(__name__)
 
 PRINTED, QUEUED, FAILED = "printed", "queued", "failed"
-#: The health reason while the printer refuses jobs.
-OFFLINE = "offline"
+#: The plain words of each health reason (`message`; the driver's own words are `last_error`).
+MESSAGES = {
+    PAPER_OUT: "The printer is out of paper: tickets are issued but not printed.",
+    PAPER_LOW: "The paper roll is nearly used up: load a new roll soon.",
+    COVER_OPEN: "The printer's cover is open: tickets are issued but not printed.",
+    OFFLINE: "The printer cannot be reached (off, unplugged or not connected).",
+    NOT_RESPONDING: "The printer does not answer: tickets are issued but not printed.",
+    PRINTER_ERROR: "The printer reports an error: tickets are issued but not printed.",
+    UNCONFIRMED: "The printer cannot answer status queries: printing cannot be confirmed.",
+}
+#: Reasons that leave the printer working (still printing).
+_WORKING: dict[str | None, Status] = {None: "ok", UNCONFIRMED: "ok", PAPER_LOW: "degraded"}
+#: Seconds between status polls while the printer is down, and while it is up and idle.
+POLL_S = 2.0
+IDLE_POLL_S = 5.0
 #: Ticket states in which a late print is still useful to the resident.
 _STILL_USEFUL = ("waiting", "transferred", "called", "serving")
 
@@ -67,24 +111,29 @@ def enqueue(conn: sqlite3.Connection, job: PrintPayload, *, at: str, ticket_id: 
 
 class PrintSpooler:
     def __init__(self, db: Database, printer: Printer, config: PrinterConfig, bus: EventBus, clock: Clock,
-                 *, backoff_initial_s: float = 1.0, backoff_max_s: float = 30.0) -> None:
-        """`config` gives the layouts their profile, QR mode and cut, and `print_and_wait`
-        its `wait_s`; both are read at each job, so a changed config applies at once."""
+                 *, poll_s: float = POLL_S, idle_poll_s: float = IDLE_POLL_S) -> None:
+        """`config` gives the layouts their profile, QR mode and cut, `print_and_wait` its
+        `wait_s`, and the status rule (`status`, `status_timeout_s`); all are read at each
+        job, so a changed config applies at once."""
         self._db = db
         self._printer = printer
         self._config = config
         self._bus = bus
         self._clock = clock
-        self._backoff_initial = backoff_initial_s
-        self._backoff_max = backoff_max_s
-        self._backoff = 0.0
+        self._poll_s = poll_s
+        self._idle_poll_s = idle_poll_s
+        self._next_poll = 0.0
+        self._force = False
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._outcomes: dict[int, str] = {}
         self._waiters: dict[int, threading.Lock] = {}  # held; released once, by whoever pops it
         self._online = True
+        self._status: Status = "ok"
+        self._reason: str | None = None
         self._last_error: str | None = None
+        self._answers: bool | None = None  # auto: has the printer answered a status query?
         self._printed = 0
         self._thread: threading.Thread | None = None
         self._done_through = 0  # every job up to this id has an outcome (this run)
@@ -135,31 +184,109 @@ class PrintSpooler:
             return self._outcomes.pop(job_id, QUEUED)
 
     def retry_now(self) -> None:
-        """Skip the back-off wait (the operator says the printer is back)."""
-        self._backoff = 0.0
+        """Ask the printer now rather than at the next poll (the operator says it is back)."""
+        self._force = True
         self._wake.set()
 
+    def state(self) -> DeviceHealth:
+        """The printer's health as last seen, without touching the database (cheap: for
+        screens that show whether tickets print)."""
+        return self._health({"backend": self._printer.name, "printed": self._printed,
+                             "confirm": self._confirm_mode(), "last_error": self._last_error})
+
     def health(self) -> DeviceHealth:
-        """ok, or down with reason `offline` after the printer refused a job (until one prints)."""
+        """`state()` with the count of pending jobs: ok (reason None, or `unconfirmed` when
+        printing cannot be confirmed), degraded `paper_low`, or down with the reason."""
         try:
             pending = store.count_pending(self._db.conn, self._done_through)
         except Exception:  # noqa: BLE001 - health reports the printer even when the database fails
             pending = None
-        details = {"backend": self._printer.name, "pending": pending, "printed": self._printed,
-                   "last_error": self._last_error}
-        return _printer_health(self._online, self._last_error, details)
+        return self._health({"backend": self._printer.name, "pending": pending, "printed": self._printed,
+                             "confirm": self._confirm_mode(), "last_error": self._last_error})
+
+    def _health(self, details: dict[str, Any]) -> DeviceHealth:
+        with self._lock:
+            status, reason = self._status, self._reason
+        message = MESSAGES.get(reason) if reason else None
+        if status == "down" and message is None:
+            message = "The printer does not take jobs."
+        return DeviceHealth(status, reason, message, details)
+
+    def _confirm_mode(self) -> str:
+        """How printing is confirmed now: dle_eot, none, or probing (auto, not yet known)."""
+        if self._confirming():
+            return "dle_eot" if self._config.status == "dle_eot" or self._answers else "probing"
+        return "none"
 
     # -- worker ----------------------------------------------------------------------
     def _run(self) -> None:
+        self._round(check=True)
         while not self._stop.is_set():
-            self._wake.wait(timeout=self._backoff or 5.0)
-            self._wake.clear()
+            if self._online:
+                woken = self._wake.wait(timeout=self._idle_poll_s)
+            else:
+                woken = self._wake.wait(timeout=max(0.0, self._next_poll - time.monotonic()))
             if self._stop.is_set():
                 break
-            try:
-                self._drain()
-            except Exception:
-                log.exception("print spooler round failed")
+            self._wake.clear()
+            due = time.monotonic() >= self._next_poll
+            if not self._online and not due and not self._force:
+                continue  # new tickets while down wait for the next poll
+            force, self._force = self._force, False
+            self._round(check=not self._online or force or (not woken and self._confirming()))
+
+    def _round(self, *, check: bool) -> None:
+        try:
+            if check:
+                self._next_poll = time.monotonic() + self._poll_s
+                if not self._check():
+                    return
+            self._drain()
+        except Exception:
+            log.exception("print spooler round failed")
+
+    def _confirming(self) -> bool:
+        """Whether jobs are framed by status queries (auto: until the printer stayed silent)."""
+        mode = self._config.status
+        if mode == "none" or not self._printer.can_query_status():
+            return False
+        return mode == "dle_eot" or self._answers is not False
+
+    def _status_now(self) -> PrinterState | None:
+        """The printer's state (a bare `DLE EOT`), or None when it is not asked (`none`, or
+        auto found a printer that takes bytes but never answers). Raises `PrinterError`."""
+        if not self._confirming():
+            return None
+        try:
+            state = self._printer.query_status(self._config.status_timeout_s)
+        except NoStatusAnswer:
+            if self._config.status == "auto" and self._answers is None:
+                self._answers = False
+                log.warning("%s does not answer status queries: printing cannot be confirmed",
+                            self._printer.name)
+                return None
+            raise
+        if not self._answers:
+            self._answers = True
+        return state
+
+    def _check(self) -> bool:
+        """Ask the printer how it is (at start, while it is down, when idle); True when jobs
+        may be tried now."""
+        try:
+            state = self._status_now()
+        except PrinterError as exc:
+            self._set_state(exc.reason, str(exc))
+            return False
+        if state is None:  # nothing to ask: trying the oldest job is the probe
+            if self._online:
+                self._set_state(UNCONFIRMED)
+            return True
+        if not state.prints:
+            self._set_state(state.reason, describe_state(state))
+            return False
+        self._set_state(state.reason)
+        return True
 
     def _drain(self) -> None:
         """Print the pending jobs oldest first until none is left or the printer fails.
@@ -181,8 +308,11 @@ class PrintSpooler:
 
     def _print_one(self, job: dict[str, Any]) -> tuple[str, str | None] | None:
         """(row status, error) for one job, or None when the printer failed (stop here)."""
-        if job["ticket_status"] is not None and job["ticket_status"] not in _STILL_USEFUL and job["attempts"]:
-            return "skipped", None
+        if job["ticket_status"] is not None:
+            status = effective_status(job["ticket_status"], job["ticket_day"],
+                                      local_day(self._clock.now(), self._clock.tz).isoformat())
+            if status is TicketStatus.EXPIRED or (status not in _STILL_USEFUL and job["attempts"]):
+                return "skipped", None  # yesterday's ticket, or one served meanwhile: too late to print
         try:
             data = layouts.render(layouts.payload_from_dict(json.loads(job["payload"])), self._config)
         except Exception as exc:
@@ -190,20 +320,30 @@ class PrintSpooler:
             self._announce(job["id"], FAILED)
             return "failed", f"render: {exc}"
         try:
-            self._printer.send(data)
+            if self._config.status == "auto" and self._answers is None and self._confirming():
+                probed = self._status_now()  # the printer came back: does it answer?
+                if probed is not None and not probed.prints:
+                    self._failed_attempt(job["id"], probed.reason, describe_state(probed))
+                    return None
+            timeout = self._config.status_timeout_s if self._confirming() else None
+            state = self._printer.send(data, status_timeout=timeout)
         except PrinterError as exc:
-            self._failed_attempt(job["id"], str(exc))
+            self._failed_attempt(job["id"], exc.reason, str(exc))
+            return None
+        if state is not None and not state.prints:
+            self._failed_attempt(job["id"], state.reason, describe_state(state))
             return None
         self._printed += 1
-        self._set_online(True, None)
+        self._set_state(UNCONFIRMED if state is None else state.reason)
         self._announce(job["id"], PRINTED)
         return "printed", None
 
-    def _failed_attempt(self, job_id: int, error: str) -> None:
+    def _failed_attempt(self, job_id: int, reason: str | None, error: str) -> None:
         self._mark(job_id, "pending", error)  # still to print: counted, not finished
-        self._backoff = min(self._backoff_max, max(self._backoff_initial, self._backoff * 2))
-        log.warning("printer failed (%s); retrying in %.0f s", error, self._backoff)
-        self._set_online(False, error)
+        if self._answers is False:
+            self._answers = None  # auto: ask again whether it answers once it is back
+        self._next_poll = time.monotonic() + self._poll_s
+        self._set_state(reason or PRINTER_ERROR, error)
 
     def _mark(self, job_id: int, status: str, error: str | None) -> None:
         """Record an attempt's outcome for the marks thread; `pending` = try again later."""
@@ -249,24 +389,27 @@ class PrintSpooler:
         if done is not None:
             done.release()
 
-    def _set_online(self, online: bool, error: str | None) -> None:
-        if online:
-            self._backoff = 0.0
+    def _set_state(self, reason: str | None, error: str | None = None) -> None:
+        """Record the printer's state; the `printer.status` event (status, reason, and the
+        reason's plain words as `error` while down) on every change of status or reason.
+        Reasons other than None, `unconfirmed` and `paper_low` are "down"."""
+        status: Status = _WORKING.get(reason, "down")
+        online = status != "down"
         with self._lock:
-            changed = online != self._online
-            self._online = online
-            self._last_error = error if error else self._last_error
+            changed = (status, reason) != (self._status, self._reason)
+            self._status, self._reason, self._online = status, reason, online
+            if error:
+                self._last_error = error
             stranded = [] if online else list(self._waiters.values())
             if stranded:
                 self._waiters.clear()
         for done in stranded:  # the printer is down: their tickets answer "queued" now
             done.release()
         if changed:
-            health = _printer_health(online, error)
-            self._bus.publish(PrinterStatus(health.status, health.reason, error))
-
-
-def _printer_health(online: bool, error: str | None, details: dict[str, Any] | None = None) -> DeviceHealth:
-    if online:
-        return DeviceHealth("ok", details=details or {})
-    return DeviceHealth("down", OFFLINE, error or "the printer does not take jobs", details or {})
+            if online:
+                log.info("printer %s%s", status, f" ({reason})" if reason else "")
+            else:
+                log.warning("printer down (%s): %s; asking again every %.0f s", reason, error, self._poll_s)
+            # The event goes to the public stream too: the plain words, never the driver's
+            # text (it names the printer's address); that stays in health's `last_error`.
+            self._bus.publish(PrinterStatus(status, reason, None if online else MESSAGES.get(reason or "")))

@@ -37,7 +37,8 @@ class Services:
     health: Callable[[], dict[str, Any]]
     #: Skip the print spooler's back-off now (the manager says the printer is back).
     retry_printer: Callable[[], None]
-    #: The ticket printer's health now (the spooler's): what the screens' banners follow.
+    #: The ticket printer's health as last seen (no database query): down = tickets are
+    #: issued but not printed; the reason says why (`kiosk.services.printing.MESSAGES`).
     printer_health: Callable[[], DeviceHealth]
     auth: AuthService
     queue: QueueService

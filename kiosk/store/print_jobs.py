@@ -22,9 +22,9 @@ def insert(conn: sqlite3.Connection, *, kind: str, payload: str, created_at: str
 
 def pending(conn: sqlite3.Connection, after_id: int, limit: int) -> list[dict[str, Any]]:
     """Up to `limit` pending jobs after `after_id`, oldest first, with their ticket's status
-    (None for jobs that print no ticket)."""
+    and day (None for jobs that print no ticket)."""
     return [dict(r) for r in conn.execute(
-        "SELECT j.id, j.payload, j.attempts, t.status AS ticket_status "
+        "SELECT j.id, j.payload, j.attempts, t.status AS ticket_status, t.day AS ticket_day "
         "FROM print_jobs j LEFT JOIN tickets t ON t.id = j.ticket_id "
         "WHERE j.status = 'pending' AND j.id > ? ORDER BY j.id LIMIT ?", (after_id, limit)).fetchall()]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import select
+import time
 import tty
 from pathlib import Path
 
@@ -12,8 +13,10 @@ import pytest
 from kiosk.config import PrinterConfig
 from kiosk.devices.escpos_decode import decode
 from kiosk.devices.printer import (
+    CLEAN,
     FilePrinter,
     NetworkPrinter,
+    NoStatusAnswer,
     PreviewPrinter,
     PrinterError,
     SerialPrinter,
@@ -21,6 +24,7 @@ from kiosk.devices.printer import (
     create_printer,
 )
 from kiosk.devices.ticket_layout import FS_CHINESE_OFF, FS_CHINESE_ON, TicketPrint, render_ticket
+from tests.peers import PtyPrinter
 
 from .conftest import PAYLOAD
 
@@ -87,8 +91,9 @@ def test_printer_that_never_reads_raises_printer_error(tcp_printer, ticket: Tick
 
 def test_huge_job_to_a_printer_that_never_reads_times_out(tcp_printer) -> None:
     stub = tcp_printer("never_read", rcvbuf=1024)
-    with pytest.raises(PrinterError, match="TimeoutError"):
+    with pytest.raises(PrinterError, match="TimeoutError") as excinfo:
         NetworkPrinter("127.0.0.1", stub.port, TIMEOUT).send(b"\x1b@" + b"x" * 16_000_000)
+    assert excinfo.value.reason == "not_responding"  # a send that blocks: no answer, not "offline"
 
 
 def test_printer_closing_mid_job_raises_printer_error(tcp_printer, ticket: TicketPrint) -> None:
@@ -221,3 +226,163 @@ def test_create_printer_previews_into_the_data_directory(tmp_path: Path) -> None
     printer = create_printer(PrinterConfig(backend="preview"), tmp_path)
     printer.send(b"job")
     assert [p.parent for p in printer.list_jobs()] == [tmp_path / "prints"]
+
+
+# -- status queries (DLE EOT) per back-end ------------------------------------------------
+
+STATUS_TIMEOUT = 0.5
+
+
+def test_network_job_is_framed_by_status_queries_and_counts_only_with_the_answer(tcp_printer,
+                                                                                ticket: TicketPrint) -> None:
+    stub = tcp_printer()
+    data = render_ticket(ticket)
+
+    state = NetworkPrinter("127.0.0.1", stub.port, TIMEOUT).send(data, status_timeout=STATUS_TIMEOUT)
+
+    assert state == CLEAN
+    assert stub.next_job() == data  # the status requests are answered, not printed
+    assert stub.status_queries == 8  # DLE EOT 1..4 before the job and after it
+
+
+@pytest.mark.parametrize("fault, reason", [("paper_end", "paper_out"), ("cover_open", "cover_open"),
+                                           ("error", "printer_error")])
+def test_network_printer_that_cannot_print_is_not_sent_the_job(tcp_printer, ticket: TicketPrint,
+                                                               fault: str, reason: str) -> None:
+    stub = tcp_printer()
+    stub.set_fault(fault)
+
+    state = NetworkPrinter("127.0.0.1", stub.port, TIMEOUT).send(render_ticket(ticket), status_timeout=STATUS_TIMEOUT)
+
+    assert state is not None and state.reason == reason and not state.prints
+    assert stub.status_queries == 4
+    assert stub.printed == [] and stub.refused == []  # not even the bytes were sent
+
+
+def test_network_paper_near_end_prints_and_says_so(tcp_printer, ticket: TicketPrint) -> None:
+    stub = tcp_printer()
+    stub.set_fault("paper_near_end")
+    data = render_ticket(ticket)
+
+    state = NetworkPrinter("127.0.0.1", stub.port, TIMEOUT).send(data, status_timeout=STATUS_TIMEOUT)
+
+    assert state is not None and state.prints and state.reason == "paper_low"
+    assert stub.next_job() == data
+
+
+@pytest.mark.parametrize("fault, reason", [("hang", "not_responding"), ("no_status", "not_responding"),
+                                           ("reset", "offline")])
+def test_network_printer_without_an_answer_fails_with_the_reason(tcp_printer, ticket: TicketPrint,
+                                                                 fault: str, reason: str) -> None:
+    stub = tcp_printer()
+    stub.set_fault(fault)
+    started = time.monotonic()
+    with pytest.raises(PrinterError) as excinfo:
+        NetworkPrinter("127.0.0.1", stub.port, TIMEOUT).send(render_ticket(ticket), status_timeout=STATUS_TIMEOUT)
+    assert excinfo.value.reason == reason
+    assert time.monotonic() - started < STATUS_TIMEOUT + TIMEOUT
+    assert stub.printed == []
+
+
+def test_network_slow_answer_within_the_timeout_counts(tcp_printer, ticket: TicketPrint) -> None:
+    stub = tcp_printer()
+    stub.slow_s = 0.05
+    stub.set_fault("slow")
+    assert NetworkPrinter("127.0.0.1", stub.port, TIMEOUT).send(render_ticket(ticket), status_timeout=1.0) == CLEAN
+    stub.slow_s = 0.6
+    with pytest.raises(NoStatusAnswer):
+        NetworkPrinter("127.0.0.1", stub.port, TIMEOUT).send(render_ticket(ticket), status_timeout=STATUS_TIMEOUT)
+
+
+def test_network_query_status_sends_no_job(tcp_printer) -> None:
+    stub = tcp_printer()
+    printer = NetworkPrinter("127.0.0.1", stub.port, TIMEOUT)
+    assert printer.query_status(STATUS_TIMEOUT) == CLEAN
+    stub.set_fault("paper_end")
+    assert printer.query_status(STATUS_TIMEOUT).reason == "paper_out"
+    assert stub.status_queries == 8 and stub.printed == [] and stub.refused == []
+
+
+def test_network_query_status_of_a_printer_that_is_off_is_offline(closed_port: int) -> None:
+    with pytest.raises(PrinterError) as excinfo:
+        NetworkPrinter("127.0.0.1", closed_port, TIMEOUT).query_status(STATUS_TIMEOUT)
+    assert excinfo.value.reason == "offline"
+
+
+def test_serial_printer_reads_the_status_answer_over_a_pty(ticket: TicketPrint) -> None:
+    peer = PtyPrinter()
+    printer = SerialPrinter(peer.path, 19200, TIMEOUT)
+    data = render_ticket(ticket)
+    try:
+        assert printer.send(data, status_timeout=STATUS_TIMEOUT) == CLEAN
+        _wait_for(lambda: bytes(peer.printed) == data)
+        peer.set_fault("paper_near_end")
+        assert printer.query_status(STATUS_TIMEOUT).reason == "paper_low"
+        peer.set_fault("paper_end")
+        state = printer.send(data, status_timeout=STATUS_TIMEOUT)
+        assert state is not None and state.reason == "paper_out"
+        peer.set_fault("no_status")
+        with pytest.raises(NoStatusAnswer):
+            printer.query_status(STATUS_TIMEOUT)
+        peer.set_fault(None)
+        assert printer.query_status(STATUS_TIMEOUT) == CLEAN
+    finally:
+        printer.close()
+        peer.close()
+    assert bytes(peer.printed) == data and bytes(peer.refused) == b""
+
+
+def test_file_printer_on_a_character_device_reads_the_status_answer(ticket: TicketPrint) -> None:
+    peer = PtyPrinter()  # a tty stands in for /dev/usb/lp0: both are character devices
+    printer = FilePrinter(peer.path, TIMEOUT)
+    data = render_ticket(ticket)
+    try:
+        assert printer.can_query_status()
+        assert printer.send(data, status_timeout=STATUS_TIMEOUT) == CLEAN
+        peer.set_fault("cover_open")
+        assert printer.query_status(STATUS_TIMEOUT).reason == "cover_open"
+        _wait_for(lambda: bytes(peer.printed) == data)
+    finally:
+        printer.close()
+        peer.close()
+
+
+def test_missing_device_file_is_offline_and_not_created() -> None:
+    path = Path("/dev/kiosk-test-no-such-printer")
+    with pytest.raises(PrinterError) as excinfo:
+        FilePrinter(path).send(b"x")
+    assert excinfo.value.reason == "offline"
+    assert not path.exists()  # escpos' File would have made a plain file in /dev
+
+
+def test_file_printer_on_a_plain_file_cannot_answer(tmp_path: Path) -> None:
+    path = tmp_path / "lp0"
+    path.write_bytes(b"")
+    assert not FilePrinter(path).can_query_status()
+
+
+def test_preview_printer_answers_at_once_and_plays_faults(tmp_path: Path) -> None:
+    printer = PreviewPrinter(tmp_path / "prints")
+    assert printer.send(b"one", status_timeout=STATUS_TIMEOUT) == CLEAN
+    printer.set_fault("paper_low")
+    state = printer.send(b"two", status_timeout=STATUS_TIMEOUT)
+    assert state is not None and state.reason == "paper_low"
+    for fault, reason in (("paper_out", "paper_out"), ("cover_open", "cover_open")):
+        printer.set_fault(fault)
+        state = printer.send(b"lost", status_timeout=STATUS_TIMEOUT)
+        assert state is not None and state.reason == reason
+    printer.set_fault("not_responding")
+    with pytest.raises(NoStatusAnswer):
+        printer.query_status(STATUS_TIMEOUT)
+    printer.set_fault(None)
+    assert printer.query_status(STATUS_TIMEOUT) == CLEAN
+    assert [f.read_bytes() for f in printer.list_jobs()] == [b"two", b"one"]
+    with pytest.raises(ValueError):
+        printer.set_fault("on_fire")
+
+
+def _wait_for(condition, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)

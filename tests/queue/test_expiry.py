@@ -5,6 +5,7 @@ was off at midnight is right too; nothing is written and nothing is sent to cent
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 
 import pytest
@@ -112,3 +113,23 @@ def test_the_resident_profile_lists_the_ticket_as_expired(kiosk, clock):
     clock.set(MIDNIGHT)
     profile = kiosk.services.residents.profile("r-li")
     assert [t["status"] for t in profile["tickets"]] == ["expired"]
+
+
+def test_yesterdays_unprinted_ticket_is_not_printed_after_midnight(kiosk, clock):
+    kiosk.printer.set_offline(True)
+    stale = kiosk.queue.issue("A")
+    assert stale.print_status == "queued"
+    clock.set(MIDNIGHT)
+    kiosk.printer.set_offline(False)
+    kiosk.services.retry_printer()
+    deadline = time.monotonic() + 10
+    while kiosk.services.printer_health().status != "ok" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    fresh = kiosk.queue.issue("A")
+    assert fresh.print_status == "printed"
+    deadline = time.monotonic() + 10  # the marks are written in batches
+    while kiosk.db.scalar("SELECT COUNT(*) FROM print_jobs WHERE status = 'pending'") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    jobs = {r["ticket_id"]: r["status"] for r in kiosk.db.query("SELECT ticket_id, status FROM print_jobs")}
+    assert jobs == {stale.ticket["id"]: "skipped", fresh.ticket["id"]: "printed"}
+    assert len(kiosk.printer.list_jobs()) == 1
