@@ -318,7 +318,7 @@ def test_a_network_printer_on_a_closed_port_is_unavailable_until_it_answers(conf
     stub = None
     try:
         client = create_app(k.services, TESTING=True).test_client()
-        assert printer_fact(client) == AVAILABLE  # nothing known yet
+        wait_for(lambda: printer_fact(client) == OFFLINE)  # the spooler asks the printer at start
         ticket = client.post("/api/v1/tickets", json={"service": "A"}).get_json()
         assert ticket["print"]["status"] == "queued"
         for path in ("/api/v1/board", "/api/v1/services"):
