@@ -41,6 +41,8 @@ class ServerConfig:
     port: int = _f(8080, "TCP port of the web service.")
     threads: int = _f(32, "waitress worker threads; each open SSE client (display, console) holds one.")
     max_body_bytes: int = _f(65536, "Largest accepted request body; larger ones get 413.")
+    https: bool = _f(False, "Pages are served over HTTPS (e.g. behind a TLS proxy): session cookies get the Secure "
+                            "flag. Keep false on plain http://, where browsers would drop them and logins fail.")
 
 
 @dataclass

@@ -9,6 +9,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from kiosk.cells import csv_cell, xlsx_append
 from kiosk.reports.model import Report, Table
 
 PALETTE = ["#0a6f7a", "#2558a8", "#b7740a", "#7b3fa0", "#1c7445", "#b3261e", "#5b6770"]
@@ -164,44 +165,52 @@ KPI_HEADER = ["key", "指标 Figure", "本期 This period", "上期 Previous", "
 
 
 def to_csv(report: Report) -> str:
-    """One CSV: the headline figures, then each table after a line naming it."""
+    """One CSV: the headline figures, then each table after a line naming it. Every cell
+    goes through kiosk.cells.csv_cell (categories, descriptions and names are user input)."""
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow([report.title, report.period, report.generated_at])
-    w.writerow([])
-    w.writerow(["# kpis"])
-    w.writerow(KPI_HEADER)
-    w.writerows([["" if v is None else v for v in r] for r in _kpi_rows(report)])
+
+    def row(values: list[Any]) -> None:
+        w.writerow([csv_cell(v) for v in values])
+
+    row([report.title, report.period, report.generated_at])
+    row([])
+    row(["# kpis"])
+    row(KPI_HEADER)
+    for r in _kpi_rows(report):
+        row(r)
     for t in report.tables:
-        w.writerow([])
-        w.writerow([f"# {t.key}", t.title])
-        w.writerow(t.columns)
-        w.writerows([["" if v is None else v for v in r] for r in t.rows])
+        row([])
+        row([f"# {t.key}", t.title])
+        row(t.columns)
+        for r in t.rows:
+            row(r)
     return "\ufeff" + buf.getvalue()  # BOM: Excel opens UTF-8 Chinese correctly
 
 
 def to_xlsx(report: Report) -> bytes:
-    """One sheet of headline figures and one sheet per table (sheet name = table key)."""
+    """One sheet of headline figures and one sheet per table (sheet name = table key). Every
+    row goes through kiosk.cells.xlsx_append: text is a string cell, never a formula."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
     wb = Workbook()
     ws = wb.worksheets[0]  # the sheet a new workbook starts with
     ws.title = "kpis"
-    ws.append([report.title, report.period, report.generated_at])
-    ws.append(KPI_HEADER)
+    xlsx_append(ws, [report.title, report.period, report.generated_at])
+    xlsx_append(ws, KPI_HEADER)
     for r in _kpi_rows(report):
-        ws.append(r)
+        xlsx_append(ws, r)
     for cell in ws[2]:
         cell.font = Font(bold=True)
     for t in report.tables:
         sheet = wb.create_sheet(t.key[:31])
-        sheet.append([t.title])
-        sheet.append(t.columns)
+        xlsx_append(sheet, [t.title])
+        xlsx_append(sheet, t.columns)
         for cell in sheet[2]:
             cell.font = Font(bold=True)
         for r in t.rows:
-            sheet.append(r)
+            xlsx_append(sheet, r)
         for col in sheet.columns:
             sheet.column_dimensions[col[0].column_letter].width = 16
     buf = io.BytesIO()

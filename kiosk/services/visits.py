@@ -338,8 +338,9 @@ class VisitService:
         cut = retention_cutoffs(self.clock.now(), r.snapshots_days, r.visits_days)
         removed_files = 0
         with self.db.write() as conn:
-            gone = store.old_visits(conn, db_time(cut.visits_before))
-            old_snaps = store.old_snapshots(conn, db_time(cut.snapshots_before))
+            # a None cut-off (retention 0) keeps that kind forever
+            gone = store.old_visits(conn, db_time(cut.visits_before)) if cut.visits_before else []
+            old_snaps = store.old_snapshots(conn, db_time(cut.snapshots_before)) if cut.snapshots_before else []
             conn.executemany("DELETE FROM visits WHERE id = ?", [(v["id"],) for v in gone])
             conn.executemany("UPDATE visits SET snapshot_path = NULL WHERE id = ?", [(v["id"],) for v in old_snaps])
             files = {v["snapshot_path"] for v in gone + old_snaps if v["snapshot_path"]}

@@ -16,15 +16,17 @@ def classify(payload: str) -> str:
 
 @dataclass(frozen=True)
 class Cutoffs:
-    snapshots_before: datetime
-    visits_before: datetime
+    snapshots_before: datetime | None
+    visits_before: datetime | None
 
 
 def retention_cutoffs(now: datetime, snapshots_days: int, visits_days: int) -> Cutoffs:
     """Snapshots taken before `snapshots_before` and visits before `visits_before` go.
 
-    A value of 0 or less keeps things forever (the cut-off is the distant past).
+    A value of 0 or less keeps that kind forever: its cut-off is None and nothing of it goes.
+    (Not `datetime.min`: in a zone east of UTC it has no UTC equivalent and converting it
+    overflows.)
     """
-    def cut(days: int) -> datetime:
-        return now - timedelta(days=days) if days > 0 else datetime.min.replace(tzinfo=now.tzinfo)
+    def cut(days: int) -> datetime | None:
+        return now - timedelta(days=days) if days > 0 else None
     return Cutoffs(cut(snapshots_days), cut(visits_days))

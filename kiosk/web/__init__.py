@@ -7,7 +7,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, request, session
+from flask import Flask, Response, request, session
 from flask.json.provider import DefaultJSONProvider
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_babel import Babel
@@ -31,6 +31,20 @@ def _secret_key(data_dir: Path) -> str:
         tmp.chmod(0o600)
         tmp.replace(path)
     return path.read_text().strip()
+
+
+#: Sent on every response. Everything the pages load (scripts, styles, images, the event
+#: stream, fetches) comes from the kiosk itself; no inline script or style is allowed (the
+#: templates' `<script type="application/json">` string blocks are data, never executed,
+#: so CSP does not apply to them); no site may frame a page (clickjacking of staff pages).
+CONTENT_SECURITY_POLICY = ("default-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'; "
+                           "object-src 'none'")
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
 
 
 class _Utf8Json(DefaultJSONProvider):
@@ -57,6 +71,7 @@ def create_app(services: Services, **flask_config: Any) -> Flask:
         MAX_CONTENT_LENGTH=config.server.max_body_bytes,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=config.server.https,
         BABEL_DEFAULT_LOCALE=config.site.locale,
         BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
         WTF_CSRF_TIME_LIMIT=None,
@@ -95,6 +110,12 @@ def create_app(services: Services, **flask_config: Any) -> Flask:
     @app.context_processor
     def inject_site() -> dict[str, Any]:
         return {"site": config.site}
+
+    @app.after_request
+    def security_headers(response: Response) -> Response:
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
 
     errors.register(app)
     auth.init_app(app)

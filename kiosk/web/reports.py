@@ -12,6 +12,7 @@ from flask import Blueprint, Response, abort, jsonify, render_template, request
 from kiosk.errors import Invalid, NotFound
 from kiosk.reports import render
 from kiosk.web.api import json_body
+from kiosk.web.api_visits import audit
 from kiosk.web.auth import current_principal, login_required, staff_api
 from kiosk.web.context import services
 
@@ -106,6 +107,7 @@ def profile(resident_id: str):
     data = k.residents.profile(resident_id)
     if data is None:
         abort(404)
+    audit("residents.profile", f"resident:{resident_id}")  # who saw whose personal data, when
     return render_template("reports_profile.html", site=k.config.site, p=data)
 
 
@@ -207,4 +209,5 @@ def profile_json(resident_id: str):
     data = services().residents.profile(resident_id)
     if data is None:
         raise NotFound("not_found", f"resident {resident_id!r} not found")
+    audit("residents.profile", f"resident:{resident_id}")  # like visits.view: who, what, when
     return jsonify(data)

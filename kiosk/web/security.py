@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
+from kiosk.cells import csv_cell
 from kiosk.clock import local_day
 from kiosk.errors import DomainError
 from kiosk.web.api_visits import audit, describe, search_args
@@ -78,17 +79,11 @@ def export():
     writer = csv.writer(out)
     writer.writerow(CSV_FIELDS)
     for row in rows:
-        writer.writerow([_cell(row.get(f)) for f in CSV_FIELDS])
+        writer.writerow([csv_cell(row.get(f)) for f in CSV_FIELDS])
     name = f"visits-{args['day_from'] or 'all'}-{args['day_to'] or 'all'}.csv"
     return Response(out.getvalue(), mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}"',
                              "Cache-Control": "private, no-store"})
-
-
-def _cell(value) -> str:
-    """No spreadsheet formulas from visitor-typed text (CSV injection)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 @bp.get("/audit")

@@ -154,3 +154,25 @@ def test_case_page_hides_complaint_closing_from_the_receptionist(client, staff, 
     assert 'id="cd-specialist-only"' in page and 'id="cd-close"' not in page
     assert "&lt;b&gt;噪音&lt;/b&gt;" in page and "<b>噪音</b>" not in page
     assert client.get("/cases/999").status_code == 404
+
+
+def test_resident_profile_views_are_audited(client, tokens, kiosk, staff, clock):
+    """Like visits.view: each profile shown (JSON or page) writes who, what and when."""
+    import re
+
+    from tests.conftest import PASSWORD
+
+    with kiosk.db.write() as conn:
+        conn.execute("INSERT INTO residents (id, name, unit, phone, phone_norm, updated_at) VALUES "
+                     "('r1', '王小明', '3-2-501', '138 0000 1111', '13800001111', '2026-01-01')")
+    assert client.get("/api/v1/residents/r1/profile", headers=bearer(tokens["specialist"])).status_code == 200
+    token = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/login").get_data(as_text=True)).group(1)
+    client.post("/login", data={"username": staff["receptionist"], "password": PASSWORD, "csrf_token": token})
+    assert client.get("/residents/r1").status_code == 200
+    assert client.get("/residents/nobody").status_code == 404
+    entries = client.get("/api/v1/audit", headers=bearer(tokens["manager"])).get_json()["entries"]
+    views = [(e["actor"], e["role"], e["action"], e["target"], e["at"]) for e in reversed(entries)
+             if e["action"] == "residents.profile"]
+    at = clock.now().isoformat()
+    assert views == [("token:test-specialist", "specialist", "residents.profile", "resident:r1", at),
+                     (staff["receptionist"], "receptionist", "residents.profile", "resident:r1", at)]

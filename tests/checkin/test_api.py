@@ -343,3 +343,39 @@ def test_admin_residents_page_prints_a_card(client, kiosk, staff, residents):
     assert resp.status_code == 302 and "printed=r-zhang" in resp.headers["Location"]
     assert count(kiosk, "print_jobs", "kind = 'resident_card'") == 1
     assert count(kiosk, "resident_cards", "resident_id = 'r-zhang'") == 1
+
+
+@pytest.mark.parametrize(("snapshots_days", "visits_days"), [(0, 0), (30, 0), (0, 365)])
+def test_cli_purge_with_retention_zero_keeps_that_kind_forever_on_a_utc8_site(tmp_path, config, clock, card, kiosk,
+                                                                            snapshots_days, visits_days):
+    """Retention 0 = keep forever: `kiosk purge` on an Asia/Shanghai site neither crashes
+    (datetime.min east of UTC has no UTC equivalent) nor deletes anything of that kind."""
+    from datetime import datetime
+
+    from kiosk import config as cfgmod
+    from kiosk.cli import main
+    from tests.conftest import TZ
+
+    assert config.site.timezone == "Asia/Shanghai"
+    v = kiosk.visits
+    clock.set(datetime(2020, 1, 6, 9, 0, tzinfo=TZ))  # long past every non-zero retention
+    old = [v.checkin_qr(card, snapshot=Snapshot(jpeg("a"), clock.now())),
+           v.checkin_visitor({"name": "旧", "phone": "1390000", "unit": "1"},
+                             snapshot=Snapshot(jpeg("b"), clock.now()))]
+    files = [v.snapshot_file(kiosk.db.query_one("SELECT * FROM visits WHERE id = ?", (x["id"],))) for x in old]
+    assert all(p and p.is_file() for p in files)
+    config.retention.snapshots_days, config.retention.visits_days = snapshots_days, visits_days
+    path = tmp_path / "kiosk.toml"
+    path.write_text(cfgmod.to_toml(config))
+    result = CliRunner().invoke(main, ["purge"], env={"KIOSK_CONFIG": str(path)})
+    assert result.exit_code == 0, (result.output, result.exception)
+    ids = [r["id"] for r in kiosk.db.query("SELECT id FROM visits ORDER BY id")]
+    kept_snaps = kiosk.db.scalar("SELECT COUNT(*) FROM visits WHERE snapshot_path IS NOT NULL")
+    if visits_days == 0:
+        assert ids == [x["id"] for x in old]  # no visit ever goes
+    else:
+        assert ids == [] and "purged 2 visits" in result.output  # the other kind still purges
+    if snapshots_days == 0 and visits_days == 0:
+        assert kept_snaps == 2 and all(p.is_file() for p in files) and "purged 0 visits, 0 snapshots" in result.output
+    if snapshots_days == 30:
+        assert kept_snaps == 0 and not any(p.exists() for p in files)  # snapshots still purge

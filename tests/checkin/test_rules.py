@@ -13,7 +13,7 @@ from kiosk.devices.scanner import LineSplitter
 from kiosk.errors import DomainError, Forbidden, Invalid
 from kiosk.services.retention import purge_due
 from kiosk.visits import id_number, tokens
-from kiosk.visits.rules import classify, retention_cutoffs
+from kiosk.visits.rules import Cutoffs, classify, retention_cutoffs
 
 TZ = ZoneInfo("Asia/Shanghai")
 KEY = b"k" * 32
@@ -126,7 +126,7 @@ def test_retention_cutoffs():
     cut = retention_cutoffs(now, 90, 365)
     assert cut.snapshots_before == now - timedelta(days=90)
     assert cut.visits_before == now - timedelta(days=365)
-    assert retention_cutoffs(now, 0, 0).visits_before.year == 1
+    assert retention_cutoffs(now, 0, 0) == Cutoffs(None, None)  # 0 keeps forever
 
 
 def test_line_splitter():
