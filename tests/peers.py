@@ -125,6 +125,9 @@ class TcpPrinterStub:
                 threading.Thread(target=self._record, args=(conn,), daemon=True).start()
 
     def _record(self, conn: socket.socket) -> None:
+        """Read one connection. What was read before a status request is filed (printed or
+        refused) before the request is answered, as a printer prints data as it arrives: so
+        jobs are filed in the order the client saw them confirmed, whatever thread runs first."""
         job = bytearray()
         pending = b""
         try:
@@ -134,10 +137,14 @@ class TcpPrinterStub:
                     data, requests, pending = split_status_requests(pending + chunk)
                     job += data
                     if requests:
+                        self._file(job)
+                        job = bytearray()
                         self._answer(conn, requests)
         except OSError:
             return  # reset mid-job: nothing printed
-        job += pending
+        self._file(job + pending)
+
+    def _file(self, job: bytes | bytearray) -> None:
         if not job:
             return
         with self._lock:
