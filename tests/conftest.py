@@ -19,7 +19,7 @@ from kiosk.config import Config
 from kiosk.events import Event, EventBus
 from kiosk.runtime import Kiosk
 from kiosk.web import create_app
-from tests.peers import stop_waitress
+from tests.peers import free_port, stop_waitress
 
 TZ = ZoneInfo("Asia/Shanghai")
 PASSWORD = "correct-horse-9"
@@ -45,6 +45,31 @@ def kiosk(config: Config, clock: FixedClock) -> Iterator[Kiosk]:
     k = Kiosk(config, clock=clock)
     yield k
     k.stop()
+
+
+@pytest.fixture
+def network_config(config):
+    """The network printer back-end on a free loopback port where nothing listens yet."""
+    config.printer.backend = "network"
+    config.printer.port = free_port()
+    config.printer.timeout_s = 1.0
+    config.printer.wait_s = 5.0
+    return config
+
+
+@pytest.fixture
+def make_kiosk(clock):
+    """Kiosks built by the test from its own config, stopped after it."""
+    made = []
+
+    def make(cfg, **kwargs):
+        k = Kiosk(cfg, clock=clock, **kwargs)
+        made.append(k)
+        return k
+
+    yield make
+    for k in made:
+        k.stop()
 
 
 class RecordedEvents:

@@ -15,7 +15,7 @@ from kiosk.events import PRINTER_STATUS
 from kiosk.runtime import Kiosk
 from kiosk.services.printing import MESSAGES
 from kiosk.web import create_app
-from tests.peers import PtyPrinter, TcpPrinterStub, free_port
+from tests.peers import PtyPrinter, TcpPrinterStub
 from tests.phone.conftest import wait_for
 from tests.web.test_admin_health import sign_in
 
@@ -24,26 +24,9 @@ RESUME_S = 5.0
 
 
 @pytest.fixture
-def net(config):
-    config.printer.backend = "network"
-    config.printer.port = free_port()
-    config.printer.timeout_s = 1.0
-    config.printer.wait_s = 3.0
-    return config
-
-
-@pytest.fixture
-def make_kiosk(clock):
-    made = []
-
-    def make(cfg, **kwargs):
-        k = Kiosk(cfg, clock=clock, **kwargs)
-        made.append(k)
-        return k
-
-    yield make
-    for k in made:
-        k.stop()
+def net(network_config):
+    network_config.printer.wait_s = 3.0
+    return network_config
 
 
 @pytest.fixture

@@ -18,30 +18,7 @@ from kiosk.services.printing import enqueue
 from kiosk.store import print_jobs
 from kiosk.web import create_app
 from tests.conftest import PASSWORD
-from tests.peers import TcpPrinterStub, free_port
-
-
-@pytest.fixture
-def network_config(config):
-    config.printer.backend = "network"
-    config.printer.port = free_port()
-    config.printer.timeout_s = 1.0
-    config.printer.wait_s = 5.0
-    return config
-
-
-@pytest.fixture
-def make_kiosk(clock):
-    made = []
-
-    def make(cfg, **kwargs):
-        k = Kiosk(cfg, clock=clock, **kwargs)
-        made.append(k)
-        return k
-
-    yield make
-    for k in made:
-        k.stop()
+from tests.peers import TcpPrinterStub
 
 
 def test_ticket_printed_to_tcp_printer_carries_number_service_and_reference(network_config, make_kiosk):
