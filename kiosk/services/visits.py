@@ -48,6 +48,10 @@ class Snapshot:
     taken_at: datetime
 
 
+#: The longest a resident card may be valid (ten years).
+MAX_CARD_DAYS = 3653
+
+
 class VisitService:
     def __init__(self, db: Database, config: Config, clock: Clock, bus: EventBus, key: bytes, *,
                  spooler: PrintSpooler | None = None, speaker: Any = None,
@@ -66,8 +70,8 @@ class VisitService:
     def issue_card(self, resident_id: str, days: int | None = None, actor: str = "") -> str:
         """A new resident QR payload (recorded so it can be revoked)."""
         days = self.config.checkin.card_days if days is None else days
-        if days < 1:
-            raise Invalid("invalid_field", "a card is valid for at least one day")
+        if not 1 <= days <= MAX_CARD_DAYS:  # also keeps the expiry a representable date
+            raise Invalid("invalid_field", f"a card is valid for 1 to {MAX_CARD_DAYS} days")
         now = self.clock.now()
         with self.db.write() as conn:
             if store.resident(conn, resident_id) is None:

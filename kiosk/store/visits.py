@@ -106,7 +106,10 @@ class VisitFilter:
 
 
 def _fts_query(q: str) -> str:
-    return '"' + q.replace('"', '""') + '"'
+    """`q` as one FTS5 string: quoted, its quotes doubled, so no word or character in it is
+    FTS syntax (AND, NEAR, *, ^, parentheses, column filters). NUL is dropped: SQLite's FTS5
+    parser stops at it and reports an unterminated string."""
+    return '"' + q.replace("\x00", "").replace('"', '""') + '"'
 
 
 def search(conn: sqlite3.Connection, f: VisitFilter) -> tuple[list[dict[str, Any]], int]:

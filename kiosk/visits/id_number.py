@@ -48,7 +48,9 @@ def parse(text: str, today: date | None = None) -> IdNumber:
     number = normalise(text)
     if len(number) != 18:
         raise Invalid("id_length", "an ID number has 18 characters")
-    if not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
+    # ASCII digits only: isdigit() (and int()) take other scripts' digits too (١١٠١...), and
+    # NFKC maps only the full-width ones to ASCII.
+    if not number.isascii() or not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
         raise Invalid("id_format", "an ID number is 17 digits and a digit or X")
     if int(number[:2]) not in PROVINCES or number[2:6] == "0000":
         raise Invalid("id_region", "the region code at the start of the ID number is not valid")

@@ -57,7 +57,8 @@ def sign(key: bytes, kind: str, site: str, subject: str, expires: int) -> str:
 def parse(payload: str) -> Token:
     """Split a payload without checking it (`Invalid` when it is not one of ours)."""
     parts = (payload or "").strip().split(":")
-    if len(parts) != 5 or parts[0] not in (RESIDENT, VISITOR) or not parts[3].isdigit():
+    if len(parts) != 5 or parts[0] not in (RESIDENT, VISITOR) \
+            or not (parts[3].isascii() and parts[3].isdigit() and len(parts[3]) <= 19):
         raise Invalid("token_malformed", "this code is not a resident card or visitor pass")
     return Token(parts[0], parts[1], parts[2], int(parts[3]), parts[4])
 

@@ -12,6 +12,7 @@ from flask.json.provider import DefaultJSONProvider
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.routing import IntegerConverter
 
 from kiosk.services.registry import Services
 from kiosk.web.context import EXTENSION
@@ -51,6 +52,19 @@ class _Utf8Json(DefaultJSONProvider):
     ensure_ascii = False  # names, services and messages stay readable Chinese, not \u escapes
 
 
+class IdConverter(IntegerConverter):
+    """`<int:...>` in every route: 1 to 19 ASCII digits up to SQLite's largest integer.
+    A longer or larger id (or one in other scripts' digits, which `\\d` and int() take)
+    matches no route, so it answers 404 like any id that does not exist, and never
+    reaches SQLite, which cannot bind it."""
+
+    regex = r"[0-9]{1,19}"
+
+    def __init__(self, map, *args, **kwargs) -> None:
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
 class CookieSessions(SecureCookieSessionInterface):
     """Flask's signed-cookie sessions, minus the signing serializer Flask builds for every
     request: kiosk and API requests carry no session cookie and need none."""
@@ -65,6 +79,7 @@ def create_app(services: Services, **flask_config: Any) -> Flask:
     """Build the web app around a running kiosk's `services` (`Kiosk(config).services`)."""
     config = services.config
     app = Flask(__name__)
+    app.url_map.converters["int"] = IdConverter  # before any route is added
     app.session_interface = CookieSessions()
     app.config.update(
         SECRET_KEY=_secret_key(config.data_dir),

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request, stream_with_context
+from flask import Blueprint, Response, g, jsonify, request, stream_with_context
 
 from kiosk.errors import Invalid, NotFound, Unsupported
 from kiosk.events import Event
@@ -22,11 +24,79 @@ COUNTER_STAFF = ("receptionist", "manager")
 SSE_KEEPALIVE_S = 15.0
 
 
+#: The largest integer SQLite stores (signed 64-bit); every integer in a body or a path is bounded by it.
+MAX_INT = 2**63 - 1
+#: How deep objects and arrays may nest in a request body (no field of the API needs more than 2).
+MAX_JSON_DEPTH = 20
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
+#: In a JSON body's text: NUL (no field takes it, and SQLite's FTS parser ends a query
+#: at it) and UTF-16 surrogates left alone by JSON escapes (they cannot be stored as UTF-8).
+_REFUSED_CHARS = re.compile("[\x00\ud800-\udfff]")
+_DECIMAL = re.compile(r"[0-9]{1,19}")
+
+
+def _not_json(_: str) -> None:
+    raise ValueError("NaN and Infinity are not JSON")
+
+
+def request_json() -> Any:
+    """The request body parsed as JSON, or `Invalid("malformed_json")`: not UTF-8 (or
+    UTF-16/32) JSON, NaN or Infinity, or nested deeper than MAX_JSON_DEPTH (checked
+    before parsing, so no depth of nesting reaches the recursive parser). Parsed once."""
+    if "json_request_body" in g:
+        return g.json_request_body
+    data = request.get_data(cache=True)
+    try:
+        text = data.decode(json.detect_encoding(data))
+    except (UnicodeDecodeError, LookupError):
+        raise Invalid("malformed_json", "the body is not UTF-8 JSON") from None
+    depth = 0
+    for bracket in _JSON_BRACKET.finditer(_JSON_STRING.sub("", text)):
+        depth += 1 if bracket.group() in "[{" else -1
+        if depth > MAX_JSON_DEPTH:
+            raise Invalid("malformed_json", f"the body nests deeper than {MAX_JSON_DEPTH} levels")
+    try:
+        g.json_request_body = json.loads(text, parse_constant=_not_json)
+    except ValueError:  # also a number of more than 4300 digits
+        raise Invalid("malformed_json", "the body is not valid JSON") from None
+    return g.json_request_body
+
+
+def _check_values(name: str, value: Any) -> None:
+    """Every string (keys too) and integer inside a body field: no NUL or lone surrogate,
+    integers within SQLite's 64-bit range, floats finite. Iterative: depth is bounded already."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _REFUSED_CHARS.search(item):
+                raise Invalid("invalid_field", f"field {name!r} holds a NUL or an unpaired UTF-16 surrogate")
+        elif isinstance(item, bool):
+            continue
+        elif isinstance(item, int):
+            if not -MAX_INT - 1 <= item <= MAX_INT:
+                raise Invalid("invalid_field", f"field {name!r} is out of range")
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                raise Invalid("invalid_field", f"field {name!r} is out of range")
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
 def json_body(fields: dict[str, tuple[type | tuple[type, ...], bool]]) -> dict[str, Any]:
-    """The request's JSON object, checked against {name: (type, required)}; unknown fields refused."""
+    """The request's JSON object, checked against {name: (type, required)}; unknown fields
+    refused, and inside every field (nested ones too) strings without NUL or unpaired
+    surrogates and integers within SQLite's signed 64-bit range (`invalid_field`).
+
+    NUL is refused here rather than removed as kiosk/text.py removes it from form fields:
+    a JSON client that sends an escaped NUL means something no field can hold."""
     if not request.is_json:
         raise Unsupported("unsupported_media_type", "send a JSON body with Content-Type: application/json")
-    body = request.get_json(silent=True)
+    body = request_json()
     if not isinstance(body, dict):
         raise Invalid("malformed_json", "the body is not a JSON object")
     unknown = sorted(set(body) - set(fields))
@@ -42,7 +112,26 @@ def json_body(fields: dict[str, tuple[type | tuple[type, ...], bool]]) -> dict[s
             raise Invalid("invalid_field", f"field {name!r} has the wrong type")
         if not isinstance(value, typ):
             raise Invalid("invalid_field", f"field {name!r} has the wrong type")
+        _check_values(name, value)
     return body
+
+
+def no_body() -> None:
+    """For a POST that takes no fields: no body, or `{}`; anything else is refused as
+    json_body refuses it (`unknown_field`, `malformed_json`, 415)."""
+    if request.get_data(cache=True):
+        json_body({})
+
+
+def query_int(name: str, default: int, low: int, high: int, code: str = "invalid_parameter") -> int:
+    """The query parameter `name` as a whole number from `low` to `high` (ASCII digits);
+    `default` when absent or empty; else `Invalid(code)`."""
+    value = request.args.get(name, "")
+    if not value:
+        return default
+    if not _DECIMAL.fullmatch(value) or not low <= int(value) <= high:
+        raise Invalid(code, f"{name} must be a whole number from {low} to {high}")
+    return int(value)
 
 
 def actor() -> str | None:
@@ -117,6 +206,7 @@ def counter_state(counter: str):
 @bp.post("/api/v1/counters/<counter>/call-next")
 @staff_api(*COUNTER_STAFF)
 def call_next(counter: str):
+    no_body()
     if services().config.counter(counter) is None:
         raise NotFound("not_found", f"unknown counter {counter!r}")
     ticket = services().queue.call_next(counter, actor())
@@ -146,8 +236,8 @@ def ticket_action(ticket_id: int, action: str):
     target = None
     if _ACTIONS[action] is Action.TRANSFER:
         target = json_body({"service": (str, True)})["service"]
-    elif request.content_length:
-        json_body({})
+    else:
+        no_body()
     return jsonify(services().queue.act(ticket_id, _ACTIONS[action], actor=actor(), target_service=target))
 
 
@@ -161,7 +251,7 @@ def events():
     """Live events as text/event-stream; `?types=a,b` filters, Last-Event-ID resumes."""
     wanted = {t for t in request.args.get("types", "").split(",") if t} or None
     last_id = request.headers.get("Last-Event-ID") or request.args.get("last_id")
-    after = int(last_id) if last_id and last_id.isdigit() else None
+    after = int(last_id) if last_id and _DECIMAL.fullmatch(last_id) else None
     k = services()
     sub = k.bus.subscribe(after_id=after)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from kiosk.errors import Invalid
-from kiosk.web.api import actor, json_body
+from kiosk.web.api import actor, json_body, no_body, query_int
 from kiosk.web.auth import staff_api
 from kiosk.web.context import services
 
@@ -17,10 +17,7 @@ MAX_LIMIT = 500
 
 
 def _limit() -> int:
-    raw = request.args.get("limit", "50")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
-        raise Invalid("invalid_limit", f"limit must be a whole number from 1 to {MAX_LIMIT}")
-    return int(raw)
+    return query_int("limit", 50, 1, MAX_LIMIT, code="invalid_limit")
 
 
 @bp.get("/api/v1/calls")
@@ -53,8 +50,7 @@ def call_pop(call_id: int):
 @bp.post("/api/v1/calls/<int:call_id>/handled")
 @staff_api(*STAFF)
 def mark_handled(call_id: int):
-    if request.content_length:
-        json_body({})
+    no_body()
     return jsonify(services().calls.mark_handled(call_id, actor() or "staff"))
 
 

@@ -4,13 +4,15 @@ every review request written to the audit log."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from flask import Blueprint, Response, jsonify, request
 
 from kiosk.errors import Invalid, NotFound
 from kiosk.services.visits import VisitService
-from kiosk.web.api import json_body
+from kiosk.text import one_line
+from kiosk.web.api import json_body, no_body, query_int, request_json
 from kiosk.web.auth import current_principal, staff_api
 from kiosk.web.context import services
 
@@ -19,6 +21,10 @@ bp = Blueprint("api_visits", __name__)
 REVIEW = ("security", "manager")
 CHECKOUT_STAFF = ("security", "receptionist", "manager")
 MAX_PAGE = 200
+MAX_AUDIT_PAGE = 1000
+MAX_OFFSET = 10_000_000
+#: What the OpenAPI document says a day is (date.fromisoformat alone also takes 20261127, 2026-W48-5, ...).
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def visits() -> VisitService:
@@ -47,7 +53,7 @@ def _created(visit: dict) -> Response:
 
 @bp.post("/api/v1/checkins")
 def checkin():
-    body = request.get_json(silent=True) if request.is_json else None
+    body = request_json() if request.is_json else None
     method = body.get("method") if isinstance(body, dict) else None
     if method == "qr":
         body = json_body({"method": (str, True), "payload": (str, True)})
@@ -85,8 +91,7 @@ def checkout_by_pass():
 @bp.post("/api/v1/visits/<int:visit_id>/checkout")
 @staff_api(*CHECKOUT_STAFF)
 def checkout(visit_id: int):
-    if request.content_length:
-        json_body({})
+    no_body()
     return jsonify(visits().checkout(visit_id))
 
 
@@ -95,18 +100,11 @@ def _day(name: str) -> date | None:
     if not value:
         return None
     try:
+        if not _DATE.fullmatch(value):
+            raise ValueError(value)
         return date.fromisoformat(value)
     except ValueError:
         raise Invalid("invalid_date", f"{name} must be a date YYYY-MM-DD") from None
-
-
-def _int_arg(name: str, default: int, low: int, high: int) -> int:
-    value = request.args.get(name, "")
-    if not value:
-        return default
-    if not value.isdigit() or not low <= int(value) <= high:
-        raise Invalid("invalid_parameter", f"{name} must be a number from {low} to {high}")
-    return int(value)
 
 
 def search_args() -> dict:
@@ -114,7 +112,7 @@ def search_args() -> dict:
     method = request.args.get("method", "")
     if method not in ("", "qr", "id", "manual"):
         raise Invalid("invalid_parameter", "method must be qr, id or manual")
-    return {"day_from": _day("from"), "day_to": _day("to"), "q": request.args.get("q", "")[:60],
+    return {"day_from": _day("from"), "day_to": _day("to"), "q": one_line(request.args.get("q", ""))[:60],
             "unit": request.args.get("unit", "")[:30], "method": method}
 
 
@@ -126,8 +124,8 @@ def describe(args: dict) -> str:
 @staff_api(*REVIEW)
 def list_visits():
     args = search_args()
-    limit = _int_arg("limit", 50, 1, MAX_PAGE)
-    offset = _int_arg("offset", 0, 0, 10_000_000)
+    limit = query_int("limit", 50, 1, MAX_PAGE)
+    offset = query_int("offset", 0, 0, MAX_OFFSET)
     rows, total = visits().search(**args, limit=limit, offset=offset)
     audit("visits.list", "", describe(args) + f" offset={offset}")
     return jsonify({"visits": rows, "total": total, "limit": limit, "offset": offset})
@@ -159,8 +157,8 @@ def snapshot(visit_id: int):
 @bp.get("/api/v1/audit")
 @staff_api("manager")
 def audit_log():
-    limit = _int_arg("limit", 100, 1, 1000)
-    offset = _int_arg("offset", 0, 0, 10_000_000)
+    limit = query_int("limit", 100, 1, MAX_AUDIT_PAGE)
+    offset = query_int("offset", 0, 0, MAX_OFFSET)
     return jsonify({"entries": visits().audit_log(limit, offset)})
 
 
@@ -168,7 +166,7 @@ def audit_log():
 @staff_api("manager")
 def print_card(resident_id: str):
     """Print a new QR card for the resident on the ticket printer."""
-    body = json_body({"days": (int, False)}) if request.content_length else {}
+    body = json_body({"days": (int, False)}) if request.get_data(cache=True) else {}
     principal = current_principal()
     status = visits().print_card(resident_id, body.get("days"), principal.name if principal else "")
     return jsonify({"resident_id": resident_id, "print": {"status": status}}), 201

@@ -15,7 +15,7 @@ from kiosk.cases import rules
 from kiosk.errors import Forbidden, Invalid, NotFound, Unauthorized
 from kiosk.names import CASE_TYPE_NAMES, case_number
 from kiosk.services.auth import Principal
-from kiosk.web.api import json_body
+from kiosk.web.api import json_body, query_int
 from kiosk.web.auth import current_principal, login_required, staff_api
 from kiosk.web.context import services
 
@@ -105,13 +105,11 @@ def list_cases():
     overdue = request.args.get("overdue", "")
     if overdue not in ("", "0", "1", "true", "false"):
         raise Invalid("invalid_filter", "overdue is true or false")
-    limit = request.args.get("limit", "200")
-    if not limit.isdigit() or not 0 < int(limit) <= 1000:
-        raise Invalid("invalid_filter", "limit is 1 to 1000")
+    limit = query_int("limit", 200, 1, 1000, code="invalid_filter")
     cases = services().cases.list(status=_csv_arg("status"), types=_csv_arg("type"),
                                   overdue=overdue in ("1", "true"), team=request.args.get("team") or None,
                                   assignee=request.args.get("assignee") or None,
-                                  resident_id=request.args.get("resident_id") or None, limit=int(limit))
+                                  resident_id=request.args.get("resident_id") or None, limit=limit)
     return jsonify({"cases": cases})
 
 
@@ -139,7 +137,7 @@ def case_action(case_id: int, action: str):
     if action not in rules.TRANSITIONS:
         raise NotFound("not_found", f"unknown action {action!r}")
     body = json_body({"text": (str, False), "method": (str, False), "team": (str, False),
-                      "assignee": (str, False)}) if request.content_length else {}
+                      "assignee": (str, False)}) if request.get_data(cache=True) else {}
     principal = cast(Principal, current_principal())  # staff_api let the request in, so there is one
     return jsonify(services().cases.act(case_id, action, actor=principal.name, has_role=principal.has, **body))
 

@@ -4,7 +4,7 @@ and `/healthz`) gets `{"error": {"code", "message"}}`; pages get the error page.
 
 from __future__ import annotations
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError, default_exceptions
 
 from kiosk.errors import DomainError
@@ -32,8 +32,14 @@ def register(app: Flask) -> None:
         return _page(default_exceptions.get(exc.status, InternalServerError)(description=exc.message))
 
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException) -> Response | tuple[str, int]:
+    def http_error(exc: HTTPException) -> Response:
         if _wants_json():
             code = (exc.name or "error").lower().replace(" ", "_")
-            return error_response(exc.code or 500, code, exc.description or exc.name)
-        return _page(exc)
+            response = error_response(exc.code or 500, code, exc.description or exc.name)
+        else:
+            response = make_response(_page(exc))
+        # the headers the error itself carries: Allow on a 405, WWW-Authenticate, Retry-After
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response

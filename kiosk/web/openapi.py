@@ -7,6 +7,7 @@ from typing import Any
 from kiosk import __version__
 from kiosk.web.openapi_calls import calls_paths
 from kiosk.web.openapi_cases import cases_paths
+from kiosk.web.openapi_common import ID
 from kiosk.web.openapi_visits import visit_paths
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
@@ -33,7 +34,7 @@ def _op(summary: str, ok: dict, *, staff: bool = False, body: dict | None = None
 
 
 def _ticket_id_param() -> list[dict]:
-    return [{"name": "ticket_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+    return [{"name": "ticket_id", "in": "path", "required": True, "schema": ID}]
 
 
 def openapi_document() -> dict[str, Any]:
@@ -68,7 +69,7 @@ def openapi_document() -> dict[str, Any]:
                                   "properties": {"service": {"type": "string", "example": "A"},
                                                  "priority": {"type": "boolean"},
                                                  "resident_token": {"type": "string"},
-                                                 "visit_id": {"type": "integer"}}},
+                                                 "visit_id": ID}},
                             errors=(400, 413, 415, 503)),
                 "get": _op("Queued tickets (staff)", {"200": {"description": "tickets"}}, staff=True),
             },
@@ -78,12 +79,14 @@ def openapi_document() -> dict[str, Any]:
             "/api/v1/tickets/{ticket_id}/call": {"post": {**_op(
                 "Call one queued ticket to a counter", {"200": {"description": "the ticket", **_json(_TICKET)}},
                 staff=True, errors=(400, 404, 409),
-                body={"type": "object", "required": ["counter"], "properties": {"counter": {"type": "string"}}}),
+                body={"type": "object", "required": ["counter"], "additionalProperties": False,
+                      "properties": {"counter": {"type": "string"}}}),
                 "parameters": _ticket_id_param()}},
             "/api/v1/tickets/{ticket_id}/transfer": {"post": {**_op(
                 "Transfer to another service, queued ahead of new tickets",
                 {"200": {"description": "the ticket", **_json(_TICKET)}}, staff=True, errors=(400, 404, 409),
-                body={"type": "object", "required": ["service"], "properties": {"service": {"type": "string"}}}),
+                body={"type": "object", "required": ["service"], "additionalProperties": False,
+                      "properties": {"service": {"type": "string"}}}),
                 "parameters": _ticket_id_param()}},
             **action_paths,
             **calls_paths(_op, _json),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from kiosk.web.openapi_common import ID
+
 _CALL: dict[str, Any] = {"type": "object", "properties": {
     "id": {"type": "integer"}, "number": {"type": "string", "description": "digits as the modem sent them; '' "
                                                                            "for private / out-of-area calls"},
@@ -19,7 +21,7 @@ _CALL: dict[str, Any] = {"type": "object", "properties": {
 _LIST = {"type": "object", "properties": {"calls": {"type": "array", "items": _CALL},
                                           "missed": {"type": "integer", "description": "missed calls in all"}}}
 _LIMIT = {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}}
-_CALL_ID = {"name": "call_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+_CALL_ID = {"name": "call_id", "in": "path", "required": True, "schema": ID}
 
 
 def calls_paths(op, json) -> dict[str, Any]:
@@ -31,7 +33,8 @@ def calls_paths(op, json) -> dict[str, Any]:
         "/api/v1/calls": {"get": {**op("Recent calls, newest first (staff); ?status=missed for missed ones only",
                                        {"200": {"description": "calls", **json(_LIST)}}, staff=True, errors=(400,)),
                                   "parameters": [_LIMIT, {"name": "status", "in": "query",
-                                                          "schema": {"type": "string", "enum": ["missed"]}}]}},
+                                                          "schema": {"type": "string", "enum": ["", "missed"],
+                                                                     "description": "empty: all calls"}}]}},
         "/api/v1/calls/missed": {"get": {**op("Missed calls: rang, no case, not marked handled (staff)",
                                               {"200": {"description": "calls", **json(_LIST)}}, staff=True,
                                               errors=(400,)), "parameters": [_LIMIT]}},

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from kiosk.web.openapi_common import ID
+
 _CASE = {"type": "object", "properties": {
     "id": {"type": "integer"}, "type": {"type": "string", "enum": ["inquiry", "complaint", "repair", "other"]},
     "channel": {"type": "string", "enum": ["counter", "phone", "kiosk", "app"]},
@@ -16,7 +18,7 @@ _CASE = {"type": "object", "properties": {
 
 
 def _p(name: str, typ: str = "integer") -> dict:
-    return {"name": name, "in": "path", "required": True, "schema": {"type": typ}}
+    return {"name": name, "in": "path", "required": True, "schema": ID if typ == "integer" else {"type": typ}}
 
 
 def cases_paths(op: Callable[..., dict], json: Callable[[dict], dict]) -> dict[str, Any]:
@@ -30,13 +32,17 @@ def cases_paths(op: Callable[..., dict], json: Callable[[dict], dict]) -> dict[s
                        body={"type": "object", "required": ["type", "description"], "additionalProperties": False,
                              "properties": {k: {"type": "string"} for k in (
                                  "type", "description", "channel", "resident_id", "category", "contact_name",
-                                 "contact_phone", "unit")} | {k: {"type": "integer"} for k in (
-                                     "ticket_id", "call_id", "visit_id")} | {"print": {"type": "boolean"}}},
+                                 "contact_phone", "unit")} | dict.fromkeys(("ticket_id", "call_id", "visit_id"), ID)
+                                 | {"print": {"type": "boolean"}}},
                        errors=(400, 401, 413, 415)),
             "get": {**op("Cases (staff); filters status, type, overdue, team, assignee, resident_id",
                          ok, staff=True, errors=(400,)),
                     "parameters": [{"name": n, "in": "query", "schema": {"type": "string"}}
-                                   for n in ("status", "type", "overdue", "team", "assignee", "resident_id", "limit")]},
+                                   for n in ("status", "type", "team", "assignee", "resident_id")] + [
+                        {"name": "overdue", "in": "query",
+                         "schema": {"type": "string", "enum": ["", "0", "1", "true", "false"]}},
+                        {"name": "limit", "in": "query",
+                         "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}]},
         },
         "/api/v1/cases/board": {"get": op("The case board: overdue, due soon, mine, open, recently closed", ok,
                                           staff=True, errors=())},
@@ -55,7 +61,7 @@ def cases_paths(op: Callable[..., dict], json: Callable[[dict], dict]) -> dict[s
                                    ("reopen", "Reopen (specialist or manager)"), ("note", "Add a note {text}"))},
         "/api/v1/surveys": {"post": op("Rate a finished ticket or a case 1-5 (one answer each)", created,
                                        body={"type": "object", "required": ["score"], "properties": {
-                                           "ticket_id": {"type": "integer"}, "case_id": {"type": "integer"},
+                                           "ticket_id": ID, "case_id": ID,
                                            "score": {"type": "integer", "minimum": 1, "maximum": 5},
                                            "comment": {"type": "string"}, "channel": {"type": "string"}}},
                                        errors=(400, 404, 409))},

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from kiosk.web.openapi_common import DAY_OR_EMPTY, ID
+
 _ERR = {"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 _VISIT = {"type": "object", "properties": {
     "id": {"type": "integer"}, "kind": {"type": "string", "enum": ["resident", "visitor"]},
@@ -31,12 +33,13 @@ def _json(desc: str, schema: dict | None = None) -> dict:
     return {"description": desc, **({"content": {"application/json": {"schema": schema}}} if schema else {})}
 
 
-_ID = [{"name": "visit_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+_ID = [{"name": "visit_id", "in": "path", "required": True, "schema": ID}]
+_OFFSET = {"type": "integer", "minimum": 0, "maximum": 10_000_000}
 _FILTERS = [{"name": n, "in": "query", "schema": s} for n, s in (
-    ("from", {"type": "string", "format": "date"}), ("to", {"type": "string", "format": "date"}),
+    ("from", DAY_OR_EMPTY), ("to", DAY_OR_EMPTY),
     ("q", {"type": "string"}), ("unit", {"type": "string"}),
-    ("method", {"type": "string", "enum": ["qr", "id", "manual"]}),
-    ("limit", {"type": "integer", "maximum": 200}), ("offset", {"type": "integer"}))]
+    ("method", {"type": "string", "enum": ["", "qr", "id", "manual"], "description": "empty: any"}),
+    ("limit", {"type": "integer", "minimum": 1, "maximum": 200}), ("offset", _OFFSET))]
 
 
 def visit_paths() -> dict[str, Any]:
@@ -83,13 +86,15 @@ def visit_paths() -> dict[str, Any]:
             "parameters": _ID, "responses": _resp({"200": _json("the visit", _VISIT)}, 401, 403, 404, 409)}},
         "/api/v1/audit": {"get": {
             "summary": "The audit log of security and admin views (manager)", "security": _STAFF,
-            "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer"}},
-                           {"name": "offset", "in": "query", "schema": {"type": "integer"}}],
+            "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
+                                                                       "maximum": 1000}},
+                           {"name": "offset", "in": "query", "schema": _OFFSET}],
             "responses": _resp({"200": _json("entries")}, 400, 401, 403)}},
         "/api/v1/residents/{resident_id}/card": {"post": {
             "summary": "Print a new resident QR card on the ticket printer (manager)", "security": _STAFF,
             "parameters": [{"name": "resident_id", "in": "path", "required": True, "schema": {"type": "string"}}],
             "requestBody": {"required": False, "content": {"application/json": {"schema": {
-                "type": "object", "properties": {"days": {"type": "integer"}}}}}},
+                "type": "object", "additionalProperties": False,
+                "properties": {"days": {"type": "integer", "minimum": 1, "maximum": 3653}}}}}},
             "responses": _resp({"201": _json("print status")}, 400, 401, 403, 404)}},
     }

@@ -3,6 +3,8 @@ on the ticket printer."""
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, redirect, render_template, request, url_for
 
 from kiosk.errors import DomainError
@@ -27,7 +29,7 @@ def index():
 def print_card(resident_id: str):
     days = request.form.get("days", "")
     try:
-        status = services().visits.print_card(resident_id, int(days) if days.isdigit() else None,
+        status = services().visits.print_card(resident_id, int(days) if re.fullmatch(r"[0-9]{1,9}", days) else None,
                                               signed_in_principal().name)
     except DomainError as exc:  # shown on the page, not an error page
         status = exc.code

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import re
 from datetime import timedelta
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
@@ -34,11 +35,17 @@ def _args() -> dict:
     return args
 
 
+def _page_number() -> int:
+    """?page=N (ASCII digits, at most 6), else the first page."""
+    value = request.args.get("page", "")
+    return int(value) if re.fullmatch(r"[0-9]{1,6}", value) and int(value) else 1
+
+
 @bp.get("/")
 @login_required("security")
 def visits():
     args = _args()
-    page = max(1, request.args.get("page", "1").isdigit() and int(request.args.get("page", "1")) or 1)
+    page = _page_number()
     rows, total = services().visits.search(**args, limit=PAGE, offset=(page - 1) * PAGE)
     audit("visits.list", "", describe(args) + f" page={page}")
     pages = max(1, (total + PAGE - 1) // PAGE)
@@ -89,6 +96,6 @@ def export():
 @bp.get("/audit")
 @login_required("manager")
 def audit_log():
-    page = int(request.args["page"]) if request.args.get("page", "").isdigit() and int(request.args["page"]) else 1
+    page = _page_number()
     entries = services().visits.audit_log(100, (page - 1) * 100)
     return render_template("security_audit.html", entries=entries, page=page)
