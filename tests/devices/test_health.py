@@ -17,18 +17,9 @@ from kiosk.devices.health import STARTING_GRACE_S, DeviceHealth, overall, starti
 from kiosk.devices.phone import PhoneOff, PhoneWorker, SimModem
 from kiosk.devices.scanner import SerialScanner
 from kiosk.runtime import Kiosk
+from tests.phone.conftest import wait_for
 
 WAIT_S = 30.0
-
-
-def wait_for(predicate, timeout: float = WAIT_S):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")
 
 
 # -- the type and the rule --------------------------------------------------------------
