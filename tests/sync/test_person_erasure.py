@@ -204,6 +204,8 @@ def test_the_retention_purge_sends_deletes_and_retention_0_keeps_everything(site
     k.clock.advance(days=400)
     cfg.retention.visits_days = 365
     assert k.visits.purge()["visits"] == 6
+    pending = k.db.query("SELECT op, data FROM outbox WHERE kind = 'visit'")
+    assert len(pending) == 6 and {r["op"] for r in pending} == {"delete"}  # the checkout never leaves
     drain(config_file)
     visit_keys = [key for key in central.store.keys(SITE) if f"{SITE}:visit:" in key]
     assert len(visit_keys) == 6 and all(central.store.record(key)["op"] == "delete" for key in visit_keys)
