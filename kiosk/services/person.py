@@ -257,6 +257,8 @@ class PersonService:
                                        from_status=row["status"], to_status=row["status"], detail=None)
                 self.cases._outbox(conn, row)
             for s in p.surveys:
+                if s["resident_id"] is None and not s["comment"]:
+                    continue  # nothing of anyone in it
                 outbox.add_delete(conn, site_id=site, kind="survey", local_id=s["id"], version=2, occurred_at=iso,
                                   reason="erasure")
                 record = self.surveys.record(store.anonymise_survey(conn, s["id"]))
@@ -268,6 +270,9 @@ class PersonService:
                                   _describe(kind, counts))
             removed = _unlink(files)
         self.visits.remove_empty_folders()
+        if not store.flush_wal(self.db):
+            log.warning("erasure %s: the WAL could not be emptied now (a reader is active); "
+                        "the next checkpoint overwrites it", p.reference)
         return {"reference": p.reference, "counts": counts, "files": removed}
 
 

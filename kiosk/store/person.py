@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from kiosk.phone_numbers import normalise
+from kiosk.store.db import Database
 
 
 def _rows(conn: sqlite3.Connection, sql: str, params: Any = ()) -> list[dict[str, Any]]:
@@ -146,3 +147,11 @@ def print_jobs_of(conn: sqlite3.Connection, visit_ids: Iterable[int], resident_i
 
 def delete_print_jobs(conn: sqlite3.Connection, job_ids: Iterable[int]) -> None:
     conn.executemany("DELETE FROM print_jobs WHERE id = ?", [(j,) for j in job_ids])
+
+
+def flush_wal(db: Database) -> bool:
+    """Copy the WAL into the database file and empty it, so the page images written
+    before an erasure do not linger in the WAL; False when a reader kept it from
+    finishing (the next checkpoint does it)."""
+    busy = db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+    return not busy
