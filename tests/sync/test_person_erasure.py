@@ -212,3 +212,22 @@ def test_the_retention_purge_sends_deletes_and_retention_0_keeps_everything(site
     assert all(central.store.record(key)["data"]["reason"] == "retention" for key in visit_keys)
     visit = k.visits.checkin_visitor({"name": "新访客", "phone": "13700000007", "unit": "1-1-1"})
     assert visit["id"] == 7  # the purged ids, the newest included, are never handed out again
+
+
+def test_the_command_erases_only_after_the_reference_is_typed(site):
+    k, cfg, config_file, made = site
+    args = ["person", "erase", "--resident", PEOPLE["B"]["id"], "--config", str(config_file)]
+    refused = CliRunner().invoke(kiosk_cli, args, input="P-NOPE\n")
+    assert refused.exit_code == 1 and "nothing was erased" in refused.output
+    assert k.db.scalar("SELECT COUNT(*) FROM visits") == 6
+    assert k.db.scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'person.erase'") == 0
+
+    reference = k.person.reference("resident", PEOPLE["B"]["id"])
+    done = CliRunner().invoke(kiosk_cli, args, input=reference.lower() + "\n")
+    assert done.exit_code == 0, done.output
+    assert k.db.scalar("SELECT COUNT(*) FROM visits") == 3
+    assert k.db.scalar("SELECT COUNT(*) FROM calls") == 1
+    assert k.db.query("SELECT id FROM residents") == [{"id": PEOPLE["A"]["id"]}]
+    # B's call was the newest: its id is not handed to the next call
+    call = k.calls.incoming(CallerId(number="13700000009", name="", kind="normal", date=None, time=None, at=0.0))
+    assert call["id"] == made["B"]["call"] + 1
