@@ -66,11 +66,14 @@ def person_export(config_path: str | None, resident: str | None, phone: str | No
 @person.command("erase")
 @config_option
 @_lookup
-@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--yes", is_flag=True, help="Do not ask for the reference on a terminal.")
 def person_erase(config_path: str | None, resident: str | None, phone: str | None, id_number: str | None,
                  yes: bool) -> None:
     """Delete the person's visits, snapshots and calls; anonymise their tickets, cases and
-    ratings; remove their directory entry. The central office is told through sync."""
+    ratings; remove their directory entry. The central office is told through sync.
+
+    On a terminal it first shows what was found and asks for the reference; from a
+    script (stdin not a terminal) or with --yes it erases at once."""
     from kiosk.errors import DomainError
 
     kind, value = _pick(resident, phone, id_number)
@@ -78,7 +81,7 @@ def person_erase(config_path: str | None, resident: str | None, phone: str | Non
     try:
         summary = k.person.summary(kind, value)
         counts = ", ".join(f"{n} {name}" for name, n in summary["counts"].items())
-        if not yes:
+        if not yes and click.get_text_stream("stdin").isatty():
             click.echo(f"found: {counts}", err=True)
             typed = click.prompt(f"type the reference {summary['reference']} to erase", err=True, default="",
                                  show_default=False)

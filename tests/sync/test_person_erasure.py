@@ -8,9 +8,13 @@ too, and retention 0 keeps everything."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import os
+import pty
 import sqlite3
+import subprocess
 import zipfile
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -27,7 +31,7 @@ from kiosk.services.visits import Snapshot
 from kiosk.visits import id_number
 from kiosk.visits.id_number import with_check_char
 
-from .conftest import SITE, TZ, kiosk_sync, site_config, write_config
+from .conftest import SITE, TZ, VENV_BIN, kiosk_sync, site_config, write_config
 
 ID_A = with_check_char("11010519491231002")
 ID_B = with_check_char("44030619850615003")
@@ -214,20 +218,44 @@ def test_the_retention_purge_sends_deletes_and_retention_0_keeps_everything(site
     assert visit["id"] == 7  # the purged ids, the newest included, are never handed out again
 
 
+def erase_on_a_terminal(config_file: Path, resident: str, typed: str) -> tuple[int, str]:
+    """`kiosk person erase` run as the real console script on a pseudo-terminal, typing `typed`."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([str(VENV_BIN / "kiosk"), "person", "erase", "--resident", resident,
+                             "--config", str(config_file)], stdin=slave, stdout=slave, stderr=slave)
+    os.close(slave)
+    output = b""
+    while b"to erase" not in output:
+        output += os.read(master, 4096)
+    os.write(master, typed.encode() + b"\r")
+    with contextlib.suppress(OSError):  # EIO once the process has gone
+        while chunk := os.read(master, 4096):
+            output += chunk
+    os.close(master)
+    return proc.wait(timeout=30), output.decode(errors="replace")
+
+
 def test_the_command_erases_only_after_the_reference_is_typed(site):
     k, cfg, config_file, made = site
-    args = ["person", "erase", "--resident", PEOPLE["B"]["id"], "--config", str(config_file)]
-    refused = CliRunner().invoke(kiosk_cli, args, input="P-NOPE\n")
-    assert refused.exit_code == 1 and "nothing was erased" in refused.output
+    code, out = erase_on_a_terminal(config_file, PEOPLE["B"]["id"], "P-NOPE")
+    assert code == 1 and "nothing was erased" in out and "3 visits" in out
     assert k.db.scalar("SELECT COUNT(*) FROM visits") == 6
     assert k.db.scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'person.erase'") == 0
 
     reference = k.person.reference("resident", PEOPLE["B"]["id"])
-    done = CliRunner().invoke(kiosk_cli, args, input=reference.lower() + "\n")
-    assert done.exit_code == 0, done.output
+    code, out = erase_on_a_terminal(config_file, PEOPLE["B"]["id"], reference.lower())
+    assert code == 0, out
     assert k.db.scalar("SELECT COUNT(*) FROM visits") == 3
     assert k.db.scalar("SELECT COUNT(*) FROM calls") == 1
     assert k.db.query("SELECT id FROM residents") == [{"id": PEOPLE["A"]["id"]}]
     # B's call was the newest: its id is not handed to the next call
     call = k.calls.incoming(CallerId(number="13700000009", name="", kind="normal", date=None, time=None, at=0.0))
     assert call["id"] == made["B"]["call"] + 1
+
+
+def test_from_a_script_the_command_erases_at_once(site, tmp_path):
+    k, cfg, config_file, made = site
+    proc = subprocess.run([str(VENV_BIN / "kiosk"), "person", "erase", "--id-number", ID_B, "--config",
+                           str(config_file)], stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert b"erased 1 residents, 3 visits" in proc.stdout
