@@ -4,6 +4,7 @@ number or ID number (docs/personal-data.md). Both are written to the audit log."
 from __future__ import annotations
 
 import getpass
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -81,7 +82,7 @@ def person_erase(config_path: str | None, resident: str | None, phone: str | Non
     try:
         summary = k.person.summary(kind, value)
         counts = ", ".join(f"{n} {name}" for name, n in summary["counts"].items())
-        if not yes and click.get_text_stream("stdin").isatty():
+        if not yes and sys.stdin.isatty():
             click.echo(f"found: {counts}", err=True)
             typed = click.prompt(f"type the reference {summary['reference']} to erase", err=True, default="",
                                  show_default=False)
