@@ -33,6 +33,7 @@ from typing import Any
 from kiosk.clock import Clock, db_time, from_db_time, to_iso
 from kiosk.config import Config
 from kiosk.errors import Invalid, NotFound
+from kiosk.events import CaseUpdated
 from kiosk.phone_numbers import normalise as normalise_phone
 from kiosk.services.cases import CaseService
 from kiosk.services.queue import QueueService
@@ -236,6 +237,7 @@ class PersonService:
             if not any(p.counts().values()) and not p.cards:
                 raise NotFound("person_not_found", "nothing is stored about this person")
             files = [f for f in (self.visits.snapshot_file(v) for v in p.visits) if f is not None]
+            anonymised: list[dict[str, Any]] = []
             for v in p.visits:
                 outbox.add_delete(conn, site_id=site, kind="visit", local_id=v["id"], version=v["version"] + 1,
                                   occurred_at=iso, reason="erasure")
@@ -256,6 +258,7 @@ class PersonService:
                 case_store.add_history(conn, case_id=c["id"], at=at, actor=actor, action="anonymised",
                                        from_status=row["status"], to_status=row["status"], detail=None)
                 self.cases._outbox(conn, row)
+                anonymised.append(row)
             for s in p.surveys:
                 if s["resident_id"] is None and not s["comment"]:
                     continue  # nothing of anyone in it
@@ -270,6 +273,8 @@ class PersonService:
                                   _describe(kind, counts))
             removed = _unlink(files)
         self.visits.remove_empty_folders()
+        for row in anonymised:  # open case boards show the case without the person at once
+            self.cases.bus.publish(CaseUpdated(self.cases.public(row)))
         if not store.flush_wal(self.db):
             log.warning("erasure %s: the WAL could not be emptied now (a reader is active); "
                         "the next checkpoint overwrites it", p.reference)
