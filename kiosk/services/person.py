@@ -188,7 +188,23 @@ class PersonService:
     def export(self, kind: str, value: str, *, actor: str, role: str) -> tuple[str, bytes]:
         """(file name, zip bytes): person.json, README.txt and the snapshot files. Audited."""
         now = self.clock.now()
-        conn = self.db.conn
+        with store.read_snapshot(self.db.conn) as conn:
+            p, document, files = self._gather(conn, kind, value)
+        document.update(site=self.config.site.id, exported_at=to_iso(now))
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr("README.txt", README.format(site=self.config.site.id, at=to_iso(now), reference=p.reference))
+            zf.writestr("person.json", json.dumps(document, ensure_ascii=False, indent=2))
+            for name, data in files.items():
+                zf.writestr(name, data)
+        with self.db.write() as wconn:
+            visit_store.add_audit(wconn, db_time(now), actor, role, "person.export", f"person:{p.reference}",
+                                  _describe(kind, p.counts()))
+        return f"person-{p.reference}-{now.astimezone(self.clock.tz):%Y%m%d-%H%M%S}.zip", buf.getvalue()
+
+    def _gather(self, conn: sqlite3.Connection, kind: str,
+                value: str) -> tuple[Person, dict[str, Any], dict[str, bytes]]:
+        """The person, the document of person.json (without site and time) and the snapshot files."""
         p = self._find(conn, kind, value)
         files: dict[str, bytes] = {}
         visits = []
@@ -207,23 +223,14 @@ class PersonService:
             row["history"] = [self._local(h) for h in store.case_history(conn, c["id"])]
             cases.append(row)
         document = {
-            "site": self.config.site.id, "exported_at": to_iso(now), "reference": p.reference, "lookup": kind,
+            "site": None, "exported_at": None, "reference": p.reference, "lookup": kind,
             "resident": [self._local(r) for r in p.residents], "visits": visits,
             "tickets": [self._local(t) for t in p.tickets], "calls": [self._local(c) for c in p.calls],
             "cases": cases, "surveys": [self._local(s) for s in p.surveys],
             "cards": [{k: c[k] for k in ("issued_at", "expires_at", "issued_by")} for c in p.cards],
             "counts": p.counts(),
         }
-        buf = io.BytesIO()
-        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-            zf.writestr("README.txt", README.format(site=self.config.site.id, at=to_iso(now), reference=p.reference))
-            zf.writestr("person.json", json.dumps(document, ensure_ascii=False, indent=2))
-            for name, data in files.items():
-                zf.writestr(name, data)
-        with self.db.write() as wconn:
-            visit_store.add_audit(wconn, db_time(now), actor, role, "person.export", f"person:{p.reference}",
-                                  _describe(kind, p.counts()))
-        return f"person-{p.reference}-{now.astimezone(self.clock.tz):%Y%m%d-%H%M%S}.zip", buf.getvalue()
+        return p, document, files
 
     # -- erasure -----------------------------------------------------------------------
     def erase(self, kind: str, value: str, *, actor: str, role: str) -> dict[str, Any]:
