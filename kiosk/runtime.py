@@ -20,6 +20,7 @@ from kiosk.services.auth import AuthService
 from kiosk.services.calls import CallService
 from kiosk.services.cases import CaseService
 from kiosk.services.checkin import Checkin
+from kiosk.services.person import PersonService
 from kiosk.services.previews import PrintPreviews
 from kiosk.services.printing import PrintSpooler
 from kiosk.services.quality import QualityService
@@ -57,13 +58,15 @@ class Kiosk:
         self.checkin = Checkin(self.db, config, self.clock, self.bus, spooler=self.spooler,
                                speaker=self.speaker)  # visits, camera, scanner, daily purge
         self.visits = self.checkin.visits
+        self.person = PersonService(self.db, config, self.clock, self.checkin.key, visits=self.visits,
+                                    queue=self.queue, cases=self.cases, surveys=self.surveys)
         self.stopping = threading.Event()
         self.services = Services(
             config=config, clock=self.clock, bus=self.bus, stopping=self.stopping, health=self.health,
             retry_printer=self.spooler.retry_now, printer_health=self.spooler.state, auth=self.auth,
             queue=self.queue, calls=self.calls,
             cases=self.cases, surveys=self.surveys, quality=self.quality, reports=self.reports,
-            visits=self.visits, residents=ResidentService(self.db, self.clock),
+            visits=self.visits, residents=ResidentService(self.db, self.clock), person=self.person,
             previews=PrintPreviews(config.data_dir, config.printer.profile))
         self._started = False
         if start_workers:

@@ -9,6 +9,7 @@
     residents.py  residents import
     qr.py         qr issue | revoke
     purge.py      purge
+    person.py     person export | erase
     reports.py    report daily | monthly
     backup.py     backup, restore
     udev.py       udev-rules
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import click
 
-from kiosk.cli import backup, config, demo, purge, qr, reports, residents, serve, tokens, udev, users
+from kiosk.cli import backup, config, demo, person, purge, qr, reports, residents, serve, tokens, udev, users
 
 
 @click.group()
@@ -29,5 +30,6 @@ def main() -> None:
 
 
 for _command in (serve.serve, config.config_group, tokens.token, users.user, demo.demo, backup.backup_cmd,
-                 backup.restore_cmd, udev.udev_rules_cmd, residents.residents, qr.qr, purge.purge, reports.report):
+                 backup.restore_cmd, udev.udev_rules_cmd, residents.residents, qr.qr, purge.purge, reports.report,
+                 person.person):
     main.add_command(_command)

@@ -18,6 +18,7 @@ from kiosk.reports.compute import Reports
 from kiosk.services.auth import AuthService
 from kiosk.services.calls import CallService
 from kiosk.services.cases import CaseService
+from kiosk.services.person import PersonService
 from kiosk.services.previews import PrintPreviews
 from kiosk.services.quality import QualityService
 from kiosk.services.queue import QueueService
@@ -49,6 +50,7 @@ class Services:
     reports: Reports
     visits: VisitService
     residents: ResidentService
+    person: PersonService
     previews: PrintPreviews
 
     def printer_availability(self) -> dict[str, Any]:

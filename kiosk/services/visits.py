@@ -337,14 +337,19 @@ class VisitService:
 
     # -- retention --------------------------------------------------------------------
     def purge(self) -> dict[str, int]:
-        """Delete snapshots and visits past their retention, files and rows together."""
+        """Delete snapshots and visits past their retention, files and rows together; each
+        deleted visit goes to the central office as a `delete` record in the same transaction."""
         r = self.config.retention
         cut = retention_cutoffs(self.clock.now(), r.snapshots_days, r.visits_days)
         removed_files = 0
+        now = to_iso(self.clock.now())
         with self.db.write() as conn:
             # a None cut-off (retention 0) keeps that kind forever
             gone = store.old_visits(conn, db_time(cut.visits_before)) if cut.visits_before else []
             old_snaps = store.old_snapshots(conn, db_time(cut.snapshots_before)) if cut.snapshots_before else []
+            for v in gone:  # the central office forgets them too, and their unsent versions never leave
+                outbox.add_delete(conn, site_id=self.config.site.id, kind="visit", local_id=v["id"],
+                                  version=v["version"] + 1, occurred_at=now, reason="retention")
             conn.executemany("DELETE FROM visits WHERE id = ?", [(v["id"],) for v in gone])
             conn.executemany("UPDATE visits SET snapshot_path = NULL WHERE id = ?", [(v["id"],) for v in old_snaps])
             files = {v["snapshot_path"] for v in gone + old_snaps if v["snapshot_path"]}
@@ -353,13 +358,16 @@ class VisitService:
                 if path is not None:
                     path.unlink(missing_ok=True)
                     removed_files += 1
-        # Empty day folders left behind.
+        self.remove_empty_folders()
+        return {"visits": len(gone), "snapshots": len({v["id"] for v in old_snaps} - {v["id"] for v in gone}),
+                "files": removed_files}
+
+    def remove_empty_folders(self) -> None:
+        """Remove the snapshot day folders that purges and erasures left empty."""
         if self.snapshot_dir.is_dir():
             for folder in self.snapshot_dir.iterdir():
                 if folder.is_dir() and not any(folder.iterdir()):
                     folder.rmdir()
-        return {"visits": len(gone), "snapshots": len({v["id"] for v in old_snaps} - {v["id"] for v in gone}),
-                "files": removed_files}
 
     # -- shapes -----------------------------------------------------------------------
     def _outbox(self, conn: sqlite3.Connection, visit: dict[str, Any]) -> None:

@@ -18,6 +18,10 @@ KINDS = ("normal", "private", "out_of_area")
 _RECORD_FIELDS = ("id", "number", "number_norm", "name", "kind", "resident_id", "status",
                   "handled_by", "case_id", "version")
 _RECORD_TIMES = ("started_at", "handled_at", "updated_at")
+#: A new call's id: above every call there is and every one ever deleted (migration 0017),
+#: so an id is never reused.
+_NEXT_ID = ("(SELECT MAX(COALESCE((SELECT MAX(id) FROM calls), 0), "
+            "COALESCE((SELECT last_id FROM retired_ids WHERE tbl = 'calls'), 0)) + 1)")
 
 
 def _db_time(at: str) -> str:
@@ -60,8 +64,8 @@ def insert(conn: sqlite3.Connection, *, number: str, number_norm: str, name: str
         raise ValueError(f"unknown call kind {kind!r}")
     stamp = _db_time(at)
     row = dict(conn.execute(
-        "INSERT INTO calls (number, number_norm, name, kind, resident_id, modem_stamp, started_at, "
-        "status, updated_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, 'missed', ?, 1) RETURNING *",
+        "INSERT INTO calls (id, number, number_norm, name, kind, resident_id, modem_stamp, started_at, "
+        f"status, updated_at, version) VALUES ({_NEXT_ID}, ?, ?, ?, ?, ?, ?, ?, 'missed', ?, 1) RETURNING *",
         (number, number_norm, name, kind, resident_id, modem_stamp, stamp, stamp),
     ).fetchone())
     _write_outbox(conn, row, site_id=site_id, tz=_zone(at, tz))

@@ -306,6 +306,25 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
             WHERE finished_at IS NOT NULL""",
     ]),
     ("0011_case_foreign_keys", MIGRATION_0011_CASE_FOREIGN_KEYS),
+    ("0017_retired_ids", [
+        # The highest id ever deleted per table. SQLite hands the largest rowid + 1 to a new
+        # row, so deleting the newest visit or call (an erasure, a purge) would give its id
+        # to the next one; the central office would take that for the deleted record.
+        # Inserts take the next id above both (`NEXT_VISIT_ID` in kiosk/store/visits.py,
+        # `_NEXT_ID` in kiosk/store/calls.py).
+        """CREATE TABLE retired_ids (
+            tbl TEXT PRIMARY KEY,
+            last_id INTEGER NOT NULL
+        ) WITHOUT ROWID""",
+        """CREATE TRIGGER visits_retire_id AFTER DELETE ON visits BEGIN
+            INSERT INTO retired_ids (tbl, last_id) VALUES ('visits', OLD.id)
+            ON CONFLICT (tbl) DO UPDATE SET last_id = MAX(last_id, excluded.last_id);
+        END""",
+        """CREATE TRIGGER calls_retire_id AFTER DELETE ON calls BEGIN
+            INSERT INTO retired_ids (tbl, last_id) VALUES ('calls', OLD.id)
+            ON CONFLICT (tbl) DO UPDATE SET last_id = MAX(last_id, excluded.last_id);
+        END""",
+    ]),
 ]
 
 

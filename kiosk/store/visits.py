@@ -15,6 +15,11 @@ VISIT_COLUMNS = ("kind", "method", "resident_id", "name", "phone", "phone_norm",
                  "ticket_id", "updated_at")
 
 
+#: A new visit's id: above every visit there is and every one ever deleted (migration 0017).
+NEXT_VISIT_ID = ("(SELECT MAX(COALESCE((SELECT MAX(id) FROM visits), 0), "
+                 "COALESCE((SELECT last_id FROM retired_ids WHERE tbl = 'visits'), 0)) + 1)")
+
+
 def _one(conn: sqlite3.Connection, sql: str, params: Any = ()) -> dict[str, Any] | None:
     row = conn.execute(sql, params).fetchone()
     return dict(row) if row is not None else None
@@ -77,7 +82,8 @@ def is_revoked(conn: sqlite3.Connection, sig: str) -> bool:
 def insert_visit(conn: sqlite3.Connection, row: dict[str, Any]) -> int:
     cols = [c for c in VISIT_COLUMNS if c in row]
     # A cursor's lastrowid is None only until it runs an INSERT, as this one just did.
-    return cast(int, conn.execute(f"INSERT INTO visits ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+    return cast(int, conn.execute(f"INSERT INTO visits (id, {', '.join(cols)}) "
+                                  f"VALUES ({NEXT_VISIT_ID}, {', '.join('?' * len(cols))})",
                                   [row[c] for c in cols]).lastrowid)
 
 
@@ -159,7 +165,7 @@ def old_snapshots(conn: sqlite3.Connection, before: str) -> list[dict[str, Any]]
 
 def old_visits(conn: sqlite3.Connection, before: str) -> list[dict[str, Any]]:
     return [dict(r) for r in conn.execute(
-        "SELECT id, snapshot_path FROM visits WHERE checked_in_at < ?", (before,))]
+        "SELECT id, snapshot_path, version FROM visits WHERE checked_in_at < ?", (before,))]
 
 
 # -- audit ---------------------------------------------------------------------------------

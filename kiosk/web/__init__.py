@@ -115,6 +115,7 @@ def create_app(services: Services, **flask_config: Any) -> Flask:
         display,
         errors,
         kiosk_page,
+        person_admin,
         phone_pages,
         residents_admin,
         security,
@@ -136,7 +137,7 @@ def create_app(services: Services, **flask_config: Any) -> Flask:
     auth.init_app(app)
     for bp in (api.bp, kiosk_page.bp, desk.bp, display.bp, admin.bp, auth.bp,
                cases_web.api_bp, cases_web.bp, reports_web.api_bp, reports_web.bp,
-               api_calls.bp, phone_pages.bp, api_visits.bp, security.bp, residents_admin.bp):
+               api_calls.bp, phone_pages.bp, api_visits.bp, security.bp, residents_admin.bp, person_admin.bp):
         app.register_blueprint(bp)
     csrf.exempt(api.bp)
     csrf.exempt(api_visits.bp)

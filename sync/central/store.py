@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import secrets as secrets_mod
+import sqlite3
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -69,6 +70,49 @@ SCHEMA = [
 ]
 
 
+def _split_key(key: str) -> tuple[str, int]:
+    """`{site}:{kind}:{id}:{version}` as (`{site}:{kind}:{id}:`, version); the receiver
+    checked the form (sync.protocol.check_record)."""
+    prefix, _, version = key.rpartition(":")
+    return prefix + ":", int(version)
+
+
+#: Stored keys in any of the [low, high) ranges of a JSON list of pairs (index ranges).
+_IN_RANGES = ("SELECT r.key FROM json_each(?) j JOIN records r ON r.key >= json_extract(j.value, '$[0]') "
+              "AND r.key < json_extract(j.value, '$[1]') WHERE 1")
+
+
+def apply_deletes(conn: sqlite3.Connection, records: list[dict]) -> list[dict]:
+    """Apply a batch's `delete` records and return the records still to store.
+
+    A delete of `{site}:{kind}:{id}:{v}` removes every stored version of that record below
+    `v` and is itself stored (without personal data: it is the tombstone). An upsert of a
+    version below a stored or same-batch delete is not stored, so a resent or late older
+    version cannot bring a deleted record back; a newer version (an anonymised case sent
+    after the delete of its earlier versions) is stored as usual. Idempotent: a delete
+    received twice removes nothing more. All versions of one record share the key prefix,
+    so each lookup is a range of the `records.key` index.
+    """
+    if not records:
+        return records
+    split = [_split_key(r["key"]) for r in records]
+    deleted: dict[str, int] = {}
+    for r, (prefix, version) in zip(records, split, strict=True):
+        if r["op"] == "delete":
+            deleted[prefix] = max(deleted.get(prefix, 0), version)
+    ranges = json.dumps(sorted({(p, p[:-1] + ";") for p, _ in split}))
+    for (key,) in conn.execute(f"{_IN_RANGES} AND r.op = 'delete'", (ranges,)):
+        prefix, version = _split_key(key)
+        deleted[prefix] = max(deleted.get(prefix, 0), version)
+    if deleted:
+        bounds = json.dumps(sorted((p, p[:-1] + ";") for p in deleted))
+        older = [(key,) for (key,) in conn.execute(f"{_IN_RANGES} AND r.op <> 'delete'", (bounds,))
+                 if _split_key(key)[1] < deleted[_split_key(key)[0]]]
+        conn.executemany("DELETE FROM records WHERE key = ?", older)
+    return [r for r, (prefix, version) in zip(records, split, strict=True)
+            if r["op"] == "delete" or version > deleted.get(prefix, 0)]
+
+
 def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
@@ -108,13 +152,15 @@ class CentralStore:
                     backlog: int | None) -> int:
         """Store the accepted records once each and count the batch; returns how many were new."""
         at = utc_now()
-        rows = [(r["key"], site_id, r["kind"], r["op"], r["occurred_at"],
-                 json.dumps(r["data"], ensure_ascii=False, separators=(",", ":")), batch_id, at) for r in records]
         with self.db.write() as conn:
+            rows = [(r["key"], site_id, r["kind"], r["op"], r["occurred_at"],
+                     json.dumps(r["data"], ensure_ascii=False, separators=(",", ":")), batch_id, at)
+                    for r in apply_deletes(conn, records)]
             before = conn.total_changes
             conn.executemany("INSERT OR IGNORE INTO records (key, site_id, kind, op, occurred_at, data, batch_id, "
                              "received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
             new = conn.total_changes - before
+            rows_received = len(records)
             if rejected:
                 conn.executemany("INSERT OR REPLACE INTO rejections (site_id, key, error, batch_id, at) "
                                  "VALUES (?, ?, ?, ?, ?)", [(site_id, k, e, batch_id, at) for k, e in rejected])
@@ -124,7 +170,7 @@ class CentralStore:
                 "received = received + excluded.received, duplicates = duplicates + excluded.duplicates, "
                 "rejected = rejected + excluded.rejected, last_batch_at = excluded.last_batch_at, "
                 "backlog = excluded.backlog",
-                (site_id, new, len(rows) - new, len(rejected), at, backlog))
+                (site_id, new, rows_received - new, len(rejected), at, backlog))
         return new
 
     def note_auth_failure(self, site_id: str, reason: str) -> None:
