@@ -38,8 +38,12 @@ def serve(config_path: str | None, host: str | None, port: int | None) -> None:
     kiosk = Kiosk(cfg)
     app = create_app(kiosk.services)
     sock = listen(cfg.server.host, cfg.server.port)
+    def stopping() -> None:
+        kiosk.stopping.set()
+        kiosk.spooler.release_waiters()  # a ticket waiting for its print answers `queued` now
+
     server = WebServer(app, kiosk.bus, sock, threads=cfg.server.threads,
-                       streams_per_address=cfg.server.streams_per_address)
+                       streams_per_address=cfg.server.streams_per_address, on_stop=stopping)
     stopped_at: list[float] = []
 
     def on_signal(signum, frame):

@@ -371,17 +371,24 @@ class _Server(uvicorn.Server):
     """uvicorn's server, ending every stream as soon as it is asked to stop (the streams
     would otherwise keep their connections, and shutdown would wait for them)."""
 
-    def __init__(self, config: uvicorn.Config, asgi: KioskAsgi) -> None:
+    def __init__(self, config: uvicorn.Config, asgi: KioskAsgi, on_stop: Callable[[], None] | None) -> None:
         super().__init__(config)
         self.asgi = asgi
+        self.on_stop = on_stop
 
     def handle_exit(self, sig: int, frame: Any) -> None:
         super().handle_exit(sig, frame)
-        self.asgi.hub.closing = True
-        loop = self.asgi.hub.loop
-        if loop is not None:
+        self.stopping()
+
+    def stopping(self) -> None:
+        self.should_exit = True
+        hub = self.asgi.hub
+        hub.closing = True
+        if hub.loop is not None:
             with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(self.asgi.hub.close_all)
+                hub.loop.call_soon_threadsafe(hub.close_all)
+        if self.on_stop is not None:
+            self.on_stop()
 
 
 def listen(host: str, port: int, backlog: int = 2048) -> socket.socket:
@@ -398,16 +405,18 @@ def listen(host: str, port: int, backlog: int = 2048) -> socket.socket:
 
 class WebServer:
     """The app on `sock` (see `listen`): `run()` blocks until `stop()` or SIGTERM/SIGINT
-    (in the main thread); in-flight requests finish, streams end, at most `grace_s` later."""
+    (in the main thread). Then the port closes, streams end, `on_stop` runs (the kiosk
+    releases requests waiting for the printer) and requests in flight finish; any still
+    running `grace_s` later are cut off."""
 
     def __init__(self, app: Flask, bus: EventBus, sock: socket.socket, *, threads: int,
-                 streams_per_address: int, grace_s: int = 1) -> None:
+                 streams_per_address: int, grace_s: int = 1, on_stop: Callable[[], None] | None = None) -> None:
         self.asgi = KioskAsgi(app, bus, threads=threads, streams_per_address=streams_per_address)
         self.sock = sock
         config = uvicorn.Config(self.asgi, http="httptools", loop="asyncio", lifespan="off", access_log=False,
                                 server_header=False, proxy_headers=False, timeout_keep_alive=30,
                                 timeout_graceful_shutdown=grace_s, log_level="warning")
-        self.server = _Server(config, self.asgi)
+        self.server = _Server(config, self.asgi, on_stop)
 
     @property
     def port(self) -> int:
@@ -421,12 +430,7 @@ class WebServer:
 
     def stop(self) -> None:
         """Ask the server to stop (from any thread)."""
-        self.server.should_exit = True
-        hub = self.asgi.hub
-        hub.closing = True
-        if hub.loop is not None:
-            with contextlib.suppress(RuntimeError):
-                hub.loop.call_soon_threadsafe(hub.close_all)
+        self.server.stopping()
 
     @property
     def stream_count(self) -> int:
