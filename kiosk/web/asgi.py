@@ -395,7 +395,9 @@ def listen(host: str, port: int, backlog: int = 2048) -> socket.socket:
     """The listening socket, bound now (so readiness and the port are known before the loop
     runs) with SO_REUSEADDR: a restart binds at once, whatever connections the last one left."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP spelled out: asyncio sets TCP_NODELAY only on connections whose socket says
+    # so, and without it an answer's body waits for the client's delayed ACK of its head (40 ms).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.listen(backlog)
