@@ -42,6 +42,12 @@ from benchlib import free_port, pct
 CALLED = re.compile(rb"event: ticket\.called\ndata: \{\"id\":(\d+),")
 
 
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of process `pid` so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def proc_status(pid: int, field: str) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(field + ":"):
@@ -50,39 +56,51 @@ def proc_status(pid: int, field: str) -> int:
 
 
 # -- the reader process -----------------------------------------------------------------------
-async def _reader(port: int, index: int, arrivals: dict[int, list[float]], ready: list[int]) -> None:
-    source = f"127.0.0.{2 + index // 10}"
-    reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(source, 0))
-    writer.write(b"GET /api/v1/events?types=ticket.issued,ticket.called,ticket.updated HTTP/1.1\r\n"
-                 b"Host: x\r\nAccept: text/event-stream\r\n\r\n")
-    head = await reader.readuntil(b"\r\n\r\n")
-    if not head.startswith(b"HTTP/1.1 200"):
-        raise SystemExit(f"stream {index}: {head[:40]!r}")
-    ready[0] += 1
-    tail = b""
-    while chunk := await reader.read(65536):
+class _Reader(asyncio.Protocol):
+    """One stream client; a Protocol rather than a StreamReader: the readers share the
+    machine with the server, so each received chunk should cost them little."""
+
+    def __init__(self, arrivals: dict[int, list[float]], ready: asyncio.Future) -> None:
+        self.arrivals = arrivals
+        self.ready = ready
+        self.tail = b""
+        self.started = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        transport.write(b"GET /api/v1/events?types=ticket.issued,ticket.called,ticket.updated HTTP/1.1\r\n"  # type: ignore[attr-defined]
+                        b"Host: x\r\nAccept: text/event-stream\r\n\r\n")
+
+    def data_received(self, chunk: bytes) -> None:
         now = time.monotonic()
-        data = tail + chunk
-        for match in CALLED.finditer(data):
-            arrivals.setdefault(int(match.group(1)), []).append(now)
-        tail = data[-200:]
+        data = self.tail + chunk
+        if not self.started:
+            if b"\r\n\r\n" not in data:
+                self.tail = data
+                return
+            if not data.startswith(b"HTTP/1.1 200"):
+                self.ready.set_exception(SystemExit(f"stream refused: {data[:40]!r}"))
+                return
+            self.started = True
+            self.ready.set_result(None)
+        if b"ticket.called" in data:
+            for match in CALLED.finditer(data):
+                self.arrivals.setdefault(int(match.group(1)), []).append(now)
+        self.tail = data[-200:]
 
 
 async def _readers(port: int, streams: int, out: Path) -> None:
+    loop = asyncio.get_running_loop()
     arrivals: dict[int, list[float]] = {}
-    ready = [0]
-    tasks = []
+    waiting = []
     for i in range(streams):
-        tasks.append(asyncio.create_task(_reader(port, i, arrivals, ready)))
-        if i % 50 == 49:
-            await asyncio.sleep(0.05)
-    while ready[0] < streams:
-        await asyncio.sleep(0.05)
+        ready = loop.create_future()
+        await loop.create_connection(lambda ready=ready: _Reader(arrivals, ready), "127.0.0.1", port,
+                                     local_addr=(f"127.0.0.{2 + i // 10}", 0))
+        waiting.append(ready)
+    await asyncio.gather(*waiting)
     print("ready", flush=True)
-    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)  # until told to stop
+    await loop.run_in_executor(None, sys.stdin.readline)  # until told to stop
     out.write_text(json.dumps({str(k): v for k, v in arrivals.items()}))
-    for task in tasks:
-        task.cancel()
 
 
 # -- the driver -------------------------------------------------------------------------------
@@ -159,6 +177,7 @@ def main() -> int:
         return 0
 
     root = Path(__file__).resolve().parent.parent
+    load_before = os.getloadavg()[0]
     kiosk_bin = str(Path(sys.executable).parent / "kiosk")
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
@@ -192,8 +211,11 @@ def main() -> int:
             assert reader.stdout.readline().strip() == "ready"
             connect_s = time.monotonic() - connect_start
             threads_open = proc_status(server.pid, "Threads")
+            cpu = (process_cpu_s(server.pid), process_cpu_s(reader.pid), time.monotonic())
             result = drive(port, token, args, time.monotonic() + args.seconds)
             time.sleep(1.0)  # the last events reach the streams
+            wall = time.monotonic() - cpu[2]
+            server_cpu, reader_cpu = process_cpu_s(server.pid) - cpu[0], process_cpu_s(reader.pid) - cpu[1]
             rss_after = proc_status(server.pid, "VmRSS")
             reader.stdin.write("stop\n")
             reader.stdin.flush()
@@ -211,7 +233,8 @@ def main() -> int:
             complete += 1
             fanout.append(max(seen) - sent)
     issue, board = result["issue"], result["board"]
-    print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}, load {os.getloadavg()[0]:.1f}")
+    print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}, load {load_before:.1f} before, "
+          f"{os.getloadavg()[0]:.1f} after")
     print(f"{args.streams} streams connected in {connect_s:.1f} s; server threads with them open: {threads_open}")
     print(f"ticket issue ({args.issuers} clients, {args.rate:.0f}/s offered): {len(issue)} tickets, "
           f"p50 {pct(issue, 50) * 1000:.1f} ms, p99 {pct(issue, 99) * 1000:.1f} ms (from due time)")
@@ -222,6 +245,9 @@ def main() -> int:
               f"p50 {pct(fanout, 50) * 1000:.1f} ms, p99 {pct(fanout, 99) * 1000:.1f} ms")
     else:
         print(f"call-next -> ticket.called: no call reached all {args.streams} streams")
+    print(f"CPU during the run ({wall:.0f} s): server {server_cpu:.1f} s ({server_cpu / wall * 100:.0f} % of a core), "
+          f"stream readers {reader_cpu:.1f} s; {len(issue) + len(result['calls'])} events fanned out to "
+          f"{args.streams} streams")
     print(f"server RSS: {rss_before / 1024:.1f} MB before the streams, {rss_after / 1024:.1f} MB at the end "
           f"(+{(rss_after - rss_before) / 1024:.1f} MB)")
     return 0
