@@ -1,5 +1,5 @@
-"""How `kiosk serve` serves the app: uvicorn (asyncio) in front, Flask behind a thread pool,
-and every live event stream owned by the event loop.
+"""How `kiosk serve` serves the app: uvicorn (asyncio, uvloop when installed) in front,
+Flask behind a thread pool, and every live event stream owned by the event loop.
 
 Ordinary requests (pages, the JSON API) run the Flask app on one of `server.threads`
 worker threads, as they did under waitress; the answer is collected on the thread and
@@ -12,7 +12,7 @@ stream costs a socket and a few kilobytes.
 Dead streams: a client that hangs up is noticed at once (the loop reads every socket); one
 that vanished without a word is caught by the keep-alive comment sent every
 `KEEPALIVE_S` with `TCP_USER_TIMEOUT`, and one that stops reading by `STALL_S` of
-blocked writes or `MAX_PENDING_BYTES` waiting for it: all within 5 s.
+unwritten data or `MAX_PENDING_BYTES` waiting for it: all within 5 s.
 """
 
 from __future__ import annotations
