@@ -266,11 +266,11 @@ class StreamRequest:
     after: int | None
 
 
-def _stream(audience: Audience) -> Response:
+def _stream(who: Audience) -> Response:
     wanted = frozenset(t for t in request.args.get("types", "").split(",") if t) or None
     last_id = request.headers.get("Last-Event-ID") or request.args.get("last_id")
     after = int(last_id) if last_id and _DECIMAL.fullmatch(last_id) else None
-    stream_request = StreamRequest(audience, wanted, after)
+    stream_request = StreamRequest(who, wanted, after)
     handoff = request.environ.get(STREAM_HANDOFF)
     if handoff is not None:
         handoff.append(stream_request)
