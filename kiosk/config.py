@@ -39,7 +39,12 @@ class SiteConfig:
 class ServerConfig:
     host: str = _f("127.0.0.1", "Address the web service listens on.")
     port: int = _f(8080, "TCP port of the web service.")
-    threads: int = _f(32, "waitress worker threads; each open SSE client (display, console) holds one.")
+    threads: int = _f(32, "Worker threads for ordinary requests (pages, API). The live event streams do not "
+                          "use them: one asyncio loop serves every open stream.")
+    streams_per_address: int = _f(10, "Most live event streams (public and staff together) one client address may "
+                                      "hold open; one more is answered 429 with Retry-After.")
+    kiosk_addresses: list[str] = _f(["127.0.0.1", "::1"], "Addresses treated as an enrolled kiosk (the box's own "
+                                                          "kiosk browser, named \"local\"); may be [].")
     max_body_bytes: int = _f(65536, "Largest accepted request body; larger ones get 413.")
     https: bool = _f(False, "Pages are served over HTTPS (e.g. behind a TLS proxy): session cookies get the Secure "
                             "flag. Keep false on plain http://, where browsers would drop them and logins fail.")

@@ -156,7 +156,8 @@ class VisitCheckedOut:
 @dataclass(frozen=True, slots=True)
 class QrScanned:
     """The outcome of a scanned code (never the code itself): `visit` when it checked
-    someone in or out, `error` ({code, message}) when it was refused."""
+    someone in or out, `error` ({code, message}) when it was refused; `device` is the
+    device whose screen made or shows the scan (kiosk/audience.py)."""
 
     name: ClassVar[str] = QR_SCANNED
     kind: str
@@ -165,9 +166,11 @@ class QrScanned:
     action: str
     visit: VisitSummary | None = None
     error: Mapping[str, str] | None = None
+    device: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"kind": self.kind, "source": self.source, "ok": self.ok, "action": self.action}
+        data: dict[str, Any] = {"kind": self.kind, "source": self.source, "ok": self.ok, "action": self.action,
+                                "device": self.device}
         if self.visit is not None:
             data["visit"] = self.visit.to_dict()
         if self.error is not None:
@@ -272,6 +275,7 @@ class EventBus:
         self._subs: list[Subscription] = []
         self._listeners: list[Callable[[Event], None]] = []
         self._history: deque[Event] = deque(maxlen=history)
+        self._last_id = 0
 
     def publish(self, payload: Payload | str, data: Mapping[str, Any] | None = None) -> Event:
         """Publish a payload; a bare name and dict is the untyped form, for tests and tools."""
@@ -282,6 +286,7 @@ class EventBus:
         with self._lock:
             event = Event(next(self._ids), name, body)
             self._history.append(event)
+            self._last_id = event.id
             subs = list(self._subs)
             listeners = list(self._listeners)
         for sub in subs:
@@ -303,6 +308,13 @@ class EventBus:
                         sub.offer(event)
             self._subs.append(sub)
         return sub
+
+    def history_after(self, after_id: int | None) -> tuple[list[Event], int]:
+        """(the kept events after `after_id`, none when it is None; the id of the last event
+        published so far). Listeners may still be running for events up to that id."""
+        with self._lock:
+            kept = [event for event in self._history if event.id > after_id] if after_id is not None else []
+            return kept, self._last_id
 
     def unsubscribe(self, sub: Subscription) -> None:
         with self._lock:

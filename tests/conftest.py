@@ -1,5 +1,5 @@
 """Shared fixtures: a temporary database and data directory per test, a settable clock,
-the real runtime and app, staff credentials, a real waitress server on loopback, and the
+the real runtime and app, staff credentials, the real web server on loopback, and the
 events a test's kiosk published."""
 
 from __future__ import annotations
@@ -12,14 +12,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from waitress import create_server
 
 from kiosk.clock import FixedClock
 from kiosk.config import Config
 from kiosk.events import Event, EventBus
 from kiosk.runtime import Kiosk
 from kiosk.web import create_app
-from tests.peers import free_port, stop_waitress
+from kiosk.web.asgi import WebServer, listen
+from kiosk.web.context import EXTENSION
+from tests.peers import free_port
 
 TZ = ZoneInfo("Asia/Shanghai")
 PASSWORD = "correct-horse-9"
@@ -137,11 +138,15 @@ def staff(kiosk: Kiosk) -> dict[str, str]:
 
 
 class LiveServer:
-    """The app served by waitress on 127.0.0.1 in a thread, as `kiosk serve` does."""
+    """The app served on 127.0.0.1 in a thread by the server `kiosk serve` runs
+    (kiosk/web/asgi.py: uvicorn, Flask on worker threads, streams on the event loop)."""
 
-    def __init__(self, app) -> None:
-        self.server = create_server(app, host="127.0.0.1", port=0, threads=16, ident="kiosk-test")
-        self.url = f"http://127.0.0.1:{self.server.effective_port}"
+    def __init__(self, app, threads: int = 16) -> None:
+        services = app.extensions[EXTENSION]
+        self.sock = listen("127.0.0.1", 0)
+        self.server = WebServer(app, services.bus, self.sock, threads=threads,
+                                streams_per_address=services.config.server.streams_per_address)
+        self.url = f"http://127.0.0.1:{self.server.port}"
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def start(self) -> LiveServer:
@@ -149,7 +154,10 @@ class LiveServer:
         return self
 
     def stop(self) -> None:
-        stop_waitress(self.server, self.thread)
+        if self.thread.is_alive():
+            self.server.stop()
+            self.thread.join(10)
+        self.sock.close()
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import json
 from kiosk.devices.callerid import CallerId
 from kiosk.events import CaseEscalated, EventBus, PrinterStatus, QrScanned, TicketIssued, VisitCheckedIn, VisitSummary
 from kiosk.queue.rules import Action
-from kiosk.web.api import _sse
+from kiosk.web.api import sse_block
 from tests.checkin.conftest import RESIDENTS_CSV
 
 VISIT_FIELDS = ["id", "kind", "method", "name", "unit", "checked_in_at", "checked_out_at"]
@@ -20,7 +20,7 @@ def test_a_payload_and_its_dict_make_the_same_event():
     typed, untyped = bus.publish(TicketIssued(ticket)), bus.publish("ticket.issued", ticket)
     assert (typed.name, typed.data) == (untyped.name, untyped.data) == ("ticket.issued", ticket)
     assert typed.data is not ticket  # later changes to the caller's dict do not reach subscribers
-    assert _sse(typed).replace(f"id: {typed.id}", "") == _sse(untyped).replace(f"id: {untyped.id}", "")
+    assert sse_block(1, typed.name, typed.data) == sse_block(1, untyped.name, untyped.data)
 
 
 def test_payloads_with_their_own_shape_keep_their_fields_in_order():
@@ -29,10 +29,10 @@ def test_payloads_with_their_own_shape_keep_their_fields_in_order():
                              "id_number": "never broadcast"})
     assert list(VisitCheckedIn(visit).to_dict()) == VISIT_FIELDS
     assert list(QrScanned("resident", "camera", True, "checked_in", visit=visit).to_dict()) == \
-        ["kind", "source", "ok", "action", "visit"]
+        ["kind", "source", "ok", "action", "device", "visit"]
     refused = QrScanned("unknown", "wedge", False, "refused", error={"code": "unknown_code", "message": "no"})
     assert refused.to_dict() == {"kind": "unknown", "source": "wedge", "ok": False, "action": "refused",
-                                 "error": {"code": "unknown_code", "message": "no"}}
+                                 "device": None, "error": {"code": "unknown_code", "message": "no"}}
     assert PrinterStatus("down", "offline", "connection refused").to_dict() == \
         {"status": "down", "reason": "offline", "error": "connection refused"}
     assert CaseEscalated({"id": 3, "sla": "overdue"}, to="manager").to_dict() == \

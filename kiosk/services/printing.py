@@ -37,6 +37,7 @@ nothing lost).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sqlite3
@@ -182,6 +183,16 @@ class PrintSpooler:
         with self._lock:
             self._waiters.pop(job_id, None)
             return self._outcomes.pop(job_id, QUEUED)
+
+    def release_waiters(self) -> None:
+        """Answer every request waiting for its print now (`queued`: the job stays and prints
+        later): the service is stopping and must not hold answers for the printer."""
+        with self._lock:
+            waiters = list(self._waiters.values())
+            self._waiters.clear()
+        for done in waiters:
+            with contextlib.suppress(RuntimeError):
+                done.release()
 
     def retry_now(self) -> None:
         """Ask the printer now rather than at the next poll (the operator says it is back)."""

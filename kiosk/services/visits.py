@@ -22,6 +22,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+from kiosk.audience import LOCAL_DEVICE
 from kiosk.clock import Clock, db_time, from_db_time, local_day, to_iso
 from kiosk.config import Config
 from kiosk.devices.announcement import greeting_announcement
@@ -254,28 +255,31 @@ class VisitService:
         visit = store.visit(self.db.conn, visit_id)
         return visit["resident_id"] if visit else None
 
-    def scan(self, payload: str, *, source: str, snapshot: Snapshot | None = None) -> dict[str, Any]:
+    def scan(self, payload: str, *, source: str, snapshot: Snapshot | None = None,
+             device: str | None = LOCAL_DEVICE) -> dict[str, Any]:
         """A code read by the camera or a scanner: check a resident in or a visitor out.
 
-        Publishes `qr.scanned` with the outcome (never the payload itself) and returns it.
+        Publishes `qr.scanned` with the outcome (never the payload itself) and returns it;
+        `device` names the screen the scan belongs to (the box's own for its camera and scanner).
         """
         kind = classify(payload)
         try:
             if kind == "resident":
                 visit = self.checkin_qr(payload, source=source, snapshot=snapshot)
-                outcome = QrScanned(kind, source, True, "checked_in", visit=VisitSummary.of(visit))
+                outcome = QrScanned(kind, source, True, "checked_in", visit=VisitSummary.of(visit), device=device)
             elif kind == "visitor":
                 visit = self.checkout_pass(payload)
-                outcome = QrScanned(kind, source, True, "checked_out", visit=VisitSummary.of(visit))
+                outcome = QrScanned(kind, source, True, "checked_out", visit=VisitSummary.of(visit), device=device)
             elif kind == "ticket":
                 outcome = QrScanned(kind, source, False, "ticket",
-                                    error={"code": "ticket_code", "message": "this is a queue ticket"})
+                                    error={"code": "ticket_code", "message": "this is a queue ticket"}, device=device)
             else:
                 outcome = QrScanned(kind, source, False, "refused",
                                     error={"code": "unknown_code", "message": "this code is not a resident card "
-                                           "or a visitor pass"})
+                                           "or a visitor pass"}, device=device)
         except DomainError as exc:
-            outcome = QrScanned(kind, source, False, "refused", error={"code": exc.code, "message": exc.message})
+            outcome = QrScanned(kind, source, False, "refused", error={"code": exc.code, "message": exc.message},
+                                 device=device)
         self.bus.publish(outcome)
         return outcome.to_dict()
 

@@ -6,14 +6,17 @@ import json
 import math
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request, stream_with_context
 
+from kiosk import audience
+from kiosk.audience import Audience
 from kiosk.errors import Invalid, NotFound, Unsupported
-from kiosk.events import Event
 from kiosk.queue.rules import Action
-from kiosk.web.auth import current_principal, staff_api
+from kiosk.web.access import current_device
+from kiosk.web.auth import current_principal, signed_in_principal, staff_api
 from kiosk.web.context import services
 from kiosk.web.openapi import openapi_document
 
@@ -241,36 +244,77 @@ def ticket_action(ticket_id: int, action: str):
     return jsonify(services().queue.act(ticket_id, _ACTIONS[action], actor=actor(), target_service=target))
 
 
-def _sse(event: Event) -> str:
-    data = json.dumps(event.data, ensure_ascii=False, separators=(",", ":"))
-    return f"id: {event.id}\nevent: {event.name}\ndata: {data}\n\n"
+def sse_block(event_id: int, name: str, data: dict[str, Any]) -> str:
+    body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return f"id: {event_id}\nevent: {name}\ndata: {body}\n\n"
+
+
+#: The environ key through which the ASGI server (kiosk/web/asgi.py) asks a stream view to
+#: decide only: the view appends its `StreamRequest` to the list there and answers the
+#: headers; the server's event loop then streams. Without it (another WSGI server, the
+#: test client) the view streams itself from a worker thread.
+STREAM_HANDOFF = "kiosk.stream_handoff"
+STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+@dataclass(frozen=True)
+class StreamRequest:
+    """A stream the view allowed: for whom, which event names (None = all) and after which id."""
+
+    audience: Audience
+    wanted: frozenset[str] | None
+    after: int | None
+
+
+def _stream(who: Audience) -> Response:
+    wanted = frozenset(t for t in request.args.get("types", "").split(",") if t) or None
+    last_id = request.headers.get("Last-Event-ID") or request.args.get("last_id")
+    after = int(last_id) if last_id and _DECIMAL.fullmatch(last_id) else None
+    stream_request = StreamRequest(who, wanted, after)
+    handoff = request.environ.get(STREAM_HANDOFF)
+    if handoff is not None:
+        handoff.append(stream_request)
+        return Response(status=200, mimetype="text/event-stream", headers=STREAM_HEADERS)
+    return Response(stream_with_context(_threaded(stream_request)), mimetype="text/event-stream",
+                    headers=STREAM_HEADERS)
+
+
+def _threaded(req: StreamRequest) -> Iterator[str]:
+    """The stream served from a worker thread (a plain WSGI server): one thread per client."""
+    k = services()
+    sub = k.bus.subscribe(after_id=req.after)
+    try:
+        yield "retry: 2000\n: connected\n\n"
+        idle = 0.0
+        while not k.stopping.is_set():
+            event = sub.get(timeout=1.0)
+            if event is None:
+                idle += 1.0
+                if idle >= SSE_KEEPALIVE_S:
+                    idle = 0.0
+                    yield ": keep-alive\n\n"
+                continue
+            if req.wanted is not None and event.name not in req.wanted:
+                continue
+            data = audience.view(event.name, event.data, req.audience)
+            if data is not None:
+                idle = 0.0
+                yield sse_block(event.id, event.name, data)
+    finally:
+        sub.close()
 
 
 @bp.get("/api/v1/events")
 def events():
-    """Live events as text/event-stream; `?types=a,b` filters, Last-Event-ID resumes."""
-    wanted = {t for t in request.args.get("types", "").split(",") if t} or None
-    last_id = request.headers.get("Last-Event-ID") or request.args.get("last_id")
-    after = int(last_id) if last_id and _DECIMAL.fullmatch(last_id) else None
-    k = services()
-    sub = k.bus.subscribe(after_id=after)
+    """Live queue facts as text/event-stream for anyone (kiosk/audience.py); an enrolled
+    kiosk also gets the greeting of its own check-ins. `?types=a,b` filters, Last-Event-ID
+    (or `?last_id=`) resumes."""
+    device = current_device()
+    return _stream(audience.device(device.name, device.kind) if device else audience.PUBLIC_AUDIENCE)
 
-    def stream() -> Iterator[str]:
-        try:
-            yield "retry: 2000\n: connected\n\n"
-            idle = 0.0
-            while not k.stopping.is_set():
-                event = sub.get(timeout=1.0)
-                if event is None:
-                    idle += 1.0
-                    if idle >= SSE_KEEPALIVE_S:
-                        idle = 0.0
-                        yield ": keep-alive\n\n"
-                elif wanted is None or event.name in wanted:
-                    idle = 0.0
-                    yield _sse(event)
-        finally:
-            sub.close()
 
-    return Response(stream_with_context(stream()), mimetype="text/event-stream",
-                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+@bp.get("/api/v1/staff/events")
+@staff_api()
+def staff_events():
+    """Every live event the signed-in role may see (kiosk/audience.py), as text/event-stream."""
+    return _stream(audience.staff(signed_in_principal().role))

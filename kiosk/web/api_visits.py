@@ -12,6 +12,7 @@ from flask import Blueprint, Response, jsonify, request
 from kiosk.errors import Invalid, NotFound
 from kiosk.services.visits import VisitService
 from kiosk.text import one_line
+from kiosk.web.access import current_device
 from kiosk.web.api import json_body, no_body, query_int, request_json
 from kiosk.web.auth import current_principal, staff_api
 from kiosk.web.context import services
@@ -79,7 +80,8 @@ def scan():
     body = json_body({"payload": (str, True)})
     if len(body["payload"]) > 512:
         raise Invalid("unknown_code", "this code is not a resident card or a visitor pass")
-    return jsonify(visits().scan(body["payload"], source="wedge"))
+    device = current_device()
+    return jsonify(visits().scan(body["payload"], source="wedge", device=device.name if device else None))
 
 
 @bp.post("/api/v1/checkouts")

@@ -8,6 +8,7 @@ from kiosk import __version__
 from kiosk.web.openapi_calls import calls_paths
 from kiosk.web.openapi_cases import cases_paths
 from kiosk.web.openapi_common import ID
+from kiosk.web.openapi_events import events_paths
 from kiosk.web.openapi_visits import visit_paths
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
@@ -101,10 +102,7 @@ def openapi_document() -> dict[str, Any]:
                 "parameters": [{"name": "counter", "in": "path", "required": True, "schema": {"type": "string"}}]}},
             **visit_paths(),
             **cases_paths(_op, _json),
-            "/api/v1/events": {"get": {"summary": "Server-Sent Events: ticket.issued, ticket.called, ...",
-                                       "parameters": [{"name": "types", "in": "query", "schema": {"type": "string"}}],
-                                       "responses": {"200": {"description": "event stream",
-                                                             "content": {"text/event-stream": {}}}}}},
+            **events_paths(),
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},

@@ -12,7 +12,7 @@ from kiosk.devices.callerid import format_block
 from kiosk.events import CALL_INCOMING
 from kiosk.runtime import Kiosk
 from kiosk.web import create_app
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, bearer
 from tests.peers import PtyModem
 from tests.phone.conftest import RESIDENT, wait_for
 from tests.web.test_sse import read_events
@@ -38,14 +38,15 @@ def test_handshake_then_call_is_stored_matched_and_sent_over_sse(phone_kiosk: Ki
             connected = threading.Event()
 
             def listen():
-                with http.stream("GET", "/api/v1/events", params={"types": CALL_INCOMING}) as r:
+                with http.stream("GET", "/api/v1/staff/events", params={"types": CALL_INCOMING},
+                                 headers=bearer(phone_kiosk.auth.create_token("receptionist"))) as r:
                     connected.set()
                     got.extend(read_events(r, 1))
 
             t = threading.Thread(target=listen, daemon=True)
             t.start()
             assert connected.wait(30)
-            wait_for(lambda: phone_kiosk.bus.subscriber_count >= 1, what="SSE subscribed")
+            wait_for(lambda: server.server.stream_count >= 1, what="SSE subscribed")
             modem.send(format_block("013800138000", "ZHANG SAN", date="1127", time="0931"))
             t.join(30)
     finally:
@@ -55,7 +56,7 @@ def test_handshake_then_call_is_stored_matched_and_sent_over_sse(phone_kiosk: Ki
     _, name, data = got[0]
     row = calls(phone_kiosk)[0]
     assert name == CALL_INCOMING and data["id"] == row["id"] and data["matched"] is True
-    assert "number" not in data and "name" not in data       # the public stream carries no personal data
+    assert "number" not in data and "name" not in data       # the event says a call came, the calls API says who
     assert (row["number"], row["number_norm"], row["name"], row["kind"], row["resident_id"], row["status"]) == \
         ("013800138000", "13800138000", "ZHANG SAN", "normal", RESIDENT["id"], "missed")
     assert row["modem_stamp"] == "1127 0931"

@@ -255,15 +255,20 @@ def test_desk_follows_other_counters_live(open_page, login, tokens):
     expect(desk.locator(".toast")).to_contain_text("当前没有人等候")
 
 
-@pytest.mark.parametrize("path, staff_role, types", [
-    ("/kiosk", None, {"ticket.issued", "ticket.called", "qr.scanned"}),  # queue, cases, check-in
-    ("/desk", "receptionist", {"ticket.called", "case.overdue", "call.incoming"}),  # queue, cases, phone
+def is_stream(url: str) -> bool:
+    return urlparse(url).path in ("/api/v1/events", "/api/v1/staff/events")
+
+
+@pytest.mark.parametrize("path, staff_role, stream, types", [
+    ("/kiosk", None, "/api/v1/events", {"ticket.issued", "ticket.called", "qr.scanned"}),  # queue, cases, check-in
+    ("/desk", "receptionist", "/api/v1/staff/events", {"ticket.called", "case.overdue", "call.incoming"}),
 ])
-def test_a_page_holds_one_event_stream_for_all_its_parts(open_page, login, path, staff_role, types):
-    """Each open stream holds a server worker thread: a page's scripts share one."""
+def test_a_page_holds_one_event_stream_for_all_its_parts(open_page, login, path, staff_role, stream, types):
+    """Streams per address are capped: a page's scripts share one, the public one or, on a
+    staff page, the staff one."""
     page = open_page(LANDSCAPE)
     streams = []
-    page.on("request", lambda r: streams.append(r.url) if "/api/v1/events" in r.url else None)
+    page.on("request", lambda r: streams.append(r.url) if is_stream(r.url) else None)
     if staff_role:
         login(page, staff_role, path)  # the sign-in page itself subscribes to nothing
     else:
@@ -271,27 +276,28 @@ def test_a_page_holds_one_event_stream_for_all_its_parts(open_page, login, path,
     wait_live(page)
     page.wait_for_timeout(500)
     assert len(streams) == 1, streams
+    assert urlparse(streams[0]).path == stream
     assert types <= set(parse_qs(urlparse(streams[0]).query)["types"][0].split(","))
 
 
 def test_a_late_subscription_reopens_the_stream_without_losing_or_repeating(open_page, kiosk):
     page = open_page(LANDSCAPE)
     streams = []
-    page.on("request", lambda r: streams.append(r.url) if "/api/v1/events" in r.url else None)
+    page.on("request", lambda r: streams.append(r.url) if is_stream(r.url) else None)
     page.goto("/display")
     wait_live(page)
     issue(page, "A")  # the display's own subscription sees this one
     page.wait_for_timeout(300)
     page.evaluate("""() => { window.got = [];
-        Kiosk.events({"case.created": (d, n) => got.push(n), "ticket.issued": (d, n) => got.push(n)}); }""")
+        Kiosk.events({"printer.status": (d, n) => got.push(n), "ticket.issued": (d, n) => got.push(n)}); }""")
     page.wait_for_function("() => document.body.dataset.live === 'open' && window.got !== undefined")
     page.wait_for_timeout(300)
-    kiosk.bus.publish("case.created", {"id": 1})
+    kiosk.bus.publish("printer.status", {"status": "ok", "reason": None, "error": None})
     issue(page, "B")
     page.wait_for_function("() => got.length >= 2")
     page.wait_for_timeout(300)
-    assert sorted(page.evaluate("got")) == ["case.created", "ticket.issued"]  # B once, A not replayed
-    assert len(streams) == 2 and "last_id=" in streams[1] and "case.created" in streams[1]
+    assert sorted(page.evaluate("got")) == ["printer.status", "ticket.issued"]  # B once, A not replayed
+    assert len(streams) == 2 and "last_id=" in streams[1] and "printer.status" in streams[1]
     expect(page.locator("body")).to_have_attribute("data-live", "open")
 
 

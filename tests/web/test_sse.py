@@ -1,4 +1,4 @@
-"""Server-Sent Events through a real waitress server on loopback."""
+"""Server-Sent Events through the real web server (kiosk/web/asgi.py) on loopback."""
 
 import json
 import threading
@@ -51,10 +51,10 @@ def test_sse_client_sees_ticket_called_after_call_next(live_server, tokens):
 
 
 def test_sse_resumes_from_last_event_id(live_server, kiosk):
-    first = kiosk.bus.publish("ticket.issued", {"n": 1})
-    kiosk.bus.publish("ticket.issued", {"n": 2})
-    kiosk.bus.publish("ticket.issued", {"n": 3})
+    first = kiosk.bus.publish("ticket.issued", {"number": "A001"})
+    kiosk.bus.publish("ticket.issued", {"number": "A002"})
+    kiosk.bus.publish("ticket.issued", {"number": "A003"})
     with httpx.Client(base_url=live_server.url, timeout=10) as http, \
             http.stream("GET", "/api/v1/events", headers={"Last-Event-ID": str(first.id)}) as r:
         events = read_events(r, 2)
-    assert [e[2]["n"] for e in events] == [2, 3]
+    assert [e[2]["number"] for e in events] == ["A002", "A003"]

@@ -155,13 +155,13 @@
   /* ---- live events ---------------------------------------------------------------- */
 
   /**
-   * Subscribe to /api/v1/events. `handlers` maps event names to functions(data, name).
+   * Subscribe to the page's live event stream. `handlers` maps event names to functions(data, name).
    * opts.onState("connecting" | "open" | "reconnecting") reports the connection;
    * opts.onOpen() runs on every (re)connection so the page can fetch a fresh state it may
    * have missed. Returns {close}.
    *
-   * A page has one stream whatever the number of subscribers: each open stream holds
-   * one of the server's worker threads. Subscriptions made while the page loads are
+   * A page has one stream whatever the number of subscribers: the server allows a few
+   * streams per address (a desk PC may run several pages). Subscriptions made while the page loads are
    * gathered into the first connection; one that adds event types later reopens the
    * stream, resuming after the last event seen so nothing is missed or repeated. The
    * browser reconnects by itself after a dropped stream; when it gives up (an HTTP
@@ -175,6 +175,15 @@
   };
 
   var pageStream = null;
+
+  /**
+   * Staff pages (body data-events="staff") read the staff stream, which carries what
+   * their role may see (cases, calls, visits); every other page the public one, which
+   * carries queue facts only (and, on the box's own kiosk, the greeting of its scans).
+   */
+  function streamPath() {
+    return document.body.getAttribute("data-events") === "staff" ? "/api/v1/staff/events" : "/api/v1/events";
+  }
 
   function makeStream() {
     var subs = [];
@@ -238,7 +247,7 @@
       if (!names.length) return;
       var params = ["types=" + encodeURIComponent(types)];
       if (lastId) params.push("last_id=" + encodeURIComponent(lastId));
-      var current = source = new EventSource("/api/v1/events?" + params.join("&"));
+      var current = source = new EventSource(streamPath() + "?" + params.join("&"));
       current.onopen = function () {
         delay = 1000;
         setState("open");
