@@ -137,6 +137,18 @@ class QueueService:
         """What the ticket's QR code holds: site, local id and number, short enough to scan."""
         return f"KT1:{self.config.site.id}:{ticket['id']}:{ticket['number']}"
 
+    def find_by_reference(self, code: str) -> dict[str, Any] | None:
+        """The ticket whose QR code holds `code` (a scanned ticket), or None: another site's,
+        malformed, or an id and number that do not belong together."""
+        parts = code.strip().split(":")
+        if len(parts) != 4 or parts[0] != "KT1" or parts[1] != self.config.site.id or not parts[2].isascii() \
+                or not parts[2].isdigit() or len(parts[2]) > 18:
+            return None
+        row = store.get(self.db.conn, int(parts[2]))
+        if row is None or row["number"] != parts[3]:
+            return None
+        return self._public(row)
+
     # -- counter actions --------------------------------------------------------------
     def call_next(self, counter: str, actor: str | None = None) -> dict[str, Any] | None:
         """Finish what the counter has, then call its first queued ticket; None if nobody waits."""
