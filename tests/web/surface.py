@@ -61,7 +61,8 @@ def seed(kiosk) -> Seeded:
     s = Seeded(resident_ids=[m["resident id"], m["resident id 2"]])
     kiosk.visits.import_residents(
         "id,name,unit,phone,id_number\n"
-        f"{m['resident id']},{m['resident name']},{m['resident unit']},{m['resident phone']},{m['resident ID number']}\n"
+        f"{m['resident id']},{m['resident name']},{m['resident unit']},{m['resident phone']},"
+        f"{m['resident ID number']}\n"
         f"{m['resident id 2']},{m['resident name 2']},{m['resident unit 2']},{m['resident phone 2']},\n")
     card = kiosk.visits.issue_card(m["resident id 2"], 30)
     s.visits.append(kiosk.visits.checkin_qr(card)["id"])

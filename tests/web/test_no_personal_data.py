@@ -63,10 +63,7 @@ def test_every_route_answers_an_anonymous_caller_without_personal_data(site):
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             for values in path_values(rule, seeded, k, day, month):
                 url = url_of(rule, values)
-                if method == "GET":
-                    resp = client.get(url)
-                else:
-                    resp = client.open(url, method=method, json={})
+                resp = client.get(url) if method == "GET" else client.open(url, method=method, json={})
                 walked += 1
                 assert resp.status_code < 500, f"{method} {url} answered {resp.status_code}"
                 problems = leaks(answer_text(resp), sent=url)
