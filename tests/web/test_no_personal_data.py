@@ -17,7 +17,7 @@ from tests.web.surface import KIOSK_ADDRESS, MARKERS, OUTSIDER, path_values, see
 
 @pytest.fixture
 def site(config, clock):
-    config.server.kiosk_addresses = []
+    config.server.kiosk_addresses = []  # no address is a kiosk, loopback included
     from kiosk.runtime import Kiosk
 
     k = Kiosk(config, clock=clock)
@@ -48,11 +48,15 @@ def test_markers_are_in_the_store(site):
     assert absent == []
 
 
-def test_every_route_answers_an_anonymous_caller_without_personal_data(site):
+@pytest.mark.parametrize("address", [OUTSIDER, KIOSK_ADDRESS], ids=["anonymous", "kiosk"])
+def test_every_route_answers_an_anonymous_caller_without_personal_data(site, address):
+    """Someone on the LAN, and the kiosk itself (whose screen anyone in the hall reads)."""
     k, seeded = site
+    if address == KIOSK_ADDRESS:
+        k.config.server.kiosk_addresses = [KIOSK_ADDRESS]
     app = create_app(k.services, TESTING=True)
     client = app.test_client()
-    client.environ_base["REMOTE_ADDR"] = OUTSIDER
+    client.environ_base["REMOTE_ADDR"] = address
     now = k.clock.now()
     day, month = now.date().isoformat(), now.strftime("%Y-%m")
     found: dict[str, list[str]] = {}
