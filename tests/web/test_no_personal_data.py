@@ -34,8 +34,7 @@ def leaks(text: str, sent: str = "") -> list[str]:
 
 
 def answer_text(resp) -> str:
-    body = resp.get_data(as_text=True) if not resp.is_streamed else ""
-    return body + "\n" + "\n".join(f"{k}: {v}" for k, v in resp.headers.items())
+    return resp.get_data(as_text=True) + "\n" + "\n".join(f"{k}: {v}" for k, v in resp.headers.items())
 
 
 def test_markers_are_in_the_store(site):
