@@ -48,6 +48,8 @@ class ServerConfig:
     max_body_bytes: int = _f(65536, "Largest accepted request body; larger ones get 413.")
     https: bool = _f(False, "Pages are served over HTTPS (e.g. behind a TLS proxy): session cookies get the Secure "
                             "flag. Keep false on plain http://, where browsers would drop them and logins fail.")
+    kiosk_addresses: list[str] = _f(["127.0.0.1", "::1"], "Addresses whose requests count as an enrolled kiosk "
+                                                          "(the box's own kiosk browser); [] for none.")
 
 
 @dataclass

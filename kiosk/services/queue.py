@@ -15,6 +15,7 @@ from kiosk.devices.announcement import call_announcement
 from kiosk.devices.ticket_layout import TicketPrint
 from kiosk.errors import Invalid, NotFound
 from kiosk.events import EventBus, TicketCalled, TicketIssued, TicketUpdated
+from kiosk.privacy import public_ticket
 from kiosk.queue import estimate
 from kiosk.queue.rules import Action, Status, TicketState, check, effective_status, format_number
 from kiosk.services import printing
@@ -82,15 +83,16 @@ class QueueService:
         return tickets
 
     def board(self, recent: int = 8) -> dict[str, Any]:
-        """What the hall display shows: now serving per counter, last calls, waiting counts."""
+        """What the hall display shows: now serving per counter, last calls, waiting counts
+        (queue facts only: the hall reads it)."""
         conn = self.db.conn
         now_serving = {}
         for c in self.config.counters:
             current = store.at_counter(conn, c.id)
-            now_serving[c.id] = self._public(current[-1]) if current else None
+            now_serving[c.id] = public_ticket(self._public(current[-1])) if current else None
         return {
             "counters": [{"id": c.id, "ticket": now_serving[c.id]} for c in self.config.counters],
-            "recent_calls": [self._public(r) for r in store.recent_calls(conn, self.today(), recent)],
+            "recent_calls": [public_ticket(self._public(r)) for r in store.recent_calls(conn, self.today(), recent)],
             "services": self.services(),
         }
 
@@ -136,6 +138,18 @@ class QueueService:
     def ticket_reference(self, ticket: dict[str, Any]) -> str:
         """What the ticket's QR code holds: site, local id and number, short enough to scan."""
         return f"KT1:{self.config.site.id}:{ticket['id']}:{ticket['number']}"
+
+    def find_by_reference(self, code: str) -> dict[str, Any] | None:
+        """The ticket whose QR code holds `code` (a scanned ticket), or None: another site's,
+        malformed, or an id and number that do not belong together."""
+        parts = code.strip().split(":")
+        if len(parts) != 4 or parts[0] != "KT1" or parts[1] != self.config.site.id or not parts[2].isascii() \
+                or not parts[2].isdigit() or len(parts[2]) > 18:
+            return None
+        row = store.get(self.db.conn, int(parts[2]))
+        if row is None or row["number"] != parts[3]:
+            return None
+        return self._public(row)
 
     # -- counter actions --------------------------------------------------------------
     def call_next(self, counter: str, actor: str | None = None) -> dict[str, Any] | None:

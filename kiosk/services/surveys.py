@@ -109,13 +109,15 @@ class SurveyService:
         self.bus.publish(SurveyAnswered(data))
         return data
 
-    def pending(self, counter: str | None = None, minutes: int = 15, limit: int = 12) -> list[dict[str, Any]]:
-        """Tickets finished in the last `minutes` (at `counter`, if given) that nobody rated yet, newest first."""
-        since = db_time(self.clock.now() - timedelta(minutes=minutes))
-        sql = ("SELECT t.id AS ticket_id, t.number, t.counter FROM tickets t LEFT JOIN surveys s ON s.ticket_id = t.id "
-               "WHERE t.status = 'done' AND t.finished_at >= ? AND s.id IS NULL")
-        params: list[Any] = [since]
-        if counter is not None:
-            sql += " AND t.counter = ?"
-            params.append(counter)
-        return self.db.query(sql + " ORDER BY t.finished_at DESC LIMIT ?", (*params, limit))
+    def just_finished(self, counter: str, minutes: int = 15) -> dict[str, Any] | None:
+        """The ticket the counter finished last, if within `minutes` and nobody rated it yet:
+        the only ticket the counter's tablet offers (and takes) a rating for."""
+        last = self.db.query_one(
+            "SELECT id AS ticket_id, number, counter, finished_at FROM tickets "
+            "WHERE counter = ? AND status = 'done' AND finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT 1",
+            (counter,))
+        if last is None or last["finished_at"] < db_time(self.clock.now() - timedelta(minutes=minutes)):
+            return None
+        if self.db.query_one("SELECT 1 FROM surveys WHERE ticket_id = ?", (last["ticket_id"],)):
+            return None
+        return {k: last[k] for k in ("ticket_id", "number", "counter")}

@@ -14,6 +14,7 @@ import hashlib
 import io
 import logging
 import re
+import secrets
 import sqlite3
 import uuid
 from collections.abc import Callable
@@ -32,7 +33,7 @@ from kiosk.events import EventBus, QrScanned, VisitCheckedIn, VisitCheckedOut, V
 from kiosk.phone_numbers import normalise as normalise_phone
 from kiosk.services import printing
 from kiosk.services.printing import PrintSpooler
-from kiosk.store import outbox
+from kiosk.store import checkin_tokens, outbox
 from kiosk.store import visits as store
 from kiosk.store.db import Database
 from kiosk.text import clean
@@ -42,6 +43,14 @@ from kiosk.visits.rules import classify, retention_cutoffs
 log = logging.getLogger(__name__)
 
 MAX_NAME, MAX_UNIT, MAX_PURPOSE, MAX_PHONE = 40, 30, 120, 30
+#: How long a check-in's token links the ticket or case taken after it.
+CHECKIN_TOKEN_TTL = timedelta(minutes=10)
+#: The longest token accepted in a body (a token is 32 characters).
+MAX_CHECKIN_TOKEN = 64
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 @dataclass
 class Snapshot:
@@ -128,12 +137,18 @@ class VisitService:
         return len(rows)
 
     # -- check-in ---------------------------------------------------------------------
-    def checkin_qr(self, payload: str, *, source: str = "kiosk", snapshot: Snapshot | None = None) -> dict[str, Any]:
+    def checkin_qr(self, payload: str, *, source: str = "kiosk", snapshot: Snapshot | None = None,
+                   holder: str | None = None) -> dict[str, Any]:
+        """A resident's card. With `holder` (who checks in: a device or a login), the answer
+        carries a single-use `checkin_token` bound to that holder."""
         return self._checkin(lambda conn: self._resident_visit(self.resident_from_token(payload, conn), "qr"),
-                             source, snapshot)
+                             source, snapshot, holder=holder)
 
     def checkin_id(self, number: str, name: str = "", *, source: str = "kiosk",
-                   snapshot: Snapshot | None = None) -> dict[str, Any]:
+                   snapshot: Snapshot | None = None, holder: str | None = None) -> dict[str, Any]:
+        """An ID number: a resident's visit when the directory has it, else a visitor's
+        (named if a name is given). Both succeed alike, so the answer tells nobody whether
+        an ID number belongs to a resident."""
         parsed = id_number.parse(number, self.clock.now().date())
         name = clean(name, "name", MAX_NAME)
         id_hash = id_number.keyed_hash(self.key, parsed.number)
@@ -142,17 +157,14 @@ class VisitService:
             resident = store.resident_by_id_hash(conn, id_hash)
             if resident is not None:
                 row = self._resident_visit(resident, "id")
-            elif name:
-                row = {"kind": "visitor", "method": "id", "name": name}
             else:
-                raise NotFound("id_not_found", "this ID number is not in the resident directory; "
-                               "please register as a visitor")
+                row = {"kind": "visitor", "method": "id", "name": name}
             row.update(id_hash=id_hash, id_masked=parsed.masked)
             return row
-        return self._checkin(build, source, snapshot)
+        return self._checkin(build, source, snapshot, holder=holder)
 
     def checkin_visitor(self, visitor: dict[str, Any], *, source: str = "kiosk",
-                        snapshot: Snapshot | None = None) -> dict[str, Any]:
+                        snapshot: Snapshot | None = None, holder: str | None = None) -> dict[str, Any]:
         unknown = sorted(set(visitor) - {"name", "phone", "unit", "purpose", "id_number"})
         if unknown:
             raise Invalid("unknown_field", f"unknown field visitor.{unknown[0]}")
@@ -167,14 +179,14 @@ class VisitService:
         if visitor.get("id_number"):
             parsed = id_number.parse(clean(visitor["id_number"], "visitor.id_number", 40), self.clock.now().date())
             row.update(id_hash=id_number.keyed_hash(self.key, parsed.number), id_masked=parsed.masked)
-        return self._checkin(lambda conn: row, source, snapshot, print_pass=True)
+        return self._checkin(lambda conn: row, source, snapshot, print_pass=True, holder=holder)
 
     def _resident_visit(self, resident: dict[str, Any], method: str) -> dict[str, Any]:
         return {"kind": "resident", "method": method, "resident_id": resident["id"], "name": resident["name"],
                 "unit": resident["unit"], "phone": resident["phone"]}
 
     def _checkin(self, build: Callable[[sqlite3.Connection], dict[str, Any]], source: str, snapshot: Snapshot | None,
-                 print_pass: bool = False) -> dict[str, Any]:
+                 print_pass: bool = False, holder: str | None = None) -> dict[str, Any]:
         now = self.clock.now()
         if snapshot is None and self.snapshot_source is not None:
             try:
@@ -196,15 +208,23 @@ class VisitService:
                 assert visit is not None, "a visit inserted in this transaction is there"
                 self._outbox(conn, visit)
                 job_id = printing.enqueue(conn, self._pass(visit, now), at=at) if print_pass else None
+                token = None
+                if holder is not None:
+                    token = secrets.token_urlsafe(24)
+                    checkin_tokens.add(conn, _token_hash(token), visit_id, holder, at,
+                                       db_time(now + CHECKIN_TOKEN_TTL))
         except BaseException:
             if saved is not None:
                 saved.unlink(missing_ok=True)
             raise
         public = self.public(visit)
+        if token is not None:
+            public["checkin_token"] = token
+            public["checkin_token_expires_at"] = to_iso(now + CHECKIN_TOKEN_TTL)
         if job_id is not None:
             public["print"] = {"status": self.spooler.print_and_wait(job_id) if self.spooler else printing.QUEUED}
         self.bus.publish(VisitCheckedIn(self._summary(visit)))
-        if visit["kind"] == "resident" and self.speaker is not None:
+        if visit["kind"] == "resident" and visit["method"] == "qr" and self.speaker is not None:
             self.speaker.announce(greeting_announcement(visit["name"]))
         return public
 
@@ -252,20 +272,42 @@ class VisitService:
             self._outbox(conn, store.update_visit(conn, visit_id, {"ticket_id": ticket_id, "updated_at": now}))
 
     def resident_of_visit(self, visit_id: int) -> str | None:
+        """The resident of an existing visit (None for a visitor); `Invalid` for no such visit."""
         visit = store.visit(self.db.conn, visit_id)
-        return visit["resident_id"] if visit else None
+        if visit is None:
+            raise Invalid("unknown_visit", f"visit {visit_id} does not exist")
+        resident_id: str | None = visit["resident_id"]
+        return resident_id
+
+    def redeem_checkin_token(self, token: str, holder: str) -> int:
+        """Use up a check-in token and return its visit id; `Invalid("invalid_checkin_token")`
+        alike for an unknown, used, expired or other holder's token."""
+        with self.db.write() as conn:
+            visit_id = checkin_tokens.take(conn, _token_hash(token[:MAX_CHECKIN_TOKEN]), holder,
+                                           db_time(self.clock.now()))
+        if visit_id is None:
+            raise Invalid("invalid_checkin_token", "this check-in is no longer valid here; please check in again")
+        return visit_id
+
+    def give_back_checkin_token(self, token: str) -> None:
+        """Make a redeemed token usable again (what it was to link was refused)."""
+        with self.db.write() as conn:
+            checkin_tokens.give_back(conn, _token_hash(token[:MAX_CHECKIN_TOKEN]))
 
     def scan(self, payload: str, *, source: str, snapshot: Snapshot | None = None,
-             device: str | None = LOCAL_DEVICE) -> dict[str, Any]:
+             holder: str | None = None, device: str | None = LOCAL_DEVICE) -> dict[str, Any]:
         """A code read by the camera or a scanner: check a resident in or a visitor out.
 
-        Publishes `qr.scanned` with the outcome (never the payload itself) and returns it;
-        `device` names the screen the scan belongs to (the box's own for its camera and scanner).
+        Publishes `qr.scanned` with the outcome (never the payload itself) and returns it,
+        with the check-in's token when `holder` is given (never published); `device` names the
+        screen the scan belongs to (the box's own for its camera and scanner).
         """
         kind = classify(payload)
+        token: dict[str, Any] = {}
         try:
             if kind == "resident":
-                visit = self.checkin_qr(payload, source=source, snapshot=snapshot)
+                visit = self.checkin_qr(payload, source=source, snapshot=snapshot, holder=holder)
+                token = {k: visit[k] for k in ("checkin_token", "checkin_token_expires_at") if k in visit}
                 outcome = QrScanned(kind, source, True, "checked_in", visit=VisitSummary.of(visit), device=device)
             elif kind == "visitor":
                 visit = self.checkout_pass(payload)
@@ -281,7 +323,7 @@ class VisitService:
             outcome = QrScanned(kind, source, False, "refused", error={"code": exc.code, "message": exc.message},
                                  device=device)
         self.bus.publish(outcome)
-        return outcome.to_dict()
+        return {**outcome.to_dict(), **token}
 
     # -- reading ----------------------------------------------------------------------
     def get(self, visit_id: int) -> dict[str, Any]:

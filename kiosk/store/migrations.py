@@ -306,6 +306,24 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
             WHERE finished_at IS NOT NULL""",
     ]),
     ("0011_case_foreign_keys", MIGRATION_0011_CASE_FOREIGN_KEYS),
+    ("0015_checkin_tokens", [
+        # A check-in's single-use token, stored as its SHA-256 only; bound to the caller
+        # (device or staff login) that made the check-in.
+        """CREATE TABLE checkin_tokens (
+            token_hash TEXT PRIMARY KEY,
+            visit_id INTEGER NOT NULL REFERENCES visits (id) ON DELETE CASCADE,
+            holder TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            used_at TEXT
+        )""",
+        "CREATE INDEX checkin_tokens_expires ON checkin_tokens (expires_at)",
+        "CREATE INDEX checkin_tokens_visit ON checkin_tokens (visit_id)",
+    ]),
+    ("0016_counter_last_finished", [
+        # the ticket a counter finished last: what its rating tablet offers
+        "CREATE INDEX tickets_counter_finished ON tickets (counter, finished_at) WHERE finished_at IS NOT NULL",
+    ]),
     ("0017_retired_ids", [
         # The highest id ever deleted per table. SQLite hands the largest rowid + 1 to a new
         # row, so deleting the newest visit or call (an erasure, a purge) would give its id

@@ -1,7 +1,8 @@
-"""Device identity: which enrolled device (kiosk, display, tablet) a request comes from.
+"""Which device a request comes from, and the guard on anonymous writes.
 
-Minimal form: a request from an address in `server.kiosk_addresses` is the box's own
-kiosk screen, named "local"; enrolled devices with their own credential come later.
+A minimal version: a request from one of `server.kiosk_addresses` is the box's own
+kiosk (named "local"); every other anonymous request is no device. Enrolled devices
+(a pairing URL that sets a device credential) replace this module with the same names.
 """
 
 from __future__ import annotations
@@ -28,20 +29,20 @@ class Device:
 
 
 def current_device() -> Device | None:
-    """The device the request comes from, or None for anyone else."""
+    """The device making this request, or None (a staff browser or anyone else)."""
     if request.remote_addr and request.remote_addr in services().config.server.kiosk_addresses:
         return Device(LOCAL_DEVICE, "kiosk")
     return None
 
 
 def device_or_staff(*kinds: str) -> Callable:
-    """Writes that only an enrolled device of `kinds` (any kind when none given) or staff
-    may make; others get 401 `device_required`."""
+    """Guard for the writes the public surface takes: a device of one of `kinds` or any
+    staff login/bearer token gets through; everyone else gets 401 `device_required`."""
     def decorate(view: Callable) -> Callable:
         @functools.wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             device = current_device()
-            if current_principal() is None and (device is None or (kinds and device.kind not in kinds)):
+            if (device is None or device.kind not in kinds) and current_principal() is None:
                 raise Unauthorized("device_required", "this needs an enrolled device or a staff login")
             return view(*args, **kwargs)
         return wrapped

@@ -13,12 +13,14 @@ from flask import Blueprint, Response, g, jsonify, request, stream_with_context
 
 from kiosk import audience
 from kiosk.audience import Audience
-from kiosk.errors import Invalid, NotFound, Unsupported
+from kiosk.errors import DomainError, Invalid, NotFound, Unsupported
+from kiosk.privacy import public_ticket
 from kiosk.queue.rules import Action
-from kiosk.web.access import current_device
+from kiosk.web.access import current_device, device_or_staff
 from kiosk.web.auth import current_principal, signed_in_principal, staff_api
 from kiosk.web.context import services
 from kiosk.web.openapi import openapi_document
+from kiosk.web.privacy import VisitLink, is_staff
 
 bp = Blueprint("api", __name__)
 
@@ -165,21 +167,27 @@ def board():
 
 
 @bp.post("/api/v1/tickets")
+@device_or_staff("kiosk")
 def issue_ticket():
     body = json_body({"service": (str, True), "priority": (bool, False), "resident_token": (str, False),
-                      "visit_id": (int, False)})
-    resident_id = None
-    if body.get("resident_token"):  # a resident card: refused (4xx, no ticket) unless valid for this site
-        resident_id = services().visits.resident_from_token(body["resident_token"][:512])["id"]
-    elif body.get("visit_id"):
-        resident_id = services().visits.resident_of_visit(body["visit_id"])
-    issued = services().queue.issue(body["service"], priority=bool(body.get("priority")),
-                                    visit_id=body.get("visit_id"), resident_id=resident_id)
-    if body.get("visit_id"):
-        services().visits.link_ticket(body["visit_id"], issued.ticket["id"])
+                      "visit_id": (int, False), "checkin_token": (str, False)})
+    link = VisitLink(body)
+    try:
+        resident_id = None
+        if body.get("resident_token"):  # a resident card: refused (4xx, no ticket) unless valid for this site
+            resident_id = services().visits.resident_from_token(body["resident_token"][:512])["id"]
+        elif link.visit_id is not None:
+            resident_id = services().visits.resident_of_visit(link.visit_id)
+        issued = services().queue.issue(body["service"], priority=bool(body.get("priority")),
+                                        visit_id=link.visit_id, resident_id=resident_id)
+    except DomainError:
+        link.release()
+        raise
+    if link.visit_id is not None:
+        services().visits.link_ticket(link.visit_id, issued.ticket["id"])
     ticket = dict(issued.ticket)
     ticket["print"] = {"status": issued.print_status}
-    response = jsonify(ticket)
+    response = jsonify(ticket if is_staff() else public_ticket(ticket))
     response.status_code = 201
     response.headers["Location"] = f"/api/v1/tickets/{ticket['id']}"
     return response
@@ -187,7 +195,8 @@ def issue_ticket():
 
 @bp.get("/api/v1/tickets/<int:ticket_id>")
 def get_ticket(ticket_id: int):
-    return jsonify(services().queue.get(ticket_id))
+    ticket = services().queue.get(ticket_id)
+    return jsonify(ticket if is_staff() else public_ticket(ticket))
 
 
 @bp.get("/api/v1/tickets")

@@ -10,12 +10,14 @@ from datetime import date
 from flask import Blueprint, Response, jsonify, request
 
 from kiosk.errors import Invalid, NotFound
+from kiosk.privacy import greeting
 from kiosk.services.visits import VisitService
 from kiosk.text import one_line
-from kiosk.web.access import current_device
+from kiosk.web.access import current_device, device_or_staff
 from kiosk.web.api import json_body, no_body, query_int, request_json
 from kiosk.web.auth import current_principal, staff_api
 from kiosk.web.context import services
+from kiosk.web.privacy import holder, is_staff
 
 bp = Blueprint("api_visits", __name__)
 
@@ -45,14 +47,23 @@ def audit(action: str, target: str = "", detail: str = "") -> None:
                    detail)
 
 
-def _created(visit: dict) -> Response:
-    response = jsonify(visit)
+#: What a check-in answers a device or anyone else: the greeting and the token, nothing of the visit.
+PUBLIC_CHECKIN = ("checkin_token", "checkin_token_expires_at", "print")
+
+
+def _created(visit: dict, shown_name: str | None) -> Response:
+    """Staff get the visit; others the greeting of `shown_name` and the check-in token only."""
+    if is_staff():
+        response = jsonify({**visit, "greeting": greeting(shown_name)})
+        response.headers["Location"] = f"/api/v1/visits/{visit['id']}"
+    else:
+        response = jsonify({"greeting": greeting(shown_name), **{k: visit[k] for k in PUBLIC_CHECKIN if k in visit}})
     response.status_code = 201
-    response.headers["Location"] = f"/api/v1/visits/{visit['id']}"
     return response
 
 
 @bp.post("/api/v1/checkins")
+@device_or_staff("kiosk")
 def checkin():
     body = request_json() if request.is_json else None
     method = body.get("method") if isinstance(body, dict) else None
@@ -60,34 +71,55 @@ def checkin():
         body = json_body({"method": (str, True), "payload": (str, True)})
         if len(body["payload"]) > 512:
             raise Invalid("token_malformed", "this code is not a resident card or visitor pass")
-        return _created(visits().checkin_qr(body["payload"]))
+        visit = visits().checkin_qr(body["payload"], holder=holder())
+        return _created(visit, visit["name"])
     if method == "id":
         body = json_body({"method": (str, True), "id_number": (str, True), "name": (str, False)})
         if len(body["id_number"]) > 40:
             raise Invalid("id_length", "an ID number has 18 characters")
-        return _created(visits().checkin_id(body["id_number"], body.get("name") or ""))
+        # greeted by the name typed, never by the directory's: the answer must not tell
+        # whether the ID number is a resident's
+        visit = visits().checkin_id(body["id_number"], body.get("name") or "", holder=holder())
+        return _created(visit, body.get("name"))
     if method == "manual":
         body = json_body({"method": (str, True), "visitor": (dict, True)})
-        return _created(visits().checkin_visitor(body["visitor"]))
+        visit = visits().checkin_visitor(body["visitor"], holder=holder())
+        return _created(visit, visit["name"])
     json_body({"method": (str, True), "payload": (str, False), "id_number": (str, False), "name": (str, False),
                "visitor": (dict, False)})
     raise Invalid("invalid_method", "method must be qr, id or manual")
 
 
+def public_scan(outcome: dict) -> dict:
+    """A scan's outcome without the visit: the greeting (or farewell) name masked."""
+    if is_staff():
+        return outcome
+    shown = {k: v for k, v in outcome.items() if k != "visit"}
+    if outcome.get("visit"):
+        shown["greeting"] = greeting(outcome["visit"].get("name"))
+    return shown
+
+
 @bp.post("/api/v1/scans")
+@device_or_staff("kiosk")
 def scan():
     """A code from a keyboard-wedge scanner on the kiosk page: card → check-in, pass → check-out."""
     body = json_body({"payload": (str, True)})
     if len(body["payload"]) > 512:
         raise Invalid("unknown_code", "this code is not a resident card or a visitor pass")
     device = current_device()
-    return jsonify(visits().scan(body["payload"], source="wedge", device=device.name if device else None))
+    return jsonify(public_scan(visits().scan(body["payload"], source="wedge", holder=holder(),
+                                             device=device.name if device else None)))
 
 
 @bp.post("/api/v1/checkouts")
+@device_or_staff("kiosk")
 def checkout_by_pass():
     body = json_body({"payload": (str, True)})
-    return jsonify(visits().checkout_pass(body["payload"][:512]))
+    visit = visits().checkout_pass(body["payload"][:512])
+    if is_staff():
+        return jsonify(visit)
+    return jsonify({"ok": True, "action": "checked_out", "greeting": greeting(visit["name"])})
 
 
 @bp.post("/api/v1/visits/<int:visit_id>/checkout")

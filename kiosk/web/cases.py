@@ -12,12 +12,15 @@ from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms import ValidationError
 
 from kiosk.cases import rules
-from kiosk.errors import Forbidden, Invalid, NotFound, Unauthorized
+from kiosk.errors import DomainError, Forbidden, Invalid, NotFound, Unauthorized
 from kiosk.names import CASE_TYPE_NAMES, case_number
+from kiosk.privacy import public_case
 from kiosk.services.auth import Principal
+from kiosk.web.access import device_or_staff
 from kiosk.web.api import json_body, query_int
 from kiosk.web.auth import current_principal, login_required, staff_api
 from kiosk.web.context import services
+from kiosk.web.privacy import VisitLink
 
 api_bp = Blueprint("cases_api", __name__)
 bp = Blueprint("cases", __name__)
@@ -61,11 +64,13 @@ def _principal_name() -> str | None:
 
 
 @api_bp.post("/api/v1/cases")
+@device_or_staff("kiosk")
 def create_case():
     body = json_body({"type": (str, True), "description": (str, True), "channel": (str, False),
                       "resident_id": (str, False), "ticket_id": (int, False), "call_id": (int, False),
-                      "visit_id": (int, False), "category": (str, False), "contact_name": (str, False),
-                      "contact_phone": (str, False), "unit": (str, False), "print": (bool, False)})
+                      "visit_id": (int, False), "checkin_token": (str, False), "category": (str, False),
+                      "contact_name": (str, False), "contact_phone": (str, False), "unit": (str, False),
+                      "print": (bool, False)})
     principal = current_principal()
     if request.headers.get("Authorization") and principal is None:
         raise Unauthorized("unauthorized", "the bearer token is not valid")
@@ -88,10 +93,20 @@ def create_case():
     elif "channel" not in body:
         body["channel"] = "counter"
     print_slip = bool(body.pop("print", False))
-    case = services().cases.create(**body, actor=principal.name if principal else "kiosk", print_slip=print_slip)
-    response = jsonify(case)
+    link = VisitLink(body)
+    body.pop("checkin_token", None)
+    body["visit_id"] = link.visit_id
+    try:
+        case = services().cases.create(**body, actor=principal.name if principal else "kiosk", print_slip=print_slip)
+    except DomainError:
+        link.release()
+        raise
+    if principal is None:
+        response = jsonify(public_case(case))  # the touchscreen: no contact fields, no case text
+    else:
+        response = jsonify(case)
+        response.headers["Location"] = f"/api/v1/cases/{case['id']}"
     response.status_code = 201
-    response.headers["Location"] = f"/api/v1/cases/{case['id']}"
     return response
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from kiosk import __version__
 from kiosk.web.openapi_calls import calls_paths
 from kiosk.web.openapi_cases import cases_paths
-from kiosk.web.openapi_common import ID
+from kiosk.web.openapi_common import CHECKIN_TOKEN, ID
 from kiosk.web.openapi_events import events_paths
 from kiosk.web.openapi_visits import visit_paths
 
@@ -65,16 +65,22 @@ def openapi_document() -> dict[str, Any]:
                     "services": {"type": "array", "items": {"type": "object"}}, "printer": _PRINTER}})}},
                 errors=())},
             "/api/v1/tickets": {
-                "post": _op("Issue a ticket", {"201": {"description": "the new ticket", **_json(_TICKET)}},
-                            body={"type": "object", "additionalProperties": False, "required": ["service"],
-                                  "properties": {"service": {"type": "string", "example": "A"},
-                                                 "priority": {"type": "boolean"},
-                                                 "resident_token": {"type": "string"},
-                                                 "visit_id": ID}},
-                            errors=(400, 413, 415, 503)),
+                "post": {**_op("Issue a ticket (an enrolled kiosk or staff); linked to a check-in by its "
+                               "checkin_token, or by visit_id (staff only)",
+                               {"201": {"description": "the new ticket; to staff also resident_id and visit_id",
+                                        **_json(_TICKET)}},
+                               body={"type": "object", "additionalProperties": False, "required": ["service"],
+                                     "properties": {"service": {"type": "string", "example": "A"},
+                                                    "priority": {"type": "boolean"},
+                                                    "resident_token": {"type": "string"},
+                                                    "checkin_token": CHECKIN_TOKEN,
+                                                    "visit_id": {**ID, "description": "staff only"}}},
+                               errors=(400, 401, 403, 404, 413, 415, 503)),
+                         "security": [{}, {"bearer": []}, {"session": []}]},
                 "get": _op("Queued tickets (staff)", {"200": {"description": "tickets"}}, staff=True),
             },
-            "/api/v1/tickets/{ticket_id}": {"get": {**_op("One ticket with its position",
+            "/api/v1/tickets/{ticket_id}": {"get": {**_op("One ticket with its position (queue facts; to staff also "
+                                                          "resident_id and visit_id)",
                                                           {"200": {"description": "ticket", **_json(_TICKET)}},
                                                           errors=(404,)), "parameters": _ticket_id_param()}},
             "/api/v1/tickets/{ticket_id}/call": {"post": {**_op(

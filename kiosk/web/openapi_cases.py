@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from kiosk.web.openapi_common import ID
+from kiosk.web.openapi_common import CHECKIN_TOKEN, ID
 
 _CASE = {"type": "object", "properties": {
     "id": {"type": "integer"}, "type": {"type": "string", "enum": ["inquiry", "complaint", "repair", "other"]},
@@ -27,14 +27,19 @@ def cases_paths(op: Callable[..., dict], json: Callable[[dict], dict]) -> dict[s
     case_ok = {"200": {"description": "the case", **json(_CASE)}}
     return {
         "/api/v1/cases": {
-            "post": op("Record a case (staff; or the touchscreen: complaint/repair, channel kiosk, prints a slip)",
-                       {"201": {"description": "the case with id, status, due_at", **json(_CASE)}},
-                       body={"type": "object", "required": ["type", "description"], "additionalProperties": False,
-                             "properties": {k: {"type": "string"} for k in (
-                                 "type", "description", "channel", "resident_id", "category", "contact_name",
-                                 "contact_phone", "unit")} | dict.fromkeys(("ticket_id", "call_id", "visit_id"), ID)
-                                 | {"print": {"type": "boolean"}}},
-                       errors=(400, 401, 413, 415)),
+            "post": {**op("Record a case (staff; or an enrolled kiosk: complaint/repair, channel kiosk, prints a "
+                          "slip, linked to a check-in by its checkin_token; visit_id, resident_id, ticket_id and "
+                          "call_id are staff only)",
+                          {"201": {"description": "the case; a kiosk gets only id, type, channel, status, due_at, "
+                                                  "created_at and print (no contact fields, no text)",
+                                   **json(_CASE)}},
+                          body={"type": "object", "required": ["type", "description"], "additionalProperties": False,
+                                "properties": {k: {"type": "string"} for k in (
+                                    "type", "description", "channel", "resident_id", "category", "contact_name",
+                                    "contact_phone", "unit")} | dict.fromkeys(("ticket_id", "call_id", "visit_id"), ID)
+                                    | {"print": {"type": "boolean"}, "checkin_token": CHECKIN_TOKEN}},
+                          errors=(400, 401, 403, 413, 415, 503)),
+                     "security": [{}, {"bearer": []}, {"session": []}]},
             "get": {**op("Cases (staff); filters status, type, overdue, team, assignee, resident_id",
                          ok, staff=True, errors=(400,)),
                     "parameters": [{"name": n, "in": "query", "schema": {"type": "string"}}
@@ -59,17 +64,27 @@ def cases_paths(op: Callable[..., dict], json: Callable[[dict], dict]) -> dict[s
                                    ("feedback", "Record the feedback given to the resident {text, method}"),
                                    ("close", "Close (complaints: specialist or manager only)"),
                                    ("reopen", "Reopen (specialist or manager)"), ("note", "Add a note {text}"))},
-        "/api/v1/surveys": {"post": op("Rate a finished ticket or a case 1-5 (one answer each)", created,
-                                       body={"type": "object", "required": ["score"], "properties": {
-                                           "ticket_id": ID, "case_id": ID,
-                                           "score": {"type": "integer", "minimum": 1, "maximum": 5},
-                                           "comment": {"type": "string"}, "channel": {"type": "string"}}},
-                                       errors=(400, 404, 409))},
-        "/api/v1/surveys/pending": {"get": op("Recently finished tickets not rated yet (?counter=)", ok,
-                                              errors=(404,))},
+        "/api/v1/surveys": {"post": {**op(
+            "Rate a finished ticket 1-5, once. A kiosk or tablet rates only the ticket just finished at `counter` "
+            "(ticket_id + counter) or the holder's own ticket by its scanned QR code (ticket_code); staff rate "
+            "any ticket or case by id (403 rating_not_allowed otherwise)", created,
+            body={"type": "object", "required": ["score"], "additionalProperties": False, "properties": {
+                "ticket_id": ID, "case_id": {**ID, "description": "staff only"},
+                "ticket_code": {"type": "string", "description": "the QR code printed on the ticket"},
+                "counter": {"type": "string"},
+                "score": {"type": "integer", "minimum": 1, "maximum": 5},
+                "comment": {"type": "string"}, "channel": {"type": "string"}}},
+            errors=(400, 401, 403, 404, 409, 413, 415, 503)),
+            "security": [{}, {"bearer": []}, {"session": []}]}},
+        "/api/v1/surveys/pending": {"get": {**op(
+            "The ticket the counter just finished, if not rated yet (at most one; nobody else's)", ok,
+            errors=(400, 404)),
+            "parameters": [{"name": "counter", "in": "query", "required": True, "schema": {"type": "string"}}]}},
         "/api/v1/questionnaire": {
             "get": op("The periodic questionnaire", ok, errors=()),
-            "post": op("Answer the questionnaire {answers: [1-5, ...], comment}", created, errors=(400,)),
+            "post": {**op("Answer the questionnaire {answers: [1-5, ...], comment} (an enrolled kiosk or staff)",
+                          created, errors=(400, 401, 413, 415, 503)),
+                     "security": [{}, {"bearer": []}, {"session": []}]},
         },
         "/api/v1/reports/{kind}/{period}": {"get": {**op("Daily (YYYY-MM-DD) or monthly (YYYY-MM) report (manager)",
                                                          ok, staff=True),

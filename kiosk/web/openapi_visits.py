@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kiosk.web.openapi_common import DAY_OR_EMPTY, ID
+from kiosk.web.openapi_common import DAY_OR_EMPTY, GREETING, ID
 
 _ERR = {"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 _VISIT = {"type": "object", "properties": {
@@ -19,6 +19,25 @@ _VISIT = {"type": "object", "properties": {
     "snapshot_url": {"type": "string", "nullable": True}, "version": {"type": "integer"},
     "print": {"type": "object", "description": "visitor registrations: the pass's print status"}}}
 _STAFF: list[dict[str, list[str]]] = [{"bearer": []}, {"session": []}]
+#: An enrolled kiosk (no scheme: its device credential), or staff.
+_DEVICE: list[dict[str, list[str]]] = [{}, {"bearer": []}, {"session": []}]
+_CHECKED_IN = {"type": "object", "required": ["greeting", "checkin_token", "checkin_token_expires_at"],
+               "description": "What a device gets: the greeting the screen shows and the single-use token that "
+                              "links the ticket or case taken next (staff get the visit's fields as well)",
+               "properties": {"greeting": GREETING, "checkin_token": {"type": "string"},
+                              "checkin_token_expires_at": {"type": "string", "format": "date-time"},
+                              "print": {"type": "object", "description": "visitor registrations: the pass's "
+                                                                         "print status"}}}
+_SCANNED = {"type": "object", "required": ["kind", "source", "ok", "action"], "properties": {
+    "kind": {"type": "string", "enum": ["resident", "visitor", "ticket", "unknown"]}, "source": {"type": "string"},
+    "ok": {"type": "boolean"}, "action": {"type": "string", "enum": ["checked_in", "checked_out", "ticket",
+                                                                     "refused"]},
+    "greeting": GREETING, "checkin_token": {"type": "string"},
+    "checkin_token_expires_at": {"type": "string", "format": "date-time"},
+    "error": {"type": "object", "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}}
+_CHECKED_OUT = {"type": "object", "properties": {"ok": {"type": "boolean"}, "action": {"enum": ["checked_out"]},
+                                                 "greeting": GREETING},
+                "description": "a device gets the farewell's masked name; staff get the visit"}
 
 
 def _resp(ok: dict, *errors: int) -> dict:
@@ -58,17 +77,22 @@ def visit_paths() -> dict[str, Any]:
                "properties": {"payload": {"type": "string"}}}
     return {
         "/api/v1/checkins": {"post": {
-            "summary": "Check in: resident QR card, ID number (resident, else visitor with name), or visitor "
-                       "registration (prints a pass); forged/expired/other-site cards 403",
-            "requestBody": _body(checkin_body),
-            "responses": _resp({"201": _json("the visit", _VISIT)}, 400, 403, 404, 413, 415)}},
+            "summary": "Check in (an enrolled kiosk or staff): resident QR card, ID number (a resident's or anyone "
+                       "else's, answered alike), or visitor registration (prints a pass); forged/expired/"
+                       "other-site cards 403",
+            "security": _DEVICE, "requestBody": _body(checkin_body),
+            "responses": _resp({"201": _json("the greeting and the check-in token (staff: and the visit)",
+                                             _CHECKED_IN)}, 400, 401, 403, 404, 413, 415, 503)}},
         "/api/v1/scans": {"post": {
             "summary": "A code read by a keyboard-wedge scanner: a resident card checks in, a visitor pass checks out",
-            "requestBody": _body(payload),
-            "responses": _resp({"200": _json("the outcome (also sent as the qr.scanned event)")}, 400, 415)}},
+            "security": _DEVICE, "requestBody": _body(payload),
+            "responses": _resp({"200": _json("the outcome (also sent as the qr.scanned event, without the token)",
+                                             _SCANNED)}, 400, 401, 413, 415, 503)}},
         "/api/v1/checkouts": {"post": {
             "summary": "Check a visitor out with the QR payload of their pass", "requestBody": _body(payload),
-            "responses": _resp({"200": _json("the visit", _VISIT)}, 400, 403, 404, 409)}},
+            "security": _DEVICE,
+            "responses": _resp({"200": _json("the farewell (staff: the visit)", _CHECKED_OUT)},
+                               400, 401, 403, 404, 409, 413, 415, 503)}},
         "/api/v1/visits": {"get": {
             "summary": "The visit log (security, manager; audited), newest first", "security": _STAFF,
             "parameters": _FILTERS,

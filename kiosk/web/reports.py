@@ -9,12 +9,14 @@ from datetime import datetime
 
 from flask import Blueprint, Response, abort, jsonify, render_template, request
 
-from kiosk.errors import Invalid, NotFound
+from kiosk.errors import Forbidden, Invalid, NotFound
 from kiosk.reports import render
+from kiosk.web.access import device_or_staff
 from kiosk.web.api import json_body
 from kiosk.web.api_visits import audit
 from kiosk.web.auth import current_principal, login_required, staff_api
 from kiosk.web.context import services
+from kiosk.web.privacy import is_staff
 
 api_bp = Blueprint("reports_api", __name__)
 bp = Blueprint("reports", __name__)
@@ -121,23 +123,58 @@ def rate():
     return render_template("reports_rate.html", site=k.config.site, counter=counter)
 
 
-# -- surveys (public: the kiosk and the tablets) --------------------------------------------
+# -- surveys (the kiosk and the tablets) ---------------------------------------------------
+def _device_rating_target(body: dict) -> int:
+    """The ticket a device may rate: the one just finished at `counter` (the counter's
+    tablet), or the one whose QR code was scanned (`ticket_code`, the holder's own)."""
+    if body.get("case_id") is not None:
+        raise Forbidden("rating_not_allowed", "a case is rated with the code on its slip")
+    k = services()
+    if body.get("ticket_code"):
+        if body.get("ticket_id") is not None or body.get("counter"):
+            raise Invalid("invalid_target", "send ticket_code alone, or ticket_id with counter")
+        ticket = k.queue.find_by_reference(body["ticket_code"][:512])
+        if ticket is None:
+            raise Invalid("unknown_code", "this is not a ticket of this service centre")
+        return int(ticket["id"])
+    if body.get("ticket_id") is None or not body.get("counter"):
+        raise Invalid("invalid_target", "rate the ticket just finished at a counter, or scan your ticket")
+    if k.config.counter(body["counter"]) is None:
+        raise Invalid("unknown_counter", f"unknown counter {body['counter']!r}")
+    finished = k.surveys.just_finished(body["counter"])
+    if finished is None or finished["ticket_id"] != body["ticket_id"]:
+        raise Forbidden("rating_not_allowed", "only the ticket just finished at this counter is rated here")
+    return int(body["ticket_id"])
+
+
 @api_bp.post("/api/v1/surveys")
+@device_or_staff("kiosk", "tablet")
 def answer_survey():
-    body = json_body({"ticket_id": (int, False), "case_id": (int, False), "score": (int, True),
-                      "comment": (str, False), "channel": (str, False)})
-    data = services().surveys.answer(score=body["score"], ticket_id=body.get("ticket_id"),
-                                     case_id=body.get("case_id"), comment=body.get("comment") or "",
-                                     channel=body.get("channel") or "kiosk")
+    body = json_body({"ticket_id": (int, False), "case_id": (int, False), "ticket_code": (str, False),
+                      "counter": (str, False), "score": (int, True), "comment": (str, False),
+                      "channel": (str, False)})
+    ticket_id, case_id = body.get("ticket_id"), body.get("case_id")
+    if not is_staff():
+        ticket_id = _device_rating_target(body)
+    elif body.get("ticket_code"):
+        raise Invalid("invalid_field", "staff rate by ticket_id or case_id")
+    data = services().surveys.answer(score=body["score"], ticket_id=ticket_id, case_id=case_id,
+                                     comment=body.get("comment") or "", channel=body.get("channel") or "kiosk")
+    if not is_staff():
+        data = {k: data[k] for k in ("id", "ticket_id", "score", "channel", "created_at")}
     return jsonify(data), 201
 
 
 @api_bp.get("/api/v1/surveys/pending")
 def pending_rating():
+    """The ticket the counter just finished, if it waits for a rating: nobody else's."""
     counter = request.args.get("counter") or None
-    if counter is not None and services().config.counter(counter) is None:
+    if counter is None:
+        raise Invalid("counter_required", "name the counter: ?counter=")
+    if services().config.counter(counter) is None:
         raise NotFound("not_found", f"unknown counter {counter!r}")
-    return jsonify({"pending": services().surveys.pending(counter)})
+    finished = services().surveys.just_finished(counter)
+    return jsonify({"pending": [finished] if finished else []})
 
 
 @api_bp.get("/api/v1/questionnaire")
@@ -146,6 +183,7 @@ def questionnaire():
 
 
 @api_bp.post("/api/v1/questionnaire")
+@device_or_staff("kiosk")
 def answer_questionnaire():
     body = json_body({"answers": (list, True), "comment": (str, False)})
     return jsonify(services().surveys.answer_questionnaire(body["answers"], body.get("comment") or "")), 201

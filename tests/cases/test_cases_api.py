@@ -248,8 +248,9 @@ def test_the_watcher_thread_raises_overdue_by_itself(kiosk, clock):
     assert kiosk.cases._thread is None
 
 
-def test_kiosk_case_linked_to_a_check_in_visit(client, kiosk):
-    assert client.post("/api/v1/cases", json={"type": "repair", "description": "x", "visit_id": 999}
+def test_kiosk_case_linked_to_a_check_in_visit(client, kiosk, tokens):
+    h = bearer(tokens["receptionist"])
+    assert client.post("/api/v1/cases", json={"type": "repair", "description": "x", "visit_id": 999}, headers=h
                        ).get_json()["error"]["code"] == "unknown_visit"
     with kiosk.db.write() as conn:
         conn.execute("INSERT INTO residents (id, name, unit, phone, phone_norm, updated_at) VALUES "
@@ -263,7 +264,8 @@ def test_kiosk_case_linked_to_a_check_in_visit(client, kiosk):
     with kiosk.db.write() as conn:
         visit_id = conn.execute(f"INSERT INTO visits ({', '.join(values)}) VALUES ({', '.join('?' for _ in values)})",
                                 tuple(values.values())).lastrowid
-    r = client.post("/api/v1/cases", json={"type": "repair", "description": "门锁坏了", "visit_id": visit_id})
+    r = client.post("/api/v1/cases", json={"type": "repair", "description": "门锁坏了", "visit_id": visit_id,
+                                           "channel": "kiosk"}, headers=h)
     assert r.status_code == 201
     case = r.get_json()
     assert case["visit_id"] == visit_id and case["resident_id"] == "r9" and case["unit"] == "1-1-101"

@@ -16,37 +16,44 @@ def served_ticket(kiosk, service="A"):
     return t
 
 
-def test_one_survey_per_ticket_and_only_after_service(client, kiosk, clock):
+def test_one_survey_per_ticket_and_only_after_service(client, kiosk, clock, tokens):
     waiting = kiosk.queue.issue("B").ticket
-    r = client.post("/api/v1/surveys", json={"ticket_id": waiting["id"], "score": 5})
+    r = client.post("/api/v1/surveys", json={"ticket_id": waiting["id"], "score": 5},
+                    headers=bearer(tokens["receptionist"]))
     assert r.status_code == 409 and r.get_json()["error"]["code"] == "not_finished"
     t = served_ticket(kiosk)
     assert client.get("/api/v1/surveys/pending?counter=1").get_json()["pending"][0]["number"] == t["number"]
-    r = client.post("/api/v1/surveys", json={"ticket_id": t["id"], "score": 4, "comment": "很好", "channel": "tablet"})
+    r = client.post("/api/v1/surveys", json={"ticket_id": t["id"], "counter": "1", "score": 4, "comment": "很好",
+                                             "channel": "tablet"})
     assert r.status_code == 201 and r.get_json()["score"] == 4
-    r = client.post("/api/v1/surveys", json={"ticket_id": t["id"], "score": 1})
+    r = client.post("/api/v1/surveys", json={"ticket_id": t["id"], "score": 1}, headers=bearer(tokens["manager"]))
     assert r.status_code == 409 and r.get_json()["error"]["code"] == "already_answered"
     assert client.get("/api/v1/surveys/pending?counter=1").get_json()["pending"] == []
-    for bad in ({"ticket_id": t["id"], "score": 6}, {"ticket_id": t["id"], "score": True},
-                {"ticket_id": t["id"], "case_id": 1, "score": 3}, {"score": 3}, {"ticket_id": 999, "score": 3},
-                {"ticket_id": t["id"], "score": 3, "comment": "x" * 600}, {"ticket_id": t["id"], "score": "5"}):
+    t2 = served_ticket(kiosk)
+    for bad in ({"ticket_id": t2["id"], "counter": "1", "score": 6},
+                {"ticket_id": t2["id"], "counter": "1", "score": True},
+                {"ticket_id": t2["id"], "counter": "1", "case_id": 1, "score": 3}, {"score": 3},
+                {"ticket_id": 999, "counter": "1", "score": 3},
+                {"ticket_id": t2["id"], "counter": "1", "score": 3, "comment": "x" * 600},
+                {"ticket_id": t2["id"], "counter": "1", "score": "5"}):
         assert 400 <= client.post("/api/v1/surveys", json=bad).status_code < 500, bad
     assert kiosk.db.scalar("SELECT COUNT(*) FROM surveys") == 1
     rows = kiosk.db.query("SELECT key, data FROM outbox WHERE kind = 'survey'")
     assert len(rows) == 1 and json.loads(rows[0]["data"])["ticket_id"] == t["id"]
 
 
-def test_rating_window_closes(client, kiosk, clock):
+def test_rating_window_closes(client, kiosk, clock, tokens):
     t = served_ticket(kiosk)
     clock.advance(hours=13)
-    r = client.post("/api/v1/surveys", json={"ticket_id": t["id"], "score": 4})
+    r = client.post("/api/v1/surveys", json={"ticket_id": t["id"], "score": 4}, headers=bearer(tokens["manager"]))
     assert r.status_code == 409 and r.get_json()["error"]["code"] == "survey_closed"
 
 
 def test_case_survey_once(client, kiosk, tokens):
     case = kiosk.cases.create(type="repair", description="灯坏了", channel="counter")
-    assert client.post("/api/v1/surveys", json={"case_id": case["id"], "score": 5}).status_code == 201
-    assert client.post("/api/v1/surveys", json={"case_id": case["id"], "score": 2}).status_code == 409
+    h = bearer(tokens["specialist"])
+    assert client.post("/api/v1/surveys", json={"case_id": case["id"], "score": 5}, headers=h).status_code == 201
+    assert client.post("/api/v1/surveys", json={"case_id": case["id"], "score": 2}, headers=h).status_code == 409
 
 
 def test_questionnaire(client, kiosk):

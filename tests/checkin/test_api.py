@@ -32,16 +32,31 @@ def checkin(client, **body):
     return client.post("/api/v1/checkins", json=body)
 
 
+def last_visit(kiosk) -> dict:
+    return kiosk.db.query_one("SELECT * FROM visits ORDER BY id DESC LIMIT 1")
+
+
 def test_qr_checkin_records_visit_outbox_and_greets(client, kiosk, card, recorded_events):
     resp = checkin(client, method="qr", payload=card)
     assert resp.status_code == 201, resp.json
-    visit = resp.json
+    assert resp.json["greeting"] == {"name": "张**"}
+    assert set(resp.json) == {"greeting", "checkin_token", "checkin_token_expires_at"}
+    visit = last_visit(kiosk)
     assert (visit["kind"], visit["method"], visit["name"], visit["unit"], visit["resident_id"]) == \
         ("resident", "qr", "张女士", "3-2-501", "r-zhang")
     rows = kiosk.db.query("SELECT key, data FROM outbox WHERE kind = 'visit'")
     assert [r["key"] for r in rows] == [f"demo-site:visit:{visit['id']}:1"]
     assert json.loads(rows[0]["data"])["name"] == "张女士"
     assert recorded_events.names("visit.checked_in") == ["visit.checked_in"]
+
+
+def test_staff_checkin_answers_the_visit(client, kiosk, card, tokens):
+    resp = client.post("/api/v1/checkins", json={"method": "qr", "payload": card},
+                       headers=bearer(tokens["receptionist"]))
+    assert resp.status_code == 201
+    assert (resp.json["name"], resp.json["resident_id"], resp.json["greeting"]) == \
+        ("张女士", "r-zhang", {"name": "张**"})
+    assert resp.headers["Location"] == f"/api/v1/visits/{resp.json['id']}"
 
 
 def test_greeting_is_spoken_after_a_resident_check_in(tmp_path, config, clock, residents_csv_text):
@@ -91,8 +106,10 @@ def test_expired_and_revoked_cards_refused(client, kiosk, clock, card):
 def test_id_number_check_in_matches_resident_by_keyed_hash(client, kiosk, residents):
     resp = checkin(client, method="id", id_number=ZHANG_ID.lower())
     assert resp.status_code == 201
-    assert (resp.json["resident_id"], resp.json["method"]) == ("r-zhang", "id")
-    assert resp.json["id_masked"] == ZHANG_ID[:4] + "*" * 10 + ZHANG_ID[-4:]
+    assert "resident_id" not in resp.json and "id_masked" not in resp.json
+    visit = last_visit(kiosk)
+    assert (visit["resident_id"], visit["method"]) == ("r-zhang", "id")
+    assert visit["id_masked"] == ZHANG_ID[:4] + "*" * 10 + ZHANG_ID[-4:]
     dump = "\n".join(str(tuple(r)) for t in ("visits", "outbox", "residents")
                      for r in kiosk.db.conn.execute(f"SELECT * FROM {t}"))
     assert ZHANG_ID not in dump and ZHANG_ID.lower() not in dump  # never stored in clear
@@ -106,11 +123,20 @@ def test_bad_id_numbers_change_nothing(client, kiosk, residents, number, code):
     assert count(kiosk, "visits") == 0
 
 
-def test_unknown_id_number_without_name_is_404_with_name_a_visitor(client, kiosk, residents):
-    resp = checkin(client, method="id", id_number="11010519491231002X")
-    assert resp.status_code == 404 and resp.json["error"]["code"] == "id_not_found"
-    resp = checkin(client, method="id", id_number="11010519491231002X", name="赵先生")
-    assert resp.status_code == 201 and resp.json["kind"] == "visitor"
+def test_known_and_unknown_id_numbers_answer_alike(client, kiosk, residents):
+    """No oracle: a resident's ID number and anyone else's get the same answer, differing
+    only in the random token; the visit records which it was."""
+    known = checkin(client, method="id", id_number=ZHANG_ID)
+    unknown = checkin(client, method="id", id_number="11010519491231002X")
+    assert known.status_code == unknown.status_code == 201
+    assert set(known.json) == set(unknown.json) == {"greeting", "checkin_token", "checkin_token_expires_at"}
+    assert known.json["greeting"] == unknown.json["greeting"] == {"name": ""}
+    assert known.json["checkin_token"] != unknown.json["checkin_token"]
+    assert [(v["kind"], v["resident_id"]) for v in kiosk.db.query("SELECT * FROM visits ORDER BY id")] == \
+        [("resident", "r-zhang"), ("visitor", None)]
+    named = checkin(client, method="id", id_number="11010519491231002X", name="赵先生")
+    assert named.status_code == 201 and named.json["greeting"] == {"name": "赵**"}
+    assert last_visit(kiosk)["kind"] == "visitor"
 
 
 def test_visitor_registration_prints_a_pass_whose_qr_checks_out(client, kiosk):
@@ -126,7 +152,8 @@ def test_visitor_registration_prints_a_pass_whose_qr_checks_out(client, kiosk):
     [pass_payload] = doc.qr_payloads
     out = client.post("/api/v1/scans", json={"payload": pass_payload})  # the pass held up on the way out
     assert out.status_code == 200 and out.json["action"] == "checked_out"
-    assert kiosk.visits.get(resp.json["id"])["checked_out_at"]
+    assert out.json["greeting"] == {"name": "王*"} and "visit" not in out.json
+    assert last_visit(kiosk)["checked_out_at"]
     again = client.post("/api/v1/checkouts", json={"payload": pass_payload})
     assert again.status_code == 409
     assert count(kiosk, "outbox", "kind = 'visit'") == 2  # check-in and check-out versions
@@ -158,16 +185,20 @@ def test_huge_and_non_json_bodies(client, kiosk):
 
 def test_ticket_with_resident_token(client, kiosk, card):
     resp = client.post("/api/v1/tickets", json={"service": "A", "resident_token": card})
-    assert resp.status_code == 201 and resp.json["resident_id"] == "r-zhang"
+    assert resp.status_code == 201 and "resident_id" not in resp.json
+    assert kiosk.db.scalar("SELECT resident_id FROM tickets WHERE id = ?", (resp.json["id"],)) == "r-zhang"
     bad = client.post("/api/v1/tickets", json={"service": "A", "resident_token": card + "x"})
     assert bad.status_code == 403 and bad.json["error"]["code"] == "token_forged"
     assert count(kiosk, "tickets") == 1
 
 
 def test_ticket_after_check_in_is_linked_to_the_visit(client, kiosk, card):
-    visit = checkin(client, method="qr", payload=card).json
-    ticket = client.post("/api/v1/tickets", json={"service": "B", "visit_id": visit["id"]}).json
-    assert (ticket["visit_id"], ticket["resident_id"]) == (visit["id"], "r-zhang")
+    token = checkin(client, method="qr", payload=card).json["checkin_token"]
+    visit = last_visit(kiosk)
+    ticket = client.post("/api/v1/tickets", json={"service": "B", "checkin_token": token}).json
+    assert "visit_id" not in ticket and "resident_id" not in ticket
+    row = kiosk.db.query_one("SELECT visit_id, resident_id FROM tickets WHERE id = ?", (ticket["id"],))
+    assert (row["visit_id"], row["resident_id"]) == (visit["id"], "r-zhang")
     assert kiosk.db.scalar("SELECT ticket_id FROM visits WHERE id = ?", (visit["id"],)) == ticket["id"]
 
 
@@ -320,7 +351,8 @@ def test_site_key_is_private_and_stable(kiosk):
 
 def test_scan_endpoint_checks_in_and_reports_refusals(client, kiosk, card, recorded_events):
     ok = client.post("/api/v1/scans", json={"payload": card}).json
-    assert ok["ok"] and ok["action"] == "checked_in" and ok["visit"]["name"] == "张女士"
+    assert ok["ok"] and ok["action"] == "checked_in" and ok["greeting"] == {"name": "张**"}
+    assert "visit" not in ok and ok["checkin_token"]
     bad = client.post("/api/v1/scans", json={"payload": "garbage"}).json
     assert not bad["ok"] and bad["error"]["code"] == "unknown_code"
     events = recorded_events.data("qr.scanned")

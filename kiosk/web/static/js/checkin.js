@@ -2,8 +2,9 @@
  * scanner arrives as the `qr.scanned` event and is greeted by name; a keyboard-wedge
  * scanner's fast keystrokes ending in Enter are taken as a scan, not typed into a field;
  * ID-number check-in with an on-screen keypad and the GB 11643 check digit verified
- * before anything is sent; visitor registration printing a pass. The ticket taken after
- * a check-in carries its visit_id (kiosk.js asks Kiosk.ticketExtras). */
+ * before anything is sent; visitor registration printing a pass. A check-in answers a
+ * masked greeting and a single-use check-in token: the ticket (kiosk.js) or case
+ * (kiosk_cases.js) taken next carries it (Kiosk.ticketExtras). */
 (function () {
   "use strict";
 
@@ -49,39 +50,52 @@
     return K.describeError(err && err.error ? { code: err.error.code, message: err.error.message } : err);
   }
 
-  /* ---- greeting and the visit the next ticket belongs to ------------------------------ */
+  /* ---- greeting and the check-in the next ticket belongs to ---------------------------- */
 
-  var visit = null;  // {id, at}
+  var checkin = null;  // {token, at}
   K.ticketExtras = function () {
-    if (!visit || Date.now() - visit.at > VISIT_LINK_SECONDS * 1000) return {};
-    var extras = { visit_id: visit.id };
-    visit = null;
+    if (!checkin || Date.now() - checkin.at > VISIT_LINK_SECONDS * 1000) return {};
+    var extras = { checkin_token: checkin.token };
+    checkin = null;
     return extras;
   };
-
-  function greet(v) {
-    visit = { id: v.id, at: Date.now() };
-    $("ci-greet-zh").textContent = K.t("checkin.hello", { name: v.name });
-    if ($("ci-greet-en")) $("ci-greet-en").textContent = "Hello, welcome!";
-    $("ci-greet-unit").textContent = v.unit || "";
-    $("ci-greeting").setAttribute("data-visit", v.id);
-    show($("ci-greeting"), GREETING_SECONDS);
+  function keep(answer) {
+    checkin = answer && answer.checkin_token ? { token: answer.checkin_token, at: Date.now() } : null;
   }
 
-  var shown = {};        // outcomes already shown, by action and visit id
+  /** The masked name a check-in answers ({greeting: {name}}), or the name a scan event carries. */
+  function shownName(answer) {
+    if (answer && answer.greeting) return answer.greeting.name || "";
+    return (answer && answer.visit && answer.visit.name) || "";
+  }
+
+  /** `byId`: an ID-number check-in, greeted without a name whoever it was, with the way to
+   * register as a visitor for anyone not in the directory. */
+  function greet(answer, byId) {
+    keep(answer);
+    var name = shownName(answer);
+    $("ci-greet-zh").textContent = name ? K.t("checkin.hello", { name: name }) : K.t("checkin.welcome");
+    if ($("ci-greet-en")) $("ci-greet-en").textContent = "Hello, welcome!";
+    $("ci-greet-visitor").hidden = !byId;
+    show($("ci-greeting"), GREETING_SECONDS);
+  }
+  $("ci-greet-visitor").addEventListener("click", function () { openVisitor(); });
+
+  var shown = {};        // scan events already shown, by action and visit id
   var ownScanAt = 0;     // this page sent a wedge scan: its answer shows it, not the broadcast
 
   function onScan(outcome, fromServerEvent) {
     if (!outcome) return;
     if (fromServerEvent && outcome.source === "wedge" && Date.now() - ownScanAt < 10000) return;
-    if (outcome.visit) {
+    if (outcome.visit && outcome.visit.id) {
       var key = outcome.action + ":" + outcome.visit.id;
       if (shown[key]) return;
       shown[key] = true;
     }
-    if (outcome.ok && outcome.action === "checked_in") greet(outcome.visit);
+    if (outcome.ok && outcome.action === "checked_in") greet(outcome, false);
     else if (outcome.ok && outcome.action === "checked_out") {
-      message(K.t("checkin.goodbye", { name: outcome.visit.name }), K.t("checkin.goodbye_en", { name: outcome.visit.name }));
+      var name = shownName(outcome);
+      message(K.t("checkin.goodbye", { name: name }), K.t("checkin.goodbye_en", { name: name }));
     } else if (outcome.error) message(errorText(outcome.error));
   }
 
@@ -114,6 +128,7 @@
       ev.preventDefault();
       ev.stopPropagation();
       if (burstField) burstField.value = fieldBefore;  // the scan is not typing
+      if (K.takeScan && K.takeScan(code)) return;  // a screen waiting for a scan (the rating) takes it
       ownScanAt = Date.now();
       K.api("POST", "/api/v1/scans", { payload: code }).then(function (outcome) {
         onScan(outcome, false);
@@ -174,7 +189,7 @@
     btn.disabled = true;
     K.api("POST", "/api/v1/checkins", { method: "id", id_number: idInput.value.toUpperCase() }).then(function (v) {
       idInput.value = "";
-      greet(v);
+      greet(v, true);
     }, function (err) {
       idError.textContent = errorText(err);
     }).then(function () { btn.disabled = false; });
@@ -183,11 +198,12 @@
   /* ---- visitors -------------------------------------------------------------------- */
 
   var vErr = $("ci-visitor-error");
-  $("ci-visitor-open").addEventListener("click", function () {
+  function openVisitor() {
     $("ci-visitor-form").reset();
     vErr.textContent = "";
     show($("ci-visitor"));
-  });
+  }
+  $("ci-visitor-open").addEventListener("click", openVisitor);
   $("ci-visitor-form").addEventListener("submit", function (ev) {
     ev.preventDefault();
     var visitor = {
@@ -204,8 +220,8 @@
     var btn = $("ci-visitor-submit");
     btn.disabled = true;
     K.api("POST", "/api/v1/checkins", { method: "manual", visitor: visitor }).then(function (v) {
-      visit = { id: v.id, at: Date.now() };
-      $("ci-pass-who").textContent = v.name + " · " + v.unit;
+      keep(v);
+      $("ci-pass-who").textContent = shownName(v);
       var status = v.print ? v.print.status : "queued";
       $("ci-pass-print").setAttribute("data-status", status);
       $("ci-pass-print").textContent = "";
@@ -213,7 +229,6 @@
       if (bilingual && K.strings["checkin." + status + "_en"]) {
         $("ci-pass-print").appendChild(K.el("span", { class: "t-sub", lang: "en", text: K.t("checkin." + status + "_en") }));
       }
-      $("ci-pass").setAttribute("data-visit", v.id);
       show($("ci-pass"), 30);
     }, function (err) {
       vErr.textContent = errorText(err);

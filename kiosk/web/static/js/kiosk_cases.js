@@ -1,9 +1,10 @@
 /* Touchscreen and counter-tablet parts of cases and surveys:
  *  - file a repair or complaint → POST /api/v1/cases (channel kiosk) → case number + slip status;
- *  - rate a finished ticket 1-5 (+ comment) → POST /api/v1/surveys (one per ticket);
- *  - the periodic questionnaire offered after a while of inactivity → POST /api/v1/questionnaire.
- * On /rate (the counter tablet) the rating panel appears by itself for the counter's
- * ticket that was just finished. */
+ *  - rate a finished ticket 1-5 (+ comment) → POST /api/v1/surveys (one per ticket): on the
+ *    touchscreen the holder scans their own ticket's QR code (ticket_code); on /rate (the
+ *    counter tablet) the panel appears by itself for the ticket the counter just finished
+ *    (ticket_id + counter). No screen lists anyone's tickets;
+ *  - the periodic questionnaire offered after a while of inactivity → POST /api/v1/questionnaire. */
 (function () {
   "use strict";
   var K = window.Kiosk;
@@ -52,9 +53,8 @@
     var text = $("kc-desc").value.trim();
     var body = { type: fileType, channel: "kiosk", description: text ? (category ? category + "：" + text : text) : category };
     if (category) body.category = category;
-    // after a check-in, the case belongs to that visit (and its resident); checkin.js may offer a peek
-    var visit = typeof K.currentVisit === "function" ? K.currentVisit() : null;
-    if (visit && visit.id) body.visit_id = visit.id;
+    // after a check-in, the case belongs to it (and its resident): the check-in's single-use token
+    Object.assign(body, K.ticketExtras ? K.ticketExtras() : {});
     if ($("kc-unit").value.trim()) body.unit = $("kc-unit").value.trim();
     if ($("kc-phone").value.trim()) body.contact_phone = $("kc-phone").value.trim();
     send.disabled = true;
@@ -81,36 +81,47 @@
       $("kc-rate-send").disabled = false;
     });
   });
+  /** target: {ticket_id, number, counter} (the tablet) or {code, number} (a scanned ticket). */
   function rateTicket(ticket) {
     target = ticket;
     score = null;
     radio(stars, null);
     $("kc-rate-send").disabled = true;
     $("kc-rate-comment").value = "";
-    $("kc-rate-ticket").textContent = K.t("kc.ticket", { number: ticket.number });
+    $("kc-rate-ticket").textContent = ticket.number ? K.t("kc.ticket", { number: ticket.number }) : K.t("kc.your_ticket");
     show("kc-rate");
   }
+  /** The number a scanned ticket code shows (KT1:site:id:number), or "" when it does not say. */
+  function numberOf(code) {
+    var parts = code.split(":");
+    return parts.length === 4 && parts[0] === "KT1" ? parts[3] : "";
+  }
   if ($("kc-open-rate")) $("kc-open-rate").addEventListener("click", function () {
-    K.api("GET", "/api/v1/surveys/pending").then(function (data) {
-      var box = $("kc-tickets");
-      box.textContent = "";
-      (data.pending || []).forEach(function (tk) {
-        box.appendChild(K.el("button", { type: "button", class: "kc-ticket-btn", text: tk.number,
-          onclick: function () { rateTicket(tk); } }));
-      });
-      if (!(data.pending || []).length) box.appendChild(K.el("p", { class: "kc-note", text: K.t("kc.no_tickets") }));
-      show("kc-pick");
-    }, K.toastError);
+    $("kc-scan-error").textContent = "";
+    show("kc-pick");
   });
+  // a keyboard-wedge scan (checkin.js) while the kiosk waits for a ticket: rate that ticket
+  K.takeScan = function (code) {
+    if (!$("kc-pick") || $("kc-pick").hidden) return false;
+    if (code.indexOf("KT1:") !== 0 && code.indexOf("/t/") < 0) {
+      $("kc-scan-error").textContent = K.t("kc.not_a_ticket");
+      return true;
+    }
+    rateTicket({ code: code, number: numberOf(code) });
+    return true;
+  };
   if ($("kc-rate-send")) $("kc-rate-send").addEventListener("click", function () {
     if (!target || !score) return;
-    var body = { ticket_id: target.ticket_id, score: score, channel: tablet ? "tablet" : "kiosk" };
+    var body = target.code ? { ticket_code: target.code } : { ticket_id: target.ticket_id, counter: target.counter };
+    body.score = score;
+    body.channel = tablet ? "tablet" : "kiosk";
     if ($("kc-rate-comment").value.trim()) body.comment = $("kc-rate-comment").value.trim();
     $("kc-rate-send").disabled = true;
     K.api("POST", "/api/v1/surveys", body).then(function () {
       show("kc-thanks");
     }, function (err) {
       if (err.code === "already_answered") { K.toast(K.t("kc.already_answered")); show(null); return; }
+      if (K.strings["kc." + err.code]) { K.toast(K.t("kc." + err.code)); show(null); return; }
       $("kc-rate-send").disabled = false;
       K.toastError(err);
     });
