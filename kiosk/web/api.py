@@ -13,8 +13,10 @@ from flask import Blueprint, Response, g, jsonify, request, stream_with_context
 from kiosk.errors import Invalid, NotFound, Unsupported
 from kiosk.events import Event
 from kiosk.queue.rules import Action
+from kiosk.web.access import device_or_staff
 from kiosk.web.auth import current_principal, staff_api
 from kiosk.web.context import services
+from kiosk.web.limits import check_print_capacity
 from kiosk.web.openapi import openapi_document
 
 bp = Blueprint("api", __name__)
@@ -162,6 +164,7 @@ def board():
 
 
 @bp.post("/api/v1/tickets")
+@device_or_staff("kiosk", limit="tickets")
 def issue_ticket():
     body = json_body({"service": (str, True), "priority": (bool, False), "resident_token": (str, False),
                       "visit_id": (int, False)})
@@ -170,6 +173,7 @@ def issue_ticket():
         resident_id = services().visits.resident_from_token(body["resident_token"][:512])["id"]
     elif body.get("visit_id"):
         resident_id = services().visits.resident_of_visit(body["visit_id"])
+    check_print_capacity()
     issued = services().queue.issue(body["service"], priority=bool(body.get("priority")),
                                     visit_id=body.get("visit_id"), resident_id=resident_id)
     if body.get("visit_id"):

@@ -12,6 +12,7 @@ from flask import Blueprint, Response, jsonify, request
 from kiosk.errors import Invalid, NotFound
 from kiosk.services.visits import VisitService
 from kiosk.text import one_line
+from kiosk.web.access import device_or_staff
 from kiosk.web.api import json_body, no_body, query_int, request_json
 from kiosk.web.auth import current_principal, staff_api
 from kiosk.web.context import services
@@ -52,6 +53,7 @@ def _created(visit: dict) -> Response:
 
 
 @bp.post("/api/v1/checkins")
+@device_or_staff("kiosk", limit="checkins")
 def checkin():
     body = request_json() if request.is_json else None
     method = body.get("method") if isinstance(body, dict) else None
@@ -74,6 +76,7 @@ def checkin():
 
 
 @bp.post("/api/v1/scans")
+@device_or_staff("kiosk", limit="scans")
 def scan():
     """A code from a keyboard-wedge scanner on the kiosk page: card → check-in, pass → check-out."""
     body = json_body({"payload": (str, True)})
@@ -83,6 +86,7 @@ def scan():
 
 
 @bp.post("/api/v1/checkouts")
+@device_or_staff("kiosk", limit="checkouts")
 def checkout_by_pass():
     body = json_body({"payload": (str, True)})
     return jsonify(visits().checkout_pass(body["payload"][:512]))

@@ -15,9 +15,11 @@ from kiosk.cases import rules
 from kiosk.errors import Forbidden, Invalid, NotFound, Unauthorized
 from kiosk.names import CASE_TYPE_NAMES, case_number
 from kiosk.services.auth import Principal
+from kiosk.web.access import device_or_staff
 from kiosk.web.api import json_body, query_int
 from kiosk.web.auth import current_principal, login_required, staff_api
 from kiosk.web.context import services
+from kiosk.web.limits import check_print_capacity
 
 api_bp = Blueprint("cases_api", __name__)
 bp = Blueprint("cases", __name__)
@@ -61,6 +63,7 @@ def _principal_name() -> str | None:
 
 
 @api_bp.post("/api/v1/cases")
+@device_or_staff("kiosk", limit="cases")
 def create_case():
     body = json_body({"type": (str, True), "description": (str, True), "channel": (str, False),
                       "resident_id": (str, False), "ticket_id": (int, False), "call_id": (int, False),
@@ -88,6 +91,8 @@ def create_case():
     elif "channel" not in body:
         body["channel"] = "counter"
     print_slip = bool(body.pop("print", False))
+    if print_slip:
+        check_print_capacity()
     case = services().cases.create(**body, actor=principal.name if principal else "kiosk", print_slip=print_slip)
     response = jsonify(case)
     response.status_code = 201

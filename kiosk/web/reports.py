@@ -11,6 +11,7 @@ from flask import Blueprint, Response, abort, jsonify, render_template, request
 
 from kiosk.errors import Invalid, NotFound
 from kiosk.reports import render
+from kiosk.web.access import device_or_staff
 from kiosk.web.api import json_body
 from kiosk.web.api_visits import audit
 from kiosk.web.auth import current_principal, login_required, staff_api
@@ -123,6 +124,7 @@ def rate():
 
 # -- surveys (public: the kiosk and the tablets) --------------------------------------------
 @api_bp.post("/api/v1/surveys")
+@device_or_staff("kiosk", "tablet", limit="surveys")
 def answer_survey():
     body = json_body({"ticket_id": (int, False), "case_id": (int, False), "score": (int, True),
                       "comment": (str, False), "channel": (str, False)})
@@ -146,6 +148,7 @@ def questionnaire():
 
 
 @api_bp.post("/api/v1/questionnaire")
+@device_or_staff("kiosk", "tablet", limit="questionnaire")
 def answer_questionnaire():
     body = json_body({"answers": (list, True), "comment": (str, False)})
     return jsonify(services().surveys.answer_questionnaire(body["answers"], body.get("comment") or "")), 201
