@@ -20,7 +20,8 @@ LAN = {"REMOTE_ADDR": "192.168.1.77"}
 #: Every anonymous write of the app, a body it accepts, and the device kinds it takes.
 WRITES = [
     ("/api/v1/tickets", {"service": "A"}, ("kiosk",)),
-    ("/api/v1/checkins", {"method": "manual", "visitor": {"name": "王五", "phone": "13800138000", "host_unit": "1-101"}},
+    ("/api/v1/checkins",
+     {"method": "manual", "visitor": {"name": "王五", "phone": "13800138000", "host_unit": "1-101"}},
      ("kiosk",)),
     ("/api/v1/scans", {"payload": "nothing-known"}, ("kiosk",)),
     ("/api/v1/checkouts", {"payload": "nothing-known"}, ("kiosk",)),
