@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from kiosk.clock import Clock, db_time
+from kiosk.clock import Clock, db_time, from_db_time
 from kiosk.config import Config
 from kiosk.errors import Conflict, Forbidden, Invalid, NotFound
 from kiosk.store.db import Database
@@ -57,7 +57,8 @@ class DeviceService:
     def __init__(self, db: Database, config: Config, clock: Clock) -> None:
         self.db = db
         self.clock = clock
-        self._networks = [ipaddress.ip_network(a, strict=False) for a in config.server.kiosk_addresses]
+        self.config = config
+        self._networks: tuple[tuple[str, ...], list[ipaddress.IPv4Network | ipaddress.IPv6Network]] = ((), [])
 
     def add(self, name: str, kind: str, created_by: str = "") -> Pairing:
         """A new device and its one-time pairing token (shown once, valid PAIRING_MINUTES)."""
@@ -109,7 +110,11 @@ class DeviceService:
 
     def from_address(self, address: str | None) -> Device | None:
         """The "local" kiosk when `address` is one of `server.kiosk_addresses`."""
-        if not address or not self._networks:
+        addresses = tuple(self.config.server.kiosk_addresses)
+        if self._networks[0] != addresses:
+            self._networks = (addresses, [ipaddress.ip_network(a, strict=False) for a in addresses])
+        networks = self._networks[1]
+        if not address or not networks:
             return None
         try:
             ip = ipaddress.ip_address(address.split("%", 1)[0])
@@ -117,7 +122,7 @@ class DeviceService:
             return None
         if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
             ip = ip.ipv4_mapped
-        if any(ip.version == net.version and ip in net for net in self._networks):
+        if any(ip.version == net.version and ip in net for net in networks):
             return Device(LOCAL_NAME, "kiosk")
         return None
 
@@ -135,6 +140,9 @@ class DeviceService:
         rows = self.db.query(f"SELECT name, kind, created_at, created_by, paired_at, last_seen_at, revoked_at, "
                              f"pairing_expires_at FROM devices {where} ORDER BY revoked_at IS NOT NULL, name")
         for row in rows:
+            for field in ("created_at", "last_seen_at", "paired_at"):
+                moment = from_db_time(row[field], self.clock.tz)
+                row[field.replace("_at", "_local")] = f"{moment:%Y-%m-%d %H:%M}" if moment else None
             if row["revoked_at"]:
                 row["state"] = "revoked"
             elif row["paired_at"]:

@@ -18,6 +18,7 @@ from kiosk.web.auth import current_principal, staff_api
 from kiosk.web.context import services
 from kiosk.web.limits import check_print_capacity
 from kiosk.web.openapi import openapi_document
+from kiosk.web.openapi_access import add_access
 
 bp = Blueprint("api", __name__)
 
@@ -148,7 +149,7 @@ def healthz():
 
 @bp.get("/api/v1/openapi.json")
 def openapi():
-    return jsonify(openapi_document())
+    return jsonify(add_access(openapi_document()))
 
 
 @bp.get("/api/v1/services")

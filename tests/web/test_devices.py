@@ -50,7 +50,6 @@ def pair(client, url: str) -> None:
 def lan_app(kiosk):
     """The app with `server.kiosk_addresses = []`: nobody counts as the local kiosk."""
     kiosk.config.server.kiosk_addresses = []
-    kiosk.devices.__init__(kiosk.db, kiosk.config, kiosk.clock)  # re-read the (now empty) addresses
     return create_app(kiosk.services, TESTING=True)
 
 
@@ -190,3 +189,21 @@ def test_admin_page_adds_shows_the_link_and_qr_and_revokes(lan_app, kiosk, staff
     other.post("/login", data={"username": staff["receptionist"], "password": PASSWORD,
                                "csrf_token": csrf(other.get("/login").get_data(as_text=True))})
     assert other.get("/admin/devices/").status_code == 403
+
+
+def test_openapi_documents_device_required_and_429_for_every_guarded_write(app, client):
+    from kiosk.web.access import LIMIT_ATTRIBUTE
+    from kiosk.web.openapi_access import DEVICE_WRITES
+
+    guarded = set()
+    for rule in app.url_map.iter_rules():
+        view = app.view_functions[rule.endpoint]
+        if getattr(view, LIMIT_ATTRIBUTE, None) or getattr(getattr(view, "__wrapped__", None), LIMIT_ATTRIBUTE, None):
+            guarded |= {(rule.rule, m.lower()) for m in rule.methods - {"HEAD", "OPTIONS"}}
+    assert guarded == set(DEVICE_WRITES) == {(path, "post") for path, _, _ in WRITES}
+    doc = client.get("/api/v1/openapi.json").get_json()
+    assert doc["components"]["securitySchemes"]["device"]["name"] == "kiosk_device"
+    for path, method in DEVICE_WRITES:
+        responses = doc["paths"][path][method]["responses"]
+        assert "device_required" in responses["401"]["description"]
+        assert "rate_limited" in responses["429"]["description"] and "Retry-After" in responses["429"]["headers"]

@@ -45,7 +45,6 @@ def test_each_write_answers_429_one_past_its_burst_and_not_before(kiosk, client,
 
 def test_devices_are_counted_apart_and_the_english_screen_gets_english(kiosk):
     kiosk.config.server.kiosk_addresses = []
-    kiosk.devices.__init__(kiosk.db, kiosk.config, kiosk.clock)
     app = create_app(kiosk.services, TESTING=True)
     one, two = lan_client(app), lan_client(app)  # same address, two enrolled kiosks
     pair(one, f"/pair/{kiosk.devices.add('kiosk-1', 'kiosk').token}")
@@ -77,9 +76,10 @@ def test_pending_print_jobs_have_a_global_cap(make_kiosk, network_config, tokens
     for _ in range(3):
         assert client.post("/api/v1/tickets", json={"service": "A"}).status_code == 201
     tickets = k.db.scalar("SELECT COUNT(*) FROM tickets")
+    manager = bearer(k.auth.create_token("manager"))
     for answer in (client.post("/api/v1/tickets", json={"service": "A"}),
                    client.post("/api/v1/cases", json={"type": "repair", "description": "灯坏了"}),
-                   client.post("/api/v1/tickets", json={"service": "A"}, headers=bearer(k.auth.create_token("manager")))):
+                   client.post("/api/v1/tickets", json={"service": "A"}, headers=manager)):
         assert answer.status_code == 429 and answer.get_json()["error"]["code"] == "print_queue_full"
         assert answer.headers["Retry-After"] == "30"
     assert k.db.scalar("SELECT COUNT(*) FROM tickets") == tickets
