@@ -16,6 +16,7 @@ from kiosk.web.access import device_or_staff
 from kiosk.web.api import json_body, no_body, query_int, request_json
 from kiosk.web.auth import current_principal, staff_api
 from kiosk.web.context import services
+from kiosk.web.limits import check_print_capacity
 
 bp = Blueprint("api_visits", __name__)
 
@@ -69,6 +70,7 @@ def checkin():
         return _created(visits().checkin_id(body["id_number"], body.get("name") or ""))
     if method == "manual":
         body = json_body({"method": (str, True), "visitor": (dict, True)})
+        check_print_capacity()  # a visitor check-in prints a pass
         return _created(visits().checkin_visitor(body["visitor"]))
     json_body({"method": (str, True), "payload": (str, False), "id_number": (str, False), "name": (str, False),
                "visitor": (dict, False)})

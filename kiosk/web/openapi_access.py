@@ -10,7 +10,7 @@ from typing import Any
 #: (path, method) -> (device kinds that may call it, whether it prints)
 DEVICE_WRITES: dict[tuple[str, str], tuple[tuple[str, ...], bool]] = {
     ("/api/v1/tickets", "post"): (("kiosk",), True),
-    ("/api/v1/checkins", "post"): (("kiosk",), False),
+    ("/api/v1/checkins", "post"): (("kiosk",), True),
     ("/api/v1/scans", "post"): (("kiosk",), False),
     ("/api/v1/checkouts", "post"): (("kiosk",), False),
     ("/api/v1/cases", "post"): (("kiosk",), True),

@@ -77,12 +77,15 @@ def test_pending_print_jobs_have_a_global_cap(make_kiosk, network_config, tokens
         assert client.post("/api/v1/tickets", json={"service": "A"}).status_code == 201
     tickets = k.db.scalar("SELECT COUNT(*) FROM tickets")
     manager = bearer(k.auth.create_token("manager"))
+    visitor = {"method": "manual", "visitor": {"name": "王五", "phone": "13800138000", "host_unit": "1-101"}}
     for answer in (client.post("/api/v1/tickets", json={"service": "A"}),
                    client.post("/api/v1/cases", json={"type": "repair", "description": "灯坏了"}),
+                   client.post("/api/v1/checkins", json=visitor),
                    client.post("/api/v1/tickets", json={"service": "A"}, headers=manager)):
         assert answer.status_code == 429 and answer.get_json()["error"]["code"] == "print_queue_full"
         assert answer.headers["Retry-After"] == "30"
     assert k.db.scalar("SELECT COUNT(*) FROM tickets") == tickets
     assert k.db.scalar("SELECT COUNT(*) FROM cases") == 0
+    assert k.db.scalar("SELECT COUNT(*) FROM visits") == 0
     assert client.post("/api/v1/cases", json={"type": "repair", "description": "x", "print": False},
                        headers=bearer(k.auth.create_token("manager"))).status_code == 201  # nothing to print
