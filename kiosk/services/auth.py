@@ -24,7 +24,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from kiosk.clock import Clock, db_time, from_db_time
 from kiosk.config import Config
-from kiosk.errors import Invalid, NotFound, TooMany
+from kiosk.errors import Invalid, NotFound, TooMany, Unavailable
 from kiosk.store.db import Database
 
 ROLES = ("receptionist", "specialist", "security", "manager")
@@ -165,8 +165,11 @@ class AuthService:
             self._end("id = ?", (row["id"],), reason)
             return None
         if now - seen >= TOUCH_EVERY:
-            with self.db.write(durable=False) as conn:
-                conn.execute("UPDATE staff_sessions SET last_seen_at = ? WHERE id = ?", (db_time(now), row["id"]))
+            try:
+                with self.db.write(durable=False) as conn:
+                    conn.execute("UPDATE staff_sessions SET last_seen_at = ? WHERE id = ?", (db_time(now), row["id"]))
+            except Unavailable:  # a full disk must not sign staff out: they are needed to fix it
+                pass
         return Principal(row["username"], row["role"], row["display_name"])
 
     def end_session(self, sid: str, reason: str = "logout") -> None:

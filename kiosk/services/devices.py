@@ -20,7 +20,7 @@ from typing import Any
 
 from kiosk.clock import Clock, db_time, from_db_time
 from kiosk.config import Config
-from kiosk.errors import Conflict, Forbidden, Invalid, NotFound
+from kiosk.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
 from kiosk.store.db import Database
 
 KINDS = ("kiosk", "display", "tablet")
@@ -104,8 +104,11 @@ class DeviceService:
             return None
         now = self.clock.now()
         if not row["last_seen_at"] or row["last_seen_at"] <= db_time(now - SEEN_EVERY):
-            with self.db.write(durable=False) as conn:
-                conn.execute("UPDATE devices SET last_seen_at = ? WHERE id = ?", (db_time(now), row["id"]))
+            try:
+                with self.db.write(durable=False) as conn:
+                    conn.execute("UPDATE devices SET last_seen_at = ? WHERE id = ?", (db_time(now), row["id"]))
+            except Unavailable:  # bookkeeping only: the device is still the device on a full disk
+                pass
         return Device(row["name"], row["kind"])
 
     def from_address(self, address: str | None) -> Device | None:

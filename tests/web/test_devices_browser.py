@@ -40,7 +40,10 @@ def test_manager_enrols_a_kiosk_on_the_admin_page_and_the_kiosk_shows_its_limits
 
     kiosk_page.goto(url)
     expect(kiosk_page.locator("#pair-device")).to_contain_text("lobby-kiosk")
+    shot(kiosk_page, "pair-kiosk")
     kiosk_page.locator("#pair-submit").tap()
+    expect(kiosk_page.locator("#pair-done")).to_contain_text("lobby-kiosk")
+    shot(kiosk_page, "pair-kiosk-done")
     kiosk_page.locator("#pair-continue").tap()
     kiosk_page.wait_for_url("**/kiosk")
     kiosk_page.locator('.tile[data-letter="A"]').tap()
