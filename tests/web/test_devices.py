@@ -207,3 +207,30 @@ def test_openapi_documents_device_required_and_429_for_every_guarded_write(app, 
         responses = doc["paths"][path][method]["responses"]
         assert "device_required" in responses["401"]["description"]
         assert "rate_limited" in responses["429"]["description"] and "Retry-After" in responses["429"]["headers"]
+
+
+def test_no_write_route_takes_an_anonymous_unenrolled_caller(lan_app, kiosk):
+    """Walk the URL map: every POST/PUT/PATCH/DELETE answers an anonymous caller from a
+    non-kiosk address with 401 (device_required or unauthorized), a redirect to the login
+    page, or the CSRF refusal of a page form; never a success, and nothing is written."""
+    client = lan_client(lan_app)
+    before = {t: kiosk.db.scalar(f"SELECT COUNT(*) FROM {t}") for t in ("tickets", "visits", "cases", "surveys")}
+    checked = 0
+    for rule in lan_app.url_map.iter_rules():
+        for method in sorted(rule.methods & {"POST", "PUT", "PATCH", "DELETE"}):
+            path = rule.rule
+            for arg in rule.arguments:
+                path = path.replace(f"<int:{arg}>", "1").replace(f"<{arg}>", "1")
+            answer = client.open(path, method=method, json={})
+            checked += 1
+            if path.startswith("/api/"):
+                assert answer.status_code == 401, (method, path, answer.status_code)
+                assert answer.get_json()["error"]["code"] in ("device_required", "unauthorized"), path
+            else:
+                assert answer.status_code in (302, 400), (method, path, answer.status_code)
+                if answer.status_code == 302:
+                    assert answer.headers["Location"].startswith("/login"), path
+                else:
+                    assert "CSRF" in answer.get_data(as_text=True), path
+    assert checked >= 20
+    assert before == {t: kiosk.db.scalar(f"SELECT COUNT(*) FROM {t}") for t in before}
