@@ -14,12 +14,14 @@ from __future__ import annotations
 import math
 import time
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request
 from flask_babel import gettext as _
 from flask_limiter import Limiter, RateLimitExceeded
 
+from kiosk.config import LimitsConfig
 from kiosk.errors import TooMany
 from kiosk.web.access import LIMIT_ATTRIBUTE, is_staff, limit_key
+from kiosk.web.context import EXTENSION as SERVICES
 from kiosk.web.context import services
 
 EXTENSION = "kiosk.limiter"
@@ -28,8 +30,6 @@ PRINT_QUEUE_RETRY_S = 30
 
 
 def _address_key() -> str:
-    from flask import request
-
     return f"addr:{request.remote_addr or '?'}"
 
 
@@ -51,10 +51,9 @@ def init_app(app: Flask) -> Limiter:
     return limiter
 
 
-def services_config(app: Flask):
-    from kiosk.web.context import EXTENSION as SERVICES
-
-    return app.extensions[SERVICES].config.limits
+def services_config(app: Flask) -> LimitsConfig:
+    limits: LimitsConfig = app.extensions[SERVICES].config.limits
+    return limits
 
 
 def retry_after(exc: RateLimitExceeded) -> int:
