@@ -43,13 +43,40 @@ class ServerConfig:
                           "use them: one asyncio loop serves every open stream.")
     streams_per_address: int = _f(10, "Most live event streams (public and staff together) one client address may "
                                       "hold open; one more is answered 429 with Retry-After.")
-    kiosk_addresses: list[str] = _f(["127.0.0.1", "::1"], "Addresses treated as an enrolled kiosk (the box's own "
-                                                          "kiosk browser, named \"local\"); may be [].")
     max_body_bytes: int = _f(65536, "Largest accepted request body; larger ones get 413.")
     https: bool = _f(False, "Pages are served over HTTPS (e.g. behind a TLS proxy): session cookies get the Secure "
                             "flag. Keep false on plain http://, where browsers would drop them and logins fail.")
-    kiosk_addresses: list[str] = _f(["127.0.0.1", "::1"], "Addresses whose requests count as an enrolled kiosk "
-                                                          "(the box's own kiosk browser); [] for none.")
+    kiosk_addresses: list[str] = _f(["127.0.0.1", "::1"],
+                                    "Addresses (or networks, e.g. 192.168.1.0/28) whose requests count as an enrolled "
+                                    "kiosk named 'local': the box's own kiosk browser. [] = only devices enrolled with "
+                                    "`kiosk device add` may file tickets, check-ins, cases and ratings.")
+    session_idle_minutes: int = _f(30, "A staff login ends after this many minutes without a request.")
+    session_max_hours: int = _f(12, "A staff login ends this many hours after signing in, however busy.")
+
+
+@dataclass
+class LimitsConfig:
+    """Abuse limits (Flask-Limiter notation: "N per second|minute|hour", several separated by ";").
+    Each anonymous write is counted per enrolled device, or per address for others; staff
+    logins and bearer tokens are not counted. The defaults sit well above what a busy hall does
+    (one person at a kiosk needs 15 s or more per ticket)."""
+
+    enabled: bool = _f(True, "false = no request limits (the print-job cap and the login lockout still apply).")
+    tickets: str = _f("10 per 15 seconds;30 per minute", "Tickets per kiosk or address (a burst of 10, 30 a minute).")
+    checkins: str = _f("10 per 15 seconds;30 per minute", "Check-ins per kiosk or address.")
+    scans: str = _f("20 per 15 seconds;60 per minute", "Scanner codes per kiosk or address.")
+    checkouts: str = _f("20 per 15 seconds;60 per minute", "Visitor-pass check-outs per kiosk or address.")
+    cases: str = _f("5 per 15 seconds;15 per minute", "Cases filed at the kiosk per kiosk or address.")
+    surveys: str = _f("10 per 15 seconds;30 per minute", "Ratings per kiosk, tablet or address.")
+    questionnaire: str = _f("5 per 15 seconds;15 per minute", "Questionnaire answers per kiosk, tablet or address.")
+    pairing: str = _f("10 per minute", "Pairing-page requests per address.")
+    login_per_address: str = _f("30 per minute;200 per hour", "Login form posts per address.")
+    login_free_failures: int = _f(5, "Wrong passwords in a row (per user name, and 4x this per address) before a "
+                                     "lockout.")
+    login_lockout_s: int = _f(30, "First lockout, in seconds; it doubles with each further wrong password.")
+    login_lockout_max_s: int = _f(3600, "Longest lockout, in seconds.")
+    max_pending_prints: int = _f(200, "Print jobs waiting for the printer at most; past it tickets and slips are "
+                                      "refused with 429 until the printer catches up (paper is not wasted on a flood).")
 
 
 @dataclass
@@ -240,6 +267,7 @@ class Config:
     queue: QueueConfig = field(default_factory=QueueConfig)
     cases: CasesConfig = field(default_factory=CasesConfig)
     survey: SurveyConfig = field(default_factory=SurveyConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
     services: list[ServiceDef] = field(default_factory=lambda: [ServiceDef(**s) for s in DEFAULT_SERVICES])
     counters: list[CounterDef] = field(default_factory=lambda: [CounterDef(**c) for c in DEFAULT_COUNTERS])
 
@@ -337,8 +365,33 @@ def validate(config: Config) -> None:
         raise ConfigError("site.locale must be zh_CN or en")
     if len(config.survey.questions_zh) != len(config.survey.questions):
         raise ConfigError("survey.questions_zh must have one entry per survey.questions entry")
+    _validate_access(config)
     if not 0 < config.cases.due_soon_fraction < 1:
         raise ConfigError("cases.due_soon_fraction must be between 0 and 1")
+
+
+def _validate_access(config: Config) -> None:
+    import ipaddress
+
+    from limits import parse_many
+
+    for address in config.server.kiosk_addresses:
+        try:
+            ipaddress.ip_network(address, strict=False)
+        except ValueError:
+            raise ConfigError(f"server.kiosk_addresses: {address!r} is not an IP address or network") from None
+    if config.server.session_idle_minutes < 1 or config.server.session_max_hours < 1:
+        raise ConfigError("server.session_idle_minutes and server.session_max_hours must be at least 1")
+    for f in dataclasses.fields(LimitsConfig):
+        value = getattr(config.limits, f.name)
+        if isinstance(value, str):
+            try:
+                parse_many(value)
+            except ValueError:
+                raise ConfigError(f"limits.{f.name}: {value!r} is not a limit like '30 per minute'") from None
+    limits = config.limits
+    if min(limits.login_free_failures, limits.login_lockout_s, limits.max_pending_prints) < 1:
+        raise ConfigError("limits.login_free_failures, login_lockout_s and max_pending_prints must be at least 1")
 
 
 def load(path: str | os.PathLike | None = None) -> Config:

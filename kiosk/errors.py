@@ -61,6 +61,16 @@ class Unsupported(DomainError):
     status = 415
 
 
+class TooMany(DomainError):
+    """A limit was reached; `retry_after` says in how many seconds to try again."""
+
+    status = 429
+
+    def __init__(self, code: str, message: str, retry_after: int) -> None:
+        super().__init__(code, message)
+        self.retry_after = max(1, int(retry_after))
+
+
 class Unavailable(DomainError):
     """A device or dependency needed for the request is not there right now."""
 

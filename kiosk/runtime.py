@@ -20,6 +20,7 @@ from kiosk.services.auth import AuthService
 from kiosk.services.calls import CallService
 from kiosk.services.cases import CaseService
 from kiosk.services.checkin import Checkin
+from kiosk.services.devices import DeviceService
 from kiosk.services.person import PersonService
 from kiosk.services.previews import PrintPreviews
 from kiosk.services.printing import PrintSpooler
@@ -43,7 +44,8 @@ class Kiosk:
         self.clock = clock or SystemClock(config.site.timezone)
         self.bus = EventBus()
         self.db: Database = open_database(config.database.path)
-        self.auth = AuthService(self.db, self.clock)
+        self.auth = AuthService(self.db, self.clock, config)
+        self.devices = DeviceService(self.db, config, self.clock)
         self.printer = printer or create_printer(config.printer, config.data_dir)
         self.spooler = PrintSpooler(self.db, self.printer, config.printer, self.bus, self.clock)
         self.speaker: Speaker = create_speaker(config.tts, now=self.clock.now)
@@ -64,6 +66,7 @@ class Kiosk:
         self.services = Services(
             config=config, clock=self.clock, bus=self.bus, stopping=self.stopping, health=self.health,
             retry_printer=self.spooler.retry_now, printer_health=self.spooler.state, auth=self.auth,
+            devices=self.devices, pending_prints=self.spooler.pending_count,
             queue=self.queue, calls=self.calls,
             cases=self.cases, surveys=self.surveys, quality=self.quality, reports=self.reports,
             visits=self.visits, residents=ResidentService(self.db, self.clock), person=self.person,

@@ -4,7 +4,8 @@
     serve.py      serve
     config.py     config show | reference | example
     tokens.py     token create
-    users.py      user add
+    users.py      user add | passwd | disable | enable
+    devices.py    device add | list | revoke
     demo.py       demo load
     residents.py  residents import
     qr.py         qr issue | revoke
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import click
 
-from kiosk.cli import backup, config, demo, person, purge, qr, reports, residents, serve, tokens, udev, users
+from kiosk.cli import backup, config, demo, devices, person, purge, qr, reports, residents, serve, tokens, udev, users
 
 
 @click.group()
@@ -31,5 +32,5 @@ def main() -> None:
 
 for _command in (serve.serve, config.config_group, tokens.token, users.user, demo.demo, backup.backup_cmd,
                  backup.restore_cmd, udev.udev_rules_cmd, residents.residents, qr.qr, purge.purge, reports.report,
-                 person.person):
+                 devices.device, person.person):
     main.add_command(_command)

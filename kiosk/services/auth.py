@@ -1,15 +1,30 @@
-"""Staff accounts (browser login) and bearer tokens (other systems, scripts)."""
+"""Staff accounts (browser login), their server-side sessions, and bearer tokens (other
+systems, scripts).
+
+A login session is a row in `staff_sessions`; the browser holds only a random session id
+(inside Flask's signed cookie) whose SHA-256 the row stores. Logging out, the idle timeout,
+the absolute lifetime, a password change and disabling the user end the row, so a copied
+cookie stops working at once. Wrong passwords are counted per user name and per address in
+memory; past `limits.login_free_failures` each further one locks that name (or address)
+out for twice as long as the last time. Every login attempt checks one password hash, a
+dummy one for unknown or disabled users and for locked-out attempts, so the answer takes
+the same time whether the user exists or not.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
+import threading
 from dataclasses import dataclass
+from datetime import timedelta
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from kiosk.clock import Clock, db_time
-from kiosk.errors import Invalid
+from kiosk.clock import Clock, db_time, from_db_time
+from kiosk.config import Config
+from kiosk.errors import Invalid, NotFound, TooMany, Unavailable
 from kiosk.store.db import Database
 
 ROLES = ("receptionist", "specialist", "security", "manager")
@@ -42,10 +57,27 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+#: How often a session's last_seen_at is written (the idle timeout is this precise).
+TOUCH_EVERY = timedelta(seconds=60)
+#: Counters kept for the login throttle before the stale ones are dropped.
+MAX_TRACKED = 10_000
+
+
+@dataclass
+class _Failures:
+    count: int = 0
+    locked_until: float = 0.0
+    last: float = 0.0
+
+
 class AuthService:
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock, config: Config | None = None) -> None:
         self.db = db
         self.clock = clock
+        self.config = config or Config()
+        self._dummy_hash = generate_password_hash(secrets.token_hex(16))
+        self._failures: dict[tuple[str, str], _Failures] = {}
+        self._failures_lock = threading.Lock()
 
     def add_user(self, username: str, password: str, role: str, display_name: str | None = None) -> None:
         _check_role(role)
@@ -59,11 +91,127 @@ class AuthService:
                 (username, display_name or username, role, generate_password_hash(password),
                  db_time(self.clock.now())))
 
-    def login(self, username: str, password: str) -> Principal | None:
+    def login(self, username: str, password: str, address: str = "") -> Principal | None:
+        """The user when the password is right; None when not; `TooMany("login_locked")`
+        while the name or the address is locked out (also with the right password)."""
+        now = self.clock.now().timestamp()
+        keys = [("user", username[:150].casefold()), ("addr", address)]
         row = self.db.query_one("SELECT * FROM users WHERE username = ? AND active = 1", (username,))
-        if row is None or not check_password_hash(row["password_hash"], password):
+        right = check_password_hash(row["password_hash"] if row else self._dummy_hash, password) and row is not None
+        wait = self._locked_for(keys, now)
+        if wait > 0:
+            raise TooMany("login_locked", "too many wrong passwords: try again later", math.ceil(wait))
+        if right and row is not None:
+            with self._failures_lock:
+                self._failures.pop(keys[0], None)
+            return Principal(row["username"], row["role"], row["display_name"])
+        self._failed(keys, now)
+        return None
+
+    def _locked_for(self, keys: list[tuple[str, str]], now: float) -> float:
+        with self._failures_lock:
+            return max((f.locked_until - now for k in keys if (f := self._failures.get(k))), default=0.0)
+
+    def _failed(self, keys: list[tuple[str, str]], now: float) -> None:
+        limits = self.config.limits
+        with self._failures_lock:
+            if len(self._failures) > MAX_TRACKED:
+                stale = now - limits.login_lockout_max_s
+                for key in [k for k, f in self._failures.items() if f.last < stale and f.locked_until < now]:
+                    del self._failures[key]
+            for key in keys:
+                free = limits.login_free_failures * (1 if key[0] == "user" else 4)
+                entry = self._failures.setdefault(key, _Failures())
+                entry.count += 1
+                entry.last = now
+                if entry.count >= free:
+                    lock = min(limits.login_lockout_s * 2 ** min(entry.count - free, 30), limits.login_lockout_max_s)
+                    entry.locked_until = now + lock
+
+    # -- sessions ------------------------------------------------------------------------
+    def start_session(self, username: str, address: str = "") -> str:
+        """A new login session of `username`; the id to keep in the browser (only its hash is stored)."""
+        sid = secrets.token_urlsafe(32)
+        now = db_time(self.clock.now())
+        with self.db.write() as conn:
+            conn.execute("INSERT INTO staff_sessions (session_hash, username, created_at, last_seen_at, remote_addr) "
+                         "VALUES (?, ?, ?, ?, ?)", (_token_hash(sid), username, now, now, address[:64]))
+        return sid
+
+    def session_principal(self, sid: str) -> Principal | None:
+        """Who a browser's session id belongs to, or None when it ended, idled out, outlived
+        its lifetime or its user was disabled (the latter three end it now)."""
+        if not sid or len(sid) > 100:
             return None
+        row = self.db.query_one(
+            "SELECT s.id, s.created_at, s.last_seen_at, u.username, u.role, u.display_name, u.active "
+            "FROM staff_sessions s JOIN users u ON u.username = s.username "
+            "WHERE s.session_hash = ? AND s.ended_at IS NULL", (_token_hash(sid),))
+        if row is None:
+            return None
+        now = self.clock.now()
+        server = self.config.server
+        created = from_db_time(row["created_at"], self.clock.tz)
+        seen = from_db_time(row["last_seen_at"], self.clock.tz)
+        assert created is not None and seen is not None
+        reason = None
+        if not row["active"]:
+            reason = "disabled"
+        elif now >= created + timedelta(hours=server.session_max_hours):
+            reason = "expired"
+        elif now >= seen + timedelta(minutes=server.session_idle_minutes):
+            reason = "idle"
+        if reason:
+            self._end("id = ?", (row["id"],), reason)
+            return None
+        if now - seen >= TOUCH_EVERY:
+            try:
+                with self.db.write(durable=False) as conn:
+                    conn.execute("UPDATE staff_sessions SET last_seen_at = ? WHERE id = ?", (db_time(now), row["id"]))
+            except Unavailable:  # a full disk must not sign staff out: they are needed to fix it
+                pass
         return Principal(row["username"], row["role"], row["display_name"])
+
+    def end_session(self, sid: str, reason: str = "logout") -> None:
+        if sid:
+            self._end("session_hash = ?", (_token_hash(sid),), reason)
+
+    def end_sessions(self, username: str, reason: str) -> int:
+        """End every open session of `username`; how many there were."""
+        return self._end("username = ?", (username,), reason)
+
+    def open_sessions(self, username: str) -> int:
+        return int(self.db.scalar("SELECT COUNT(*) FROM staff_sessions WHERE username = ? AND ended_at IS NULL",
+                                  (username,)))
+
+    def _end(self, where: str, params: tuple[str | int, ...], reason: str) -> int:
+        now = db_time(self.clock.now())
+        with self.db.write() as conn:
+            return conn.execute(f"UPDATE staff_sessions SET ended_at = ?, ended_reason = ? "
+                                f"WHERE ended_at IS NULL AND {where}", (now, reason, *params)).rowcount
+
+    # -- account changes -------------------------------------------------------------------
+    def change_password(self, username: str, password: str) -> None:
+        """Set a new password and end every session of the user."""
+        if len(password) < 8:
+            raise AuthError("weak_credentials", "a password of at least 8 characters is needed")
+        now = db_time(self.clock.now())
+        with self.db.write() as conn:
+            if not conn.execute("UPDATE users SET password_hash = ?, password_changed_at = ? WHERE username = ?",
+                                (generate_password_hash(password), now, username)).rowcount:
+                raise NotFound("not_found", f"no user {username!r}")
+            conn.execute("UPDATE staff_sessions SET ended_at = ?, ended_reason = 'password_changed' "
+                         "WHERE username = ? AND ended_at IS NULL", (now, username))
+
+    def set_active(self, username: str, active: bool) -> None:
+        """Disable (ending every session of the user) or re-enable an account."""
+        now = db_time(self.clock.now())
+        with self.db.write() as conn:
+            if not conn.execute("UPDATE users SET active = ? WHERE username = ?", (int(active), username)).rowcount:
+                raise NotFound("not_found", f"no user {username!r}")
+            if not active:
+                conn.execute("UPDATE staff_sessions SET ended_at = ?, ended_reason = 'disabled' "
+                             "WHERE username = ? AND ended_at IS NULL", (now, username))
 
     def user(self, username: str) -> Principal | None:
         row = self.db.query_one("SELECT * FROM users WHERE username = ? AND active = 1", (username,))

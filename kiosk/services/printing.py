@@ -205,6 +205,10 @@ class PrintSpooler:
         return self._health({"backend": self._printer.name, "printed": self._printed,
                              "confirm": self._confirm_mode(), "last_error": self._last_error})
 
+    def pending_count(self) -> int:
+        """Jobs not printed yet (one indexed count)."""
+        return store.count_pending(self._db.conn, self._done_through)
+
     def health(self) -> DeviceHealth:
         """`state()` with the count of pending jobs: ok (reason None, or `unconfirmed` when
         printing cannot be confirmed), degraded `paper_low`, or down with the reason."""

@@ -18,6 +18,7 @@ from kiosk.reports.compute import Reports
 from kiosk.services.auth import AuthService
 from kiosk.services.calls import CallService
 from kiosk.services.cases import CaseService
+from kiosk.services.devices import DeviceService
 from kiosk.services.person import PersonService
 from kiosk.services.previews import PrintPreviews
 from kiosk.services.quality import QualityService
@@ -42,6 +43,9 @@ class Services:
     #: issued but not printed; the reason says why (`kiosk.services.printing.MESSAGES`).
     printer_health: Callable[[], DeviceHealth]
     auth: AuthService
+    devices: DeviceService
+    #: Print jobs still waiting for the printer (the cap of `limits.max_pending_prints`).
+    pending_prints: Callable[[], int]
     queue: QueueService
     calls: CallService
     cases: CaseService

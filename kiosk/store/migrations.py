@@ -306,6 +306,40 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
             WHERE finished_at IS NOT NULL""",
     ]),
     ("0011_case_foreign_keys", MIGRATION_0011_CASE_FOREIGN_KEYS),
+    ("0012_devices", [
+        # Enrolled screens: only hashes of the one-time pairing token and of the device
+        # credential are stored; a revoked device keeps its row (revoked_at) for the record.
+        """CREATE TABLE devices (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('kiosk', 'display', 'tablet')),
+            pairing_hash TEXT UNIQUE,
+            pairing_expires_at TEXT,
+            credential_hash TEXT UNIQUE,
+            created_at TEXT NOT NULL,
+            created_by TEXT NOT NULL DEFAULT '',
+            paired_at TEXT,
+            last_seen_at TEXT,
+            revoked_at TEXT
+        )""",
+        "CREATE UNIQUE INDEX devices_active_name ON devices (name) WHERE revoked_at IS NULL",
+    ]),
+    ("0013_staff_sessions", [
+        """CREATE TABLE staff_sessions (
+            id INTEGER PRIMARY KEY,
+            session_hash TEXT NOT NULL UNIQUE,
+            username TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            last_seen_at TEXT NOT NULL,
+            remote_addr TEXT NOT NULL DEFAULT '',
+            ended_at TEXT,
+            ended_reason TEXT
+        )""",
+        "CREATE INDEX staff_sessions_user ON staff_sessions (username) WHERE ended_at IS NULL",
+    ]),
+    ("0014_user_password_changed", [
+        "ALTER TABLE users ADD COLUMN password_changed_at TEXT",
+    ]),
     ("0015_checkin_tokens", [
         # A check-in's single-use token, stored as its SHA-256 only; bound to the caller
         # (device or staff login) that made the check-in.

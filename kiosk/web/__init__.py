@@ -112,9 +112,11 @@ def create_app(services: Services, **flask_config: Any) -> Flask:
         api_visits,
         auth,
         desk,
+        devices_admin,
         display,
         errors,
         kiosk_page,
+        limits,
         person_admin,
         phone_pages,
         residents_admin,
@@ -137,8 +139,10 @@ def create_app(services: Services, **flask_config: Any) -> Flask:
     auth.init_app(app)
     for bp in (api.bp, kiosk_page.bp, desk.bp, display.bp, admin.bp, auth.bp,
                cases_web.api_bp, cases_web.bp, reports_web.api_bp, reports_web.bp,
-               api_calls.bp, phone_pages.bp, api_visits.bp, security.bp, residents_admin.bp, person_admin.bp):
+               api_calls.bp, phone_pages.bp, api_visits.bp, security.bp, residents_admin.bp,
+               devices_admin.bp, devices_admin.pairing_bp, person_admin.bp):
         app.register_blueprint(bp)
+    limits.init_app(app)  # after the blueprints: it wraps the views they marked
     csrf.exempt(api.bp)
     csrf.exempt(api_visits.bp)
     csrf.exempt(api_calls.bp)

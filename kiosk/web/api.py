@@ -19,7 +19,9 @@ from kiosk.queue.rules import Action
 from kiosk.web.access import current_device, device_or_staff
 from kiosk.web.auth import current_principal, signed_in_principal, staff_api
 from kiosk.web.context import services
+from kiosk.web.limits import check_print_capacity
 from kiosk.web.openapi import openapi_document
+from kiosk.web.openapi_access import add_access
 from kiosk.web.privacy import VisitLink, is_staff
 
 bp = Blueprint("api", __name__)
@@ -151,7 +153,7 @@ def healthz():
 
 @bp.get("/api/v1/openapi.json")
 def openapi():
-    return jsonify(openapi_document())
+    return jsonify(add_access(openapi_document()))
 
 
 @bp.get("/api/v1/services")
@@ -167,7 +169,7 @@ def board():
 
 
 @bp.post("/api/v1/tickets")
-@device_or_staff("kiosk")
+@device_or_staff("kiosk", limit="tickets")
 def issue_ticket():
     body = json_body({"service": (str, True), "priority": (bool, False), "resident_token": (str, False),
                       "visit_id": (int, False), "checkin_token": (str, False)})
@@ -178,6 +180,7 @@ def issue_ticket():
             resident_id = services().visits.resident_from_token(body["resident_token"][:512])["id"]
         elif link.visit_id is not None:
             resident_id = services().visits.resident_of_visit(link.visit_id)
+        check_print_capacity()
         issued = services().queue.issue(body["service"], priority=bool(body.get("priority")),
                                         visit_id=link.visit_id, resident_id=resident_id)
     except DomainError:

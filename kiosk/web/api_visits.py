@@ -17,6 +17,7 @@ from kiosk.web.access import current_device, device_or_staff
 from kiosk.web.api import json_body, no_body, query_int, request_json
 from kiosk.web.auth import current_principal, staff_api
 from kiosk.web.context import services
+from kiosk.web.limits import check_print_capacity
 from kiosk.web.privacy import holder, is_staff
 
 bp = Blueprint("api_visits", __name__)
@@ -63,7 +64,7 @@ def _created(visit: dict, shown_name: str | None) -> Response:
 
 
 @bp.post("/api/v1/checkins")
-@device_or_staff("kiosk")
+@device_or_staff("kiosk", limit="checkins")
 def checkin():
     body = request_json() if request.is_json else None
     method = body.get("method") if isinstance(body, dict) else None
@@ -83,6 +84,7 @@ def checkin():
         return _created(visit, body.get("name"))
     if method == "manual":
         body = json_body({"method": (str, True), "visitor": (dict, True)})
+        check_print_capacity()  # a visitor check-in prints a pass
         visit = visits().checkin_visitor(body["visitor"], holder=holder())
         return _created(visit, visit["name"])
     json_body({"method": (str, True), "payload": (str, False), "id_number": (str, False), "name": (str, False),
@@ -101,7 +103,7 @@ def public_scan(outcome: dict) -> dict:
 
 
 @bp.post("/api/v1/scans")
-@device_or_staff("kiosk")
+@device_or_staff("kiosk", limit="scans")
 def scan():
     """A code from a keyboard-wedge scanner on the kiosk page: card → check-in, pass → check-out."""
     body = json_body({"payload": (str, True)})
@@ -113,7 +115,7 @@ def scan():
 
 
 @bp.post("/api/v1/checkouts")
-@device_or_staff("kiosk")
+@device_or_staff("kiosk", limit="checkouts")
 def checkout_by_pass():
     body = json_body({"payload": (str, True)})
     visit = visits().checkout_pass(body["payload"][:512])

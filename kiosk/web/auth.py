@@ -1,4 +1,9 @@
-"""Staff login for pages, bearer tokens for the API, and the role checks of both."""
+"""Staff login for pages, bearer tokens for the API, and the role checks of both.
+
+A login keeps only a random session id in Flask's signed cookie (`session["sid"]`); the
+session itself lives in the database (kiosk/services/auth.py), so logging out, the idle
+timeout and the absolute lifetime, a password change and a disabled user end it for every
+copy of the cookie."""
 
 from __future__ import annotations
 
@@ -7,12 +12,12 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlparse
 
-from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, g, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms import ValidationError
 
-from kiosk.errors import Forbidden, Unauthorized
+from kiosk.errors import Forbidden, TooMany, Unauthorized
 from kiosk.services.auth import Principal
 from kiosk.web.context import services
 
@@ -27,8 +32,8 @@ def current_principal() -> Principal | None:
         if header.startswith("Bearer "):
             principal = services().auth.from_token(header[7:].strip())
             g.via_token = True
-        elif session.get("user"):
-            principal = services().auth.user(session["user"])
+        elif session.get("sid"):
+            principal = services().auth.session_principal(session["sid"])
             g.via_token = False
         g.principal = principal
     return g.principal
@@ -46,7 +51,7 @@ def signed_in_principal() -> Principal:
 def init_app(app) -> None:
     @app.context_processor
     def inject_user() -> dict[str, Any]:
-        return {"principal": current_principal() if session.get("user") else None}
+        return {"principal": current_principal() if session.get("sid") else None}
 
 
 def staff_api(*roles: str) -> Callable:
@@ -74,7 +79,7 @@ def login_required(*roles: str) -> Callable:
     def decorate(view: Callable) -> Callable:
         @functools.wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
-            principal = current_principal() if session.get("user") else None
+            principal = current_principal() if session.get("sid") else None
             if principal is None:
                 return redirect(url_for("auth.login", next=request.full_path))
             if roles and not principal.has(*roles):
@@ -91,24 +96,41 @@ def _safe_next(target: str | None) -> str:
     return url_for("desk.console")
 
 
+def login_page(error: str | None, status: int) -> tuple[str, int]:
+    return render_template("login.html", error=error), status
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    error = None
-    if request.method == "POST":
-        principal = services().auth.login(request.form.get("username", ""), request.form.get("password", ""))
-        if principal:
-            lang = session.get("lang")
-            session.clear()
-            session["user"] = principal.name
-            if lang:
-                session["lang"] = lang
-            return redirect(_safe_next(request.args.get("next")))
-        error = _("Wrong user name or password.")
-    return render_template("login.html", error=error), 401 if error else 200
+    if request.method == "GET":
+        return login_page(None, 200)
+    address = request.remote_addr or ""
+    try:
+        principal = services().auth.login(request.form.get("username", "")[:200], request.form.get("password", ""),
+                                          address)
+    except TooMany as exc:
+        response = make_response(login_page(_("Too many wrong passwords. Please try again in %(minutes)s "
+                                              "minute(s).", minutes=max(1, -(-exc.retry_after // 60))), 429))
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    if principal is None:
+        return login_page(_("Wrong user name or password."), 401)
+    old_sid = session.get("sid")
+    if old_sid:
+        services().auth.end_session(old_sid, "replaced")
+    lang = session.get("lang")
+    session.clear()
+    session["sid"] = services().auth.start_session(principal.name, address)
+    if lang:
+        session["lang"] = lang
+    return redirect(_safe_next(request.args.get("next")))
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    sid = session.get("sid")
+    if sid:
+        services().auth.end_session(sid, "logout")
     lang = session.get("lang")
     session.clear()
     if lang:

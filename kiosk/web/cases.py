@@ -20,6 +20,7 @@ from kiosk.web.access import device_or_staff
 from kiosk.web.api import json_body, query_int
 from kiosk.web.auth import current_principal, login_required, staff_api
 from kiosk.web.context import services
+from kiosk.web.limits import check_print_capacity
 from kiosk.web.privacy import VisitLink
 
 api_bp = Blueprint("cases_api", __name__)
@@ -64,7 +65,7 @@ def _principal_name() -> str | None:
 
 
 @api_bp.post("/api/v1/cases")
-@device_or_staff("kiosk")
+@device_or_staff("kiosk", limit="cases")
 def create_case():
     body = json_body({"type": (str, True), "description": (str, True), "channel": (str, False),
                       "resident_id": (str, False), "ticket_id": (int, False), "call_id": (int, False),
@@ -93,6 +94,8 @@ def create_case():
     elif "channel" not in body:
         body["channel"] = "counter"
     print_slip = bool(body.pop("print", False))
+    if print_slip:
+        check_print_capacity()
     link = VisitLink(body)
     body.pop("checkin_token", None)
     body["visit_id"] = link.visit_id

@@ -5,9 +5,10 @@ and `/healthz`) gets `{"error": {"code", "message"}}`; pages get the error page.
 from __future__ import annotations
 
 from flask import Flask, Response, jsonify, make_response, render_template, request
-from werkzeug.exceptions import HTTPException, InternalServerError, default_exceptions
+from flask_limiter import RateLimitExceeded
+from werkzeug.exceptions import HTTPException, InternalServerError, TooManyRequests, default_exceptions
 
-from kiosk.errors import DomainError
+from kiosk.errors import DomainError, TooMany
 
 
 def error_response(status: int, code: str, message: str) -> Response:
@@ -26,10 +27,31 @@ def _page(error: HTTPException) -> tuple[str, int]:
 
 def register(app: Flask) -> None:
     @app.errorhandler(DomainError)
-    def domain_error(exc: DomainError) -> Response | tuple[str, int]:
+    def domain_error(exc: DomainError) -> Response:
         if _wants_json():
-            return error_response(exc.status, exc.code, exc.message)
-        return _page(default_exceptions.get(exc.status, InternalServerError)(description=exc.message))
+            response = error_response(exc.status, exc.code, exc.message)
+        else:
+            response = make_response(_page(default_exceptions.get(exc.status, InternalServerError)(
+                description=exc.message)))
+        if isinstance(exc, TooMany):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+
+    @app.errorhandler(RateLimitExceeded)
+    def rate_limited(exc: RateLimitExceeded) -> Response:
+        from kiosk.web.limits import rate_limited_message, retry_after
+
+        message = rate_limited_message()
+        if _wants_json():
+            response = error_response(429, "rate_limited", message)
+        elif request.endpoint == "auth.login":
+            from kiosk.web.auth import login_page
+
+            response = make_response(login_page(message, 429))
+        else:
+            response = make_response(_page(TooManyRequests(description=message)))
+        response.headers["Retry-After"] = str(retry_after(exc))
+        return response
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:

@@ -148,7 +148,7 @@ def _device_rating_target(body: dict) -> int:
 
 
 @api_bp.post("/api/v1/surveys")
-@device_or_staff("kiosk", "tablet")
+@device_or_staff("kiosk", "tablet", limit="surveys")
 def answer_survey():
     body = json_body({"ticket_id": (int, False), "case_id": (int, False), "ticket_code": (str, False),
                       "counter": (str, False), "score": (int, True), "comment": (str, False),
@@ -183,7 +183,7 @@ def questionnaire():
 
 
 @api_bp.post("/api/v1/questionnaire")
-@device_or_staff("kiosk")
+@device_or_staff("kiosk", "tablet", limit="questionnaire")
 def answer_questionnaire():
     body = json_body({"answers": (list, True), "comment": (str, False)})
     return jsonify(services().surveys.answer_questionnaire(body["answers"], body.get("comment") or "")), 201

@@ -30,6 +30,8 @@ EXPECTED: dict[str, str] = {
     "GET /api/v1/surveys/pending": "public",
     "GET /api/v1/questionnaire": "public",
     "GET /login": "public",
+    "GET /pair/<token>": "public",
+    "POST /pair/<token>": "public",
     "POST /login": "public",
     "POST /logout": "public",
     # anonymous writes: an enrolled device or staff
@@ -38,7 +40,7 @@ EXPECTED: dict[str, str] = {
     "POST /api/v1/scans": "device:kiosk",
     "POST /api/v1/checkouts": "device:kiosk",
     "POST /api/v1/cases": "device:kiosk",
-    "POST /api/v1/questionnaire": "device:kiosk",
+    "POST /api/v1/questionnaire": "device:kiosk,tablet",
     "POST /api/v1/surveys": "device:kiosk,tablet",
     # the counters
     "GET /api/v1/tickets": "api:receptionist,specialist",
@@ -94,6 +96,9 @@ EXPECTED: dict[str, str] = {
     # administration
     "GET /admin/": "page:manager",
     "GET /admin/person/": "page:manager",
+    "GET /admin/devices/": "page:manager",
+    "POST /admin/devices/": "page:manager",
+    "POST /admin/devices/<name>/revoke": "page:manager",
     "POST /admin/person/": "page:manager",
     "POST /admin/person/export": "page:manager",
     "POST /admin/person/erase": "page:manager",

@@ -178,6 +178,32 @@ def flaky_network(live_server) -> Iterator[TcpProxy]:
 
 
 @pytest.fixture
+def enrolled_page(open_page, kiosk) -> Callable:
+    """enrolled_page(kind, viewport, touch=False, locale="zh-CN", name=None) → a page whose
+    browser was enrolled as a kiosk, display or tablet through the real pairing link (the
+    page the manager's `kiosk device add` link opens, and its button), so it holds the device
+    cookie as a real device does rather than passing as the box's own address."""
+    count = iter(range(1, 1000))
+
+    def make(kind: str, viewport: dict | None = None, touch: bool = False, locale: str = "zh-CN",
+             name: str | None = None):
+        page = open_page(viewport, touch=touch, locale=locale)
+        pairing = kiosk.devices.add(name or f"{kind}-{next(count)}", kind)
+        page.goto(f"/pair/{pairing.token}")
+        page.click("#pair-submit")
+        page.wait_for_selector("#pair-done")
+        return page
+
+    return make
+
+
+@pytest.fixture
+def lan_only(kiosk) -> None:
+    """`server.kiosk_addresses = []`: the browsers on this box count as nobody until enrolled."""
+    kiosk.config.server.kiosk_addresses = []
+
+
+@pytest.fixture
 def login(staff) -> Callable:
     """login(page, role, next="/desk") signs in through the real /login form."""
 

@@ -103,10 +103,11 @@ def test_kiosk_files_a_complaint_with_a_slip_and_it_appears_on_the_case_board(op
     expect(item).to_contain_text("<script>x</script>")
 
 
-def test_counter_tablet_offers_the_rating_when_the_ticket_is_finished(open_page, kiosk, shot):
+def test_counter_tablet_offers_the_rating_when_the_ticket_is_finished(enrolled_page, lan_only, kiosk, shot):
+    """The tablet is enrolled through its pairing link, and the box's own address counts for nothing."""
     from kiosk.queue.rules import Action
 
-    tablet = open_page(LANDSCAPE, touch=True)
+    tablet = enrolled_page("tablet", LANDSCAPE, touch=True)
     tablet.goto("/rate?counter=1")
     tablet.wait_for_selector('body[data-live="open"]', state="attached")
     expect(tablet.locator("#kc-rate")).to_be_hidden()
@@ -126,9 +127,9 @@ def test_counter_tablet_offers_the_rating_when_the_ticket_is_finished(open_page,
     assert row["score"] == 4 and row["comment"] == "办事很快" and row["channel"] == "tablet"
 
 
-def test_idle_kiosk_offers_the_questionnaire(open_page, kiosk, shot):
+def test_idle_kiosk_offers_the_questionnaire(enrolled_page, kiosk, shot):
     kiosk.config.survey.idle_prompt_s = 1
-    page = open_page(KIOSK_PORTRAIT, touch=True)
+    page = enrolled_page("kiosk", KIOSK_PORTRAIT, touch=True)
     page.goto("/kiosk")
     expect(page.locator("#kc-quest")).to_be_visible(timeout=30_000)
     expect(page.locator(".kc-q")).to_have_count(3)

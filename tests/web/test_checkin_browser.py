@@ -18,8 +18,8 @@ pytestmark = pytest.mark.browser
 expect = pytest.importorskip("playwright.sync_api").expect
 
 
-def test_visitor_registration_then_security_review(open_page, login, shot, kiosk):
-    page = open_page(KIOSK_PORTRAIT, touch=True)
+def test_visitor_registration_then_security_review(enrolled_page, open_page, login, shot, kiosk):
+    page = enrolled_page("kiosk", KIOSK_PORTRAIT, touch=True)
     page.goto("/kiosk")
     page.wait_for_selector('body[data-live="open"]', state="attached")
     expect(page.locator("#ci-home-notice")).to_contain_text("90")  # the photo notice, on the home screen too

@@ -183,6 +183,10 @@
       // 503: the box cannot save (disk full or read-only); staff can still help at the desk
       main = K.t("storage_unavailable");
       sub = bilingual ? K.strings.storage_unavailable_en : null;
+    } else if (err && ["rate_limited", "print_queue_full", "device_required"].indexOf(err.code) >= 0) {
+      // 429 (a limit; the answer's Retry-After says when) or 401 (this screen is not enrolled)
+      main = K.t(err.code + "_kiosk");
+      sub = bilingual ? K.strings[err.code + "_kiosk_en"] : null;
     } else {
       main = K.describeError(err) + (err && err.status ? " (" + err.status + ")" : "");
     }
