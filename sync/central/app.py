@@ -28,7 +28,7 @@ from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
 from sync import protocol
-from sync.central.store import CentralStore
+from sync.central.storage import CentralStore, open_store
 
 
 class _Utf8Json(DefaultJSONProvider):
@@ -68,14 +68,14 @@ class Faults:
             return next(self._count) % self.fail_every == 0
 
 
-def create_app(db_path: str, *, secrets: Mapping[str, str] | None = None, fail_every: int = 0,
+def create_app(db: str | CentralStore, *, secrets: Mapping[str, str] | None = None, fail_every: int = 0,
                delay_s: float = 0.0, max_records: int = 10_000, page_size: int = 1000,
                max_skew_s: float = protocol.MAX_SKEW_S, wall: Callable[[], float] = time.time,
                kinds: tuple[str, ...] = protocol.KINDS) -> Flask:
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = 32 * 1024 * 1024
     app.json = _Utf8Json(app)
-    store = CentralStore(db_path)
+    store = open_store(db) if isinstance(db, str) else db
     extra_secrets = dict(secrets or {})
     faults = Faults(fail_every, delay_s)
     app.extensions["kiosk_central"] = store
@@ -140,7 +140,8 @@ def create_app(db_path: str, *, secrets: Mapping[str, str] | None = None, fail_e
             backlog = max(0, reported - len(records))  # what waits at the site once this batch is settled
         except ValueError:
             backlog = None
-        store.store_batch(site_id, batch_id, good, rejected, backlog)
+        store.store_batch(site_id, batch_id, good, rejected, backlog,
+                          (request.headers.get(protocol.H_AGENT) or "")[:100] or None)
         return jsonify({"accepted": [r["key"] for r in good],
                         "rejected": [{"key": k, "error": e} for k, e in rejected]})
 
@@ -161,7 +162,7 @@ def create_app(db_path: str, *, secrets: Mapping[str, str] | None = None, fail_e
 
     @app.get("/healthz")
     def healthz():
-        store.db.scalar("SELECT 1")
+        store.ping()
         return jsonify({"status": "ok"})
 
     @app.get("/")
@@ -170,7 +171,7 @@ def create_app(db_path: str, *, secrets: Mapping[str, str] | None = None, fail_e
         for s in sites:
             s["other"] = s["total"] - sum(s["counts"].get(k, 0) for k in kinds)
         return render_template_string(PAGE, sites=sites, kinds=kinds,
-                                      residents=store.db.scalar("SELECT COUNT(*) FROM residents WHERE active = 1"))
+                                      residents=store.active_residents())
 
     return app
 

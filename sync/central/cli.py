@@ -24,14 +24,16 @@ import click
 
 from kiosk import config as config_mod
 from kiosk.config import Config, ConfigError
+from sync.central.storage import CentralStore, is_postgres_url
 
 DEFAULT_PORT = 8090
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 config_option = click.option("--config", "config_path", envvar="KIOSK_CONFIG", type=click.Path(dir_okay=False),
                              help="Kiosk TOML config (default: $KIOSK_CONFIG, else built-in defaults).")
-db_option = click.option("--db", "db_path", envvar="KIOSK_CENTRAL_DB", type=click.Path(dir_okay=False),
-                         help="Central SQLite file (default: $KIOSK_CENTRAL_DB, else <data dir>/central.db).")
+db_option = click.option("--db", "db_path", envvar="KIOSK_CENTRAL_DB",
+                         help="A postgresql:// URL, or an SQLite file (default: $KIOSK_CENTRAL_DB, "
+                              "else <data dir>/central.db).")
 
 
 def _load(path: str | None) -> Config:
@@ -45,10 +47,21 @@ def _db_path(cfg: Config, db_path: str | None) -> str:
     return db_path or str(cfg.data_dir / "central.db")
 
 
-def _store(config_path: str | None, db_path: str | None):
-    from sync.central.store import CentralStore
+def describe(target: str) -> str:
+    """The database for a log line: a URL without its password."""
+    if not is_postgres_url(target):
+        return target
+    parts = urlsplit(target)
+    host = parts.hostname or ""
+    user = f"{parts.username}@" if parts.username else ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{user}{host}{port}{parts.path}"
 
-    return CentralStore(_db_path(_load(config_path), db_path))
+
+def _store(config_path: str | None, db_path: str | None) -> CentralStore:
+    from sync.central.storage import open_store
+
+    return open_store(_db_path(_load(config_path), db_path))
 
 
 def env_secrets(text: str | None) -> dict[str, str]:
@@ -97,7 +110,7 @@ def serve(config_path, db_path, host, port, threads, fail_every) -> None:
 
     signal.signal(signal.SIGTERM, shutdown)
     bound_port = server.effective_port  # type: ignore[union-attr]  # set by waitress, missing from its stubs
-    click.echo(f"kiosk-central on http://{host}:{bound_port} (db {path}, "
+    click.echo(f"kiosk-central on http://{host}:{bound_port} (db {describe(path)}, "
                f"{len(secrets)} sites from env/config)", err=True)
     try:
         server.run()

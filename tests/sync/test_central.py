@@ -11,7 +11,9 @@ from click.testing import CliRunner
 from sync import protocol
 from sync.central.cli import main as central_cli
 
-from .conftest import SECRET, SITE
+from .conftest import BACKENDS, SECRET, SITE
+
+pytestmark = pytest.mark.parametrize("backend", BACKENDS)
 
 
 def record(i, kind="ticket", **change):
@@ -119,7 +121,7 @@ def _get_directory(central, since, secret=SECRET):
 
 
 def test_directory_import_and_cursor(central, tmp_path):
-    db = str(central.store.db.path)
+    db = str(central.store.target)
     csv = tmp_path / "residents.csv"
     csv.write_text("id,name,unit,phone,id_number\nr1,张三,1-101,13800138000,11010519491231002X\n"
                    "r2,李四,1-102,010-12345678,\n", encoding="utf-8")
@@ -153,7 +155,7 @@ def test_directory_needs_a_signature_and_a_valid_cursor(central):
 def test_bad_csv_imports_nothing(central, tmp_path):
     csv = tmp_path / "bad.csv"
     csv.write_text("id,name,unit,phone,id_number\nr1,A,1,1,\nr2,B,1,1,110105194912310021\n")
-    result = CliRunner().invoke(central_cli, ["residents", "import", str(csv), "--db", str(central.store.db.path)])
+    result = CliRunner().invoke(central_cli, ["residents", "import", str(csv), "--db", str(central.store.target)])
     assert result.exit_code == 1 and "line 3" in result.output and "nothing imported" in result.output
     assert _get_directory(central, "").json()["residents"] == []
 
