@@ -61,6 +61,7 @@ $(STAMP): pyproject.toml
 
 translations: $(STAMP)
 	$(BIN)/pybabel compile -d kiosk/web/translations
+	$(BIN)/pybabel compile -d sync/central/translations
 
 bench: setup
 	$(BIN)/python bench/ticket_issue.py

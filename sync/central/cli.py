@@ -176,6 +176,62 @@ def site_remove(config_path, db_path, site_id) -> None:
 
 
 @main.group()
+def user() -> None:
+    """Console accounts (roles office_manager and auditor)."""
+
+
+@user.command("add")
+@config_option
+@db_option
+@click.argument("name")
+@click.option("--role", type=click.Choice(["office_manager", "auditor"]), required=True)
+@click.option("--password", help="The password; asked for (twice, hidden) when omitted.")
+def user_add(config_path, db_path, name, role, password) -> None:
+    """Create NAME, or give NAME a new role or password (which ends its sessions)."""
+    from sync.central.console import hash_password
+
+    if not name.strip() or len(name) > 64:
+        raise click.BadParameter("1-64 characters", param_hint="NAME")
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
+    if len(password) < 8:
+        raise click.BadParameter("at least 8 characters", param_hint="--password")
+    store = _store(config_path, db_path)
+    try:
+        store.add_user(name.strip(), role, hash_password(password))
+    finally:
+        store.close()
+    click.echo(f"user {name} saved ({role})", err=True)
+
+
+@user.command("list")
+@config_option
+@db_option
+def user_list(config_path, db_path) -> None:
+    store = _store(config_path, db_path)
+    try:
+        for u in store.users():
+            click.echo(f"{u['name']:<24} {u['role']:<16} {'active' if int(u['active']) else 'disabled'}")
+    finally:
+        store.close()
+
+
+@user.command("disable")
+@config_option
+@db_option
+@click.argument("name")
+def user_disable(config_path, db_path, name) -> None:
+    """Disable NAME and end its sessions."""
+    store = _store(config_path, db_path)
+    try:
+        if not store.disable_user(name):
+            raise click.ClickException(f"no user {name}")
+    finally:
+        store.close()
+    click.echo(f"user {name} disabled", err=True)
+
+
+@main.group()
 def residents() -> None:
     """The resident directory the sites pull."""
 

@@ -63,8 +63,12 @@ def to_row(site_id: str, record: dict[str, Any]) -> Row:
     """A record that passed `protocol.check_record` as a row of `records`."""
     _, kind, local_id, version = record["key"].split(":")
     data = record["data"]
-    day = data.get("day") if isinstance(data.get("day"), str) and _DAY.fullmatch(data["day"]) \
-        else record["occurred_at"][:10]
+    day = record["occurred_at"][:10]
+    for field in ("day", "created_at", "started_at"):  # the entity's own day, the same in every version
+        value = data.get(field)
+        if isinstance(value, str) and _DAY.fullmatch(value[:10]):
+            day = value[:10]
+            break
     return Row(record["key"], site_id, kind, record["op"], record["occurred_at"],
                json.dumps(data, ensure_ascii=False, separators=(",", ":")), local_id, int(version), day)
 
@@ -104,9 +108,9 @@ class CentralStore(Protocol):
     def sites(self) -> list[dict[str, Any]]: ...
     # records
     def store_batch(self, site_id: str, batch_id: str, records: list[dict], rejected: list[tuple[str, str]],
-                    backlog: int | None, agent: str | None = None) -> int: ...
+                    backlog: int | None, agent: str | None = None, at: str | None = None) -> int: ...
     def note_auth_failure(self, site_id: str, reason: str) -> None: ...
-    def note_pull(self, site_id: str) -> None: ...
+    def note_pull(self, site_id: str, at: str | None = None) -> None: ...
     def record_count(self, site_id: str | None = None) -> int: ...
     def keys(self, site_id: str) -> list[str]: ...
     def record(self, key: str) -> dict[str, Any] | None: ...
@@ -129,6 +133,7 @@ class CentralStore(Protocol):
     # console accounts, sessions and the audit log
     def add_user(self, name: str, role: str, password_hash: str) -> None: ...
     def user(self, name: str) -> dict[str, Any] | None: ...
+    def disable_user(self, name: str) -> bool: ...
     def users(self) -> list[dict[str, Any]]: ...
     def create_session(self, id_hash: str, user_name: str, csrf: str, now: float) -> None: ...
     def session(self, id_hash: str) -> dict[str, Any] | None: ...
@@ -196,10 +201,10 @@ class SqlStore:
 
     # -- records -------------------------------------------------------------------------
     def store_batch(self, site_id: str, batch_id: str, records: list[dict], rejected: list[tuple[str, str]],
-                    backlog: int | None, agent: str | None = None) -> int:
+                    backlog: int | None, agent: str | None = None, at: str | None = None) -> int:
         """Store the accepted records once each, apply deletes, count the batch; returns
-        how many keys were new."""
-        at = utc_now()
+        how many keys were new. `at` (UTC ISO 8601) is when it was received, default now."""
+        at = at or utc_now()
         rows = [to_row(site_id, r) for r in records]
         with self._tx() as tx:
             tombstones = self._tombstones_for(tx, site_id, rows)
@@ -268,10 +273,10 @@ class SqlStore:
                    "auth_failures = site_stats.auth_failures + 1, last_auth_failure = excluded.last_auth_failure, "
                    "last_auth_failure_at = excluded.last_auth_failure_at", (site_id, reason, utc_now()))
 
-    def note_pull(self, site_id: str) -> None:
+    def note_pull(self, site_id: str, at: str | None = None) -> None:
         with self._tx() as tx:
             tx.run("INSERT INTO site_stats (site_id, last_pull_at) VALUES (?, ?) ON CONFLICT (site_id) "
-                   "DO UPDATE SET last_pull_at = excluded.last_pull_at", (site_id, utc_now()))
+                   "DO UPDATE SET last_pull_at = excluded.last_pull_at", (site_id, at or utc_now()))
 
     def record_count(self, site_id: str | None = None) -> int:
         if site_id is None:
@@ -460,6 +465,14 @@ class SqlStore:
                    "active = 1", (name, role, password_hash, utc_now()))
             tx.run("DELETE FROM sessions WHERE user_name = ?", (name,))
             self._audit(tx, "cli", "user.saved", f"user:{name}", f"role {role}")
+
+    def disable_user(self, name: str) -> bool:
+        with self._tx() as tx:
+            n = tx.run("UPDATE users SET active = 0 WHERE name = ?", (name,))
+            tx.run("DELETE FROM sessions WHERE user_name = ?", (name,))
+            if n:
+                self._audit(tx, "cli", "user.disabled", f"user:{name}")
+            return n > 0
 
     def user(self, name: str) -> dict[str, Any] | None:
         return self._one("SELECT name, role, password_hash, active FROM users WHERE name = ?", (name,))

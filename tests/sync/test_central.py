@@ -2,6 +2,7 @@
 storing each key once, the directory endpoint, the summary page and its CLI."""
 
 import json
+import re
 import time
 
 import httpx
@@ -10,6 +11,7 @@ from click.testing import CliRunner
 
 from sync import protocol
 from sync.central.cli import main as central_cli
+from sync.central.console import hash_password
 
 from .conftest import BACKENDS, SECRET, SITE
 
@@ -37,7 +39,7 @@ def test_batch_is_stored_once_per_key_and_resending_changes_nothing(central):
     assert again.status_code == 200 and len(again.json()["accepted"]) == 3
     assert central.store.keys(SITE) == [f"{SITE}:ticket:{i}:1" for i in (1, 2, 3)]
     assert central.store.record(f"{SITE}:ticket:1:1")["data"] == {"id": 1}
-    summary = httpx.get(f"{central.url}/api/v1/sites").json()["sites"][0]
+    summary = logged_in(central).get(f"{central.url}/api/v1/sites").json()["sites"][0]
     assert summary["site_id"] == SITE and summary["counts"] == {"ticket": 3} and summary["duplicates"] == 2
     assert summary["backlog"] == 5  # what the agent reported minus this batch
 
@@ -66,7 +68,7 @@ def test_bad_credentials_get_401_with_a_json_error_and_store_nothing(central, kw
     r = post(central, [record(1)], **kwargs)
     assert r.status_code == 401 and r.json()["error"]["code"] == code
     assert central.store.record_count() == 0
-    assert httpx.get(f"{central.url}/api/v1/sites").json()["sites"][0]["auth_failures"] == 1
+    assert central.store.summary()[0]["auth_failures"] == 1
 
 
 def test_unknown_site_is_401(central):
@@ -94,9 +96,13 @@ def test_too_many_records_is_413(central_factory):
 
 
 def test_unknown_paths_and_methods_answer_json(central):
+    # without a login nothing but the signed endpoints answers, not even with a 404
     r = httpx.get(f"{central.url}/api/v1/nothing")
+    assert r.status_code == 401 and r.json()["error"]["code"] == "login_required"
+    client = logged_in(central)
+    r = client.get(f"{central.url}/api/v1/nothing")
     assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
-    r = httpx.get(f"{central.url}/api/v1/sites/{SITE}/batches")
+    r = client.get(f"{central.url}/api/v1/sites/{SITE}/batches")
     assert r.status_code == 405 and "error" in r.json()
 
 
@@ -107,12 +113,24 @@ def test_fault_knob_fails_every_third_request(central_factory):
     assert central.store.record_count() == 4
 
 
-def test_summary_page_lists_sites_with_counts_last_batch_and_backlog(central):
-    post(central, [record(1), record(2), record(3, kind="case")])
-    page = httpx.get(central.url + "/")
+def test_overview_page_lists_sites_with_status_backlog_agent_and_records(central):
+    post(central, [record(1), record(2), record(3, kind="case")], headers={protocol.H_AGENT: "kiosk-sync/1"})
+    assert httpx.get(central.url + "/").status_code == 302  # to the login
+    page = logged_in(central).get(central.url + "/?lang=en")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
-    html = page.text
-    assert SITE in html and "<b>3</b>" in html and "last batch" in html and "backlog" in html
+    row = next(r for r in page.text.split("<tr>") if f"<td>{SITE}</td>" in r)
+    assert "online" in row and "<td class=n>5</td>" in row and "kiosk-sync/1" in row and "<td class=n>3</td>" in row
+
+
+def logged_in(central) -> httpx.Client:
+    """An httpx client with a console session of a new office manager."""
+    central.store.add_user("ops", "office_manager", hash_password("password-1"))
+    client = httpx.Client()
+    form = client.get(f"{central.url}/login").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    r = client.post(f"{central.url}/login", data={"csrf_token": token, "username": "ops", "password": "password-1"})
+    assert r.status_code == 302
+    return client
 
 
 def _get_directory(central, since, secret=SECRET):
