@@ -88,7 +88,8 @@ def main() -> None:
 @click.option("--port", type=int, help=f"Port (default: the port of sync.url when it is local, else {DEFAULT_PORT}).")
 @click.option("--threads", type=int, default=8, show_default=True)
 @click.option("--fail-every", type=int, default=0, hidden=True, help="Fault knob: answer every N-th request 503.")
-def serve(config_path, db_path, host, port, threads, fail_every) -> None:
+@click.option("--secure-cookies", is_flag=True, help="Mark the console's cookies Secure (behind an HTTPS proxy).")
+def serve(config_path, db_path, host, port, threads, fail_every, secure_cookies) -> None:
     """Receive batches and serve the resident directory, in the foreground (waitress)."""
     from waitress.server import create_server
 
@@ -102,7 +103,8 @@ def serve(config_path, db_path, host, port, threads, fail_every) -> None:
         url = urlsplit(cfg.sync.url)
         port = url.port if url.hostname in LOOPBACK and url.port else DEFAULT_PORT
     path = _db_path(cfg, db_path)
-    app = create_app(path, secrets=secrets, fail_every=fail_every)
+    app = create_app(path, secrets=secrets, fail_every=fail_every, timezone=cfg.site.timezone,
+                     secure_cookies=secure_cookies)
     server = create_server(app, host=host, port=port, threads=threads, ident="kiosk-central")
 
     def shutdown(signum, frame):
