@@ -200,10 +200,9 @@ def _period() -> tuple[date, date]:
 def _report(site_id: str | None) -> Any:
     day_from, day_to = _period()
     s = store()
-    rows = s.latest(["ticket", "survey"], day_from.isoformat(), day_to.isoformat(), site_id)
-    rows += s.latest(["case"], "0000-01-01", day_to.isoformat(), site_id)
-    stats = s.summary()
-    return figures.build(rows, stats, day_from, day_to, _now(), _, site_id)
+    now = _now()
+    agg = s.aggregates(day_from.isoformat(), day_to.isoformat(), now.timestamp(), site_id)
+    return figures.build(agg, s.summary(), day_from, day_to, now, _, site_id)
 
 
 @bp.get("/")

@@ -1,7 +1,7 @@
 """The console's figures across sites, as a `kiosk.reports.model.Report` so the page (with
 its server-side SVG charts), the CSV and the XLSX come from the same rows. Pure: the
-newest version of each entity, the per-site receiver stats, the period and the current
-time go in; nothing is read here.
+store's aggregates over the newest version of each entity (`CentralStore.aggregates`,
+summed in SQL), the per-site receiver stats, the period and the current time go in.
 
 Definitions (all over the newest version of each entity whose own day is in the period):
 - tickets: tickets whose `day` is in the period;
@@ -21,11 +21,12 @@ Definitions (all over the newest version of each entity whose own day is in the 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from kiosk.reports.model import Kpi, Report, Table, mean, p90, share
+from kiosk.reports.model import Kpi, Report, Table, share
+from sync.central.storage import Aggregates
 
 ONLINE_S = 300
 TOP_CATEGORIES = 6
@@ -62,65 +63,31 @@ def age_text(seconds: float | None) -> str:
     return f"{s // 86400} d"
 
 
-def wait_minutes(ticket: dict[str, Any]) -> float | None:
-    issued, called = _t(ticket.get("issued_at")), _t(ticket.get("called_at"))
-    if issued is None or called is None:
-        return None
-    return (called - issued).total_seconds() / 60
+def _avg(total: float, n: int) -> float | None:
+    return round(total / n, 1) if n else None
 
 
-def breached(case: dict[str, Any], now: datetime) -> bool:
-    """Whether the case missed its clock: the first answer (inquiries) or the feedback
-    (every other type) after `due_at`, or none yet with `due_at` passed."""
-    due = _t(case.get("due_at"))
-    if due is None:
-        return False
-    stop = _t(case.get("first_answer_at") if case.get("type") == "inquiry" else case.get("feedback_at"))
-    return (stop or now) > due
+def _min(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds / 60, 1)
 
 
-def _avg(values: Sequence[float]) -> float | None:
-    return round(sum(values) / len(values), 1) if values else None
-
-
-def build(latest: Iterable[dict[str, Any]], stats: Sequence[dict[str, Any]], day_from: date, day_to: date,
+def build(agg: Aggregates, stats: Sequence[dict[str, Any]], day_from: date, day_to: date,
           now: datetime, tr: Callable[[str], str], site_id: str | None = None) -> Report:
-    """The report for all sites (or one) over [day_from, day_to]. `latest` holds the newest
-    version of the tickets, cases and surveys concerned (`site_id`, `kind`, `day`, `data`);
-    open cases are counted from every case in it whatever its day."""
+    """The report for all sites (or one) over [day_from, day_to] from the store's
+    aggregates and the per-site receiver stats."""
     period = days(day_from, day_to)
-    lo, hi = period[0], period[-1]
-    tickets: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    cases_in: list[dict[str, Any]] = []
-    open_by_site: Counter[str] = Counter()
-    ratings: list[dict[str, Any]] = []
-    for r in latest:
-        if site_id is not None and r["site_id"] != site_id:
-            continue
-        d = dict(r["data"], _site=r["site_id"])
-        in_period = lo <= r["day"] <= hi
-        if r["kind"] == "ticket" and in_period:
-            tickets[r["day"]].append(d)
-        elif r["kind"] == "case":
-            if d.get("status") != "closed":
-                open_by_site[r["site_id"]] += 1
-            if in_period:
-                cases_in.append(d)
-        elif r["kind"] == "survey" and in_period and d.get("form") == "rating" and isinstance(d.get("score"), int):
-            ratings.append(d)
 
     # per day, across sites
     daily_rows = []
-    all_waits: list[float] = []
-    all_tickets = no_shows = 0
+    all_tickets = no_shows = waits_n = 0
+    waits_sum = 0.0
     for day in period:
-        ts = tickets.get(day, [])
-        waits = [w for w in (wait_minutes(t) for t in ts) if w is not None]
-        ns = sum(1 for t in ts if t.get("status") == "no_show")
-        all_waits += waits
-        all_tickets += len(ts)
+        n, ns, nw, sw = agg.daily.get(day, (0, 0, 0, 0.0))
+        all_tickets += n
         no_shows += ns
-        daily_rows.append([day, len(ts), _avg(waits), p90(waits), share(ns, len(ts))])
+        waits_n += nw
+        waits_sum += sw
+        daily_rows.append([day, n, _avg(sw / 60, nw), _min(agg.p90_s.get(day)), share(ns, n)])
 
     # sites
     site_rows = []
@@ -135,52 +102,42 @@ def build(latest: Iterable[dict[str, Any]], stats: Sequence[dict[str, Any]], day
                           age_text(age), s.get("backlog"), s.get("agent") or "—", s.get("total", 0)])
 
     # cases and breaches per site
-    per_site: dict[str, Counter[str]] = defaultdict(Counter)
-    for c in cases_in:
-        counts = per_site[c["_site"]]
-        kind = c.get("type")
-        if kind == "inquiry":
-            counts["inquiries"] += 1
-            counts["inquiry_breaches"] += breached(c, now)
-        elif kind == "complaint":
-            counts["complaints"] += 1
-            counts["complaint_breaches"] += breached(c, now)
-    case_sites = sorted({*per_site, *open_by_site, *(s["site_id"] for s in shown)})
-    case_rows = [[sid, open_by_site.get(sid, 0), per_site[sid]["inquiries"], per_site[sid]["inquiry_breaches"],
-                  per_site[sid]["complaints"], per_site[sid]["complaint_breaches"]] for sid in case_sites]
+    case_sites = sorted({*(k[0] for k in agg.cases), *agg.open_cases, *(s["site_id"] for s in shown)})
+    case_rows = []
+    for sid in case_sites:
+        inq = agg.cases.get((sid, "inquiry"), (0, 0))
+        com = agg.cases.get((sid, "complaint"), (0, 0))
+        case_rows.append([sid, agg.open_cases.get(sid, 0), inq[0], inq[1], com[0], com[1]])
 
     # complaint categories per day
-    complaints = [c for c in cases_in if c.get("type") == "complaint"]
-    uncategorised = tr("uncategorised")
-    cat_counts = Counter((c.get("category") or uncategorised) for c in complaints)
-    top = [name for name, _ in cat_counts.most_common(TOP_CATEGORIES)]
-    other = tr("other")
+    uncategorised, other = tr("uncategorised"), tr("other")
+    cat_counts: Counter[str] = Counter()
+    for (_, name), n in agg.categories.items():
+        cat_counts[name or uncategorised] += n
+    top = [name for name, _ in sorted(cat_counts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_CATEGORIES]]
     series = top + ([other] if len(cat_counts) > len(top) else [])
     by_day: dict[str, Counter[str]] = defaultdict(Counter)
-    for c in complaints:
-        name = c.get("category") or uncategorised
-        by_day[(c.get("created_at") or "")[:10]][name if name in top else other] += 1
+    for (day, name), n in agg.categories.items():
+        name = name or uncategorised
+        by_day[day][name if name in top else other] += n
     cat_rows = [[day, *(by_day[day][name] for name in series), sum(by_day[day].values())] for day in period]
 
     # satisfaction per site
-    by_site: dict[str, list[int]] = defaultdict(list)
-    for s in ratings:
-        by_site[s["_site"]].append(s["score"])
-    sat_rows = [[sid, mean([float(x) for x in scores]), len(scores),
-                 share(sum(1 for x in scores if x >= 4), len(scores))] for sid, scores in sorted(by_site.items())]
-    all_scores = [float(s["score"]) for s in ratings]
+    sat_rows = [[sid, round(total / n, 2), n, share(good, n)] for sid, (n, total, good) in sorted(agg.ratings.items())]
+    ratings_n = sum(n for n, _, _ in agg.ratings.values())
+    ratings_sum = sum(total for _, total, _ in agg.ratings.values())
 
-    total_open = sum(open_by_site.values())
     kpis = [
         Kpi("sites_online", tr("Sites online"), online, unit=f" / {len(shown)}"),
         Kpi("tickets", tr("Tickets"), all_tickets),
-        Kpi("avg_wait_min", tr("Average wait"), _avg(all_waits), unit=" min"),
-        Kpi("p90_wait_min", tr("90th percentile wait"), p90(all_waits), unit=" min"),
+        Kpi("avg_wait_min", tr("Average wait"), _avg(waits_sum / 60, waits_n), unit=" min"),
+        Kpi("p90_wait_min", tr("90th percentile wait"), _min(agg.p90_s.get("")), unit=" min"),
         Kpi("no_show_pct", tr("No-show rate"), share(no_shows, all_tickets), unit=" %"),
-        Kpi("open_cases", tr("Open cases"), total_open),
+        Kpi("open_cases", tr("Open cases"), sum(agg.open_cases.values())),
         Kpi("inquiry_breaches", tr("5-minute breaches"), sum(r[3] for r in case_rows)),
         Kpi("complaint_breaches", tr("24-hour breaches"), sum(r[5] for r in case_rows)),
-        Kpi("satisfaction", tr("Average satisfaction"), mean(all_scores), unit=" / 5"),
+        Kpi("satisfaction", tr("Average satisfaction"), round(ratings_sum / ratings_n, 2) if ratings_n else None,
+            unit=" / 5"),
     ]
     tables = [
         Table("sites", tr("Sites"), [tr("Site"), tr("Name"), tr("Status"), tr("Last heard from"), tr("Backlog"),
@@ -197,5 +154,5 @@ def build(latest: Iterable[dict[str, Any]], stats: Sequence[dict[str, Any]], day
               [tr("Site"), tr("Average score"), tr("Ratings"), tr("Satisfied (4-5, %)")], sat_rows, chart="bar"),
     ]
     title = tr("All sites") if site_id is None else site_id
-    return Report(kind="central", period=f"{lo}..{hi}", title=title, generated_at=now.isoformat(timespec="seconds"),
-                  kpis=kpis, tables=tables)
+    return Report(kind="central", period=f"{period[0]}..{period[-1]}", title=title,
+                  generated_at=now.isoformat(timespec="seconds"), kpis=kpis, tables=tables)

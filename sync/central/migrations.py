@@ -111,9 +111,27 @@ _AUDIT_POSTGRES = (
         target TEXT NOT NULL DEFAULT '', detail TEXT NOT NULL DEFAULT '')""",
 )
 
+# 3: the console's figures aggregated in SQL: each entity's few facts beside its JSON, and
+# the records held per site and kind kept as counters instead of counted each time.
+_FACTS_SQLITE = (
+    "ALTER TABLE latest ADD COLUMN status TEXT",
+    "ALTER TABLE latest ADD COLUMN wait_s REAL",
+    "ALTER TABLE latest ADD COLUMN ctype TEXT",
+    "ALTER TABLE latest ADD COLUMN category TEXT",
+    "ALTER TABLE latest ADD COLUMN due_ts REAL",
+    "ALTER TABLE latest ADD COLUMN stop_ts REAL",
+    "ALTER TABLE latest ADD COLUMN score INTEGER",
+    "CREATE INDEX latest_kind_status ON latest (kind, status, site_id)",
+    """CREATE TABLE site_counts (
+        site_id TEXT NOT NULL, kind TEXT NOT NULL, n BIGINT NOT NULL DEFAULT 0, PRIMARY KEY (site_id, kind))""",
+    "INSERT INTO site_counts (site_id, kind, n) SELECT site_id, kind, COUNT(*) FROM records GROUP BY site_id, kind",
+)
+_FACTS_POSTGRES = tuple(s.replace(" REAL", " DOUBLE PRECISION") for s in _FACTS_SQLITE)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "base", _BASE_SQLITE, _BASE_POSTGRES),
     Migration(2, "entities, latest state, tombstones, console users and audit",
               _ENTITY_SQLITE + _CONSOLE_COMMON + _AUDIT_SQLITE,
               _ENTITY_POSTGRES + _CONSOLE_COMMON + _AUDIT_POSTGRES, backfill="entities"),
+    Migration(3, "facts of the newest versions for the console", _FACTS_SQLITE, _FACTS_POSTGRES, backfill="facts"),
 )

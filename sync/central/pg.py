@@ -99,5 +99,12 @@ class PostgresStore(SqlStore):
             cur.execute("TRUNCATE staging")
         return [r for r in rows if r.key in new_keys]
 
+    def _ticket_waits_p90(self, day_from: str, day_to: str, site_id: str | None) -> dict[str, float]:
+        where, params = self._where("ticket", site_id)
+        rows = self._read("SELECT day, percentile_disc(0.9) WITHIN GROUP (ORDER BY wait_s) AS p FROM latest "
+                          f"WHERE {where} AND day >= ? AND day <= ? AND wait_s IS NOT NULL GROUP BY ROLLUP (day)",
+                          [*params, day_from, day_to])
+        return {r["day"] or "": float(r["p"]) for r in rows if r["p"] is not None}
+
     def close(self) -> None:
         self.pool.close()

@@ -19,8 +19,10 @@ itself is stored (its key, like any other, once), so resending it changes nothin
 from __future__ import annotations
 
 import json
+import math
 import re
 import secrets as secrets_mod
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -85,6 +87,61 @@ def plan_batch(rows: Sequence[Row], tombstones: dict[tuple[str, str], int]) -> t
     return upserts, deletes
 
 
+def _ts(value: Any) -> float | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.fromisoformat(value).timestamp()
+    except ValueError:
+        return None
+
+
+FACT_COLUMNS = ("status", "wait_s", "ctype", "category", "due_ts", "stop_ts", "score")
+
+
+def facts(kind: str, data: dict[str, Any]) -> tuple[Any, ...]:
+    """The few facts of an entity's newest version the console aggregates in SQL (see
+    `FACT_COLUMNS`): a ticket's status and wait (called - issued, seconds), a case's type,
+    category and clock (due, and when it stopped: the first answer of an inquiry, the
+    feedback of anything else, as epoch seconds), a rating's score."""
+    status = data.get("status") if isinstance(data.get("status"), str) else None
+    if kind == "ticket":
+        issued, called = _ts(data.get("issued_at")), _ts(data.get("called_at"))
+        wait = called - issued if issued is not None and called is not None else None
+        return status, wait, None, None, None, None, None
+    if kind == "case":
+        ctype = data.get("type") if isinstance(data.get("type"), str) else None
+        stop = data.get("first_answer_at") if ctype == "inquiry" else data.get("feedback_at")
+        category = data.get("category") if isinstance(data.get("category"), str) else ""
+        return status, None, ctype, category, _ts(data.get("due_at")), _ts(stop), None
+    if kind == "survey" and data.get("form") == "rating":
+        score = data.get("score")
+        return status, None, None, None, None, None, score if isinstance(score, int) and 1 <= score <= 5 else None
+    return status, None, None, None, None, None, None
+
+
+@dataclass
+class Aggregates:
+    """What the console's figures are made of (sync.central.figures), summed in SQL.
+    daily: day -> (tickets, no-shows, waits counted, sum of waits in s); p90_s: day ->
+    nearest-rank 90th percentile wait in s, "" for the whole period; open_cases: site ->
+    n; cases: (site, type) -> (n, breaches); categories: (day, category) -> n; ratings:
+    site -> (n, sum of scores, 4s and 5s)."""
+    daily: dict[str, tuple[int, int, int, float]]
+    p90_s: dict[str, float]
+    open_cases: dict[str, int]
+    cases: dict[tuple[str, str], tuple[int, int]]
+    categories: dict[tuple[str, str], int]
+    ratings: dict[str, tuple[int, int, int]]
+
+
+def nearest_rank_p90(values: Sequence[float]) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(0.9 * len(ordered)) - 1)]
+
+
 class Tx(Protocol):
     """A transaction on either back-end, with `?` placeholders."""
 
@@ -119,6 +176,7 @@ class CentralStore(Protocol):
     def summary(self, known_sites: Iterable[str] = ()) -> list[dict[str, Any]]: ...
     def latest(self, kinds: Sequence[str], day_from: str, day_to: str,
                site_id: str | None = None) -> list[dict[str, Any]]: ...
+    def aggregates(self, day_from: str, day_to: str, now_ts: float, site_id: str | None = None) -> Aggregates: ...
     # the directory
     def id_key(self) -> bytes: ...
     def set_id_key(self, value: str) -> None: ...
@@ -215,8 +273,13 @@ class SqlStore:
             if new_upserts:
                 self._update_latest(tx, new_upserts)
             new_deletes = self._insert_records(tx, deletes, batch_id, at) if deletes else []
+            held: Counter[str] = Counter(r.kind for r in new_upserts + new_deletes)
             for d in new_deletes:
-                self._apply_delete(tx, d, at)
+                held[d.kind] -= self._apply_delete(tx, d, at)
+            if any(held.values()):
+                tx.many("INSERT INTO site_counts (site_id, kind, n) VALUES (?, ?, ?) ON CONFLICT (site_id, kind) "
+                        "DO UPDATE SET n = site_counts.n + excluded.n",
+                        [(site_id, kind, n) for kind, n in sorted(held.items()) if n])
             new = len(new_upserts) + len(new_deletes)
             if rejected:
                 tx.many("INSERT INTO rejections (site_id, key, error, batch_id, at) VALUES (?, ?, ?, ?, ?) "
@@ -246,25 +309,30 @@ class SqlStore:
         for r in rows:
             if r.entity not in newest or newest[r.entity].version < r.version:
                 newest[r.entity] = r
-        tx.many("INSERT INTO latest (site_id, kind, local_id, version, day, occurred_at, data) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (site_id, kind, local_id) DO UPDATE SET "
+        tx.many("INSERT INTO latest (site_id, kind, local_id, version, day, occurred_at, data, status, wait_s, "
+                "ctype, category, due_ts, stop_ts, score) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (site_id, kind, local_id) DO UPDATE SET "
                 "version = excluded.version, day = excluded.day, occurred_at = excluded.occurred_at, "
-                "data = excluded.data WHERE latest.version < excluded.version",
-                [(r.site_id, r.kind, r.local_id, r.version, r.day, r.occurred_at, r.data)
-                 for r in newest.values()])
+                "data = excluded.data, status = excluded.status, wait_s = excluded.wait_s, ctype = excluded.ctype, "
+                "category = excluded.category, due_ts = excluded.due_ts, stop_ts = excluded.stop_ts, "
+                "score = excluded.score WHERE latest.version < excluded.version",
+                [(r.site_id, r.kind, r.local_id, r.version, r.day, r.occurred_at, r.data,
+                  *facts(r.kind, json.loads(r.data))) for r in newest.values()])
 
-    def _apply_delete(self, tx: Tx, d: Row, at: str) -> None:
+    def _apply_delete(self, tx: Tx, d: Row, at: str) -> int:
+        """Apply one new delete record; returns how many stored records it removed."""
         held = tx.rows("SELECT MAX(version) AS v FROM records WHERE site_id = ? AND kind = ? AND local_id = ? "
                        "AND op = 'upsert'", (d.site_id, d.kind, d.local_id))
         top = max(d.version, int(held[0]["v"] or 0) if held else 0)
-        tx.run("DELETE FROM records WHERE site_id = ? AND kind = ? AND local_id = ? AND op = 'upsert'",
-               (d.site_id, d.kind, d.local_id))
+        removed = tx.run("DELETE FROM records WHERE site_id = ? AND kind = ? AND local_id = ? AND op = 'upsert'",
+                         (d.site_id, d.kind, d.local_id))
         tx.run("DELETE FROM latest WHERE site_id = ? AND kind = ? AND local_id = ?", (d.site_id, d.kind, d.local_id))
         tx.run("INSERT INTO tombstones (site_id, kind, local_id, version, deleted_at) VALUES (?, ?, ?, ?, ?) "
                "ON CONFLICT (site_id, kind, local_id) DO UPDATE SET "
                "version = CASE WHEN tombstones.version > excluded.version THEN tombstones.version "
                "ELSE excluded.version END, deleted_at = excluded.deleted_at",
                (d.site_id, d.kind, d.local_id, top, at))
+        return removed
 
     def note_auth_failure(self, site_id: str, reason: str) -> None:
         with self._tx() as tx:
@@ -305,7 +373,7 @@ class SqlStore:
     def summary(self, known_sites: Iterable[str] = ()) -> list[dict[str, Any]]:
         """Per site: record counts by kind, totals, last batch and the backlog the agent reported."""
         counts: dict[str, dict[str, int]] = {}
-        for r in self._read("SELECT site_id, kind, COUNT(*) AS n FROM records GROUP BY site_id, kind"):
+        for r in self._read("SELECT site_id, kind, n FROM site_counts WHERE n <> 0"):
             counts.setdefault(r["site_id"], {})[r["kind"]] = int(r["n"])
         stats = {r["site_id"]: r for r in self._read("SELECT * FROM site_stats")}
         names = {s["id"]: s["name"] for s in self.sites()}
@@ -340,6 +408,51 @@ class SqlStore:
         for r in out:
             r["data"] = json.loads(r["data"])
         return out
+
+    def _where(self, kind: str, site_id: str | None) -> tuple[str, list[Any]]:
+        return ("kind = ?" + (" AND site_id = ?" if site_id is not None else ""),
+                [kind] + ([site_id] if site_id is not None else []))
+
+    def _ticket_waits_p90(self, day_from: str, day_to: str, site_id: str | None) -> dict[str, float]:
+        """Nearest-rank p90 of ticket waits per day and ("") for the period; PostgreSQL
+        does it in SQL (percentile_disc), this default in Python."""
+        where, params = self._where("ticket", site_id)
+        by_day: dict[str, list[float]] = {}
+        for r in self._read(f"SELECT day, wait_s FROM latest WHERE {where} AND day >= ? AND day <= ? "
+                            "AND wait_s IS NOT NULL", [*params, day_from, day_to]):
+            by_day.setdefault(r["day"], []).append(float(r["wait_s"]))
+        out = {d: v for d, v in ((d, nearest_rank_p90(w)) for d, w in by_day.items()) if v is not None}
+        overall = nearest_rank_p90([w for ws in by_day.values() for w in ws])
+        if overall is not None:
+            out[""] = overall
+        return out
+
+    def aggregates(self, day_from: str, day_to: str, now_ts: float, site_id: str | None = None) -> Aggregates:
+        period = [day_from, day_to]
+        where, params = self._where("ticket", site_id)
+        daily = {r["day"]: (int(r["n"]), int(r["ns"] or 0), int(r["nw"]), float(r["sw"] or 0.0)) for r in self._read(
+            "SELECT day, COUNT(*) AS n, SUM(CASE WHEN status = 'no_show' THEN 1 ELSE 0 END) AS ns, "
+            f"COUNT(wait_s) AS nw, SUM(wait_s) AS sw FROM latest WHERE {where} AND day >= ? AND day <= ? "
+            "GROUP BY day", [*params, *period])}
+        where, params = self._where("case", site_id)
+        open_cases = {r["site_id"]: int(r["n"]) for r in self._read(
+            f"SELECT site_id, COUNT(*) AS n FROM latest WHERE {where} AND status <> 'closed' GROUP BY site_id",
+            params)}
+        cases = {(r["site_id"], r["ctype"] or ""): (int(r["n"]), int(r["b"] or 0)) for r in self._read(
+            "SELECT site_id, ctype, COUNT(*) AS n, SUM(CASE WHEN due_ts IS NOT NULL AND "
+            "COALESCE(stop_ts, ?) > due_ts THEN 1 ELSE 0 END) AS b "
+            f"FROM latest WHERE {where} AND day >= ? AND day <= ? GROUP BY site_id, ctype",
+            [now_ts, *params, *period])}
+        categories = {(r["day"], r["category"] or ""): int(r["n"]) for r in self._read(
+            f"SELECT day, category, COUNT(*) AS n FROM latest WHERE {where} AND ctype = 'complaint' "
+            "AND day >= ? AND day <= ? GROUP BY day, category", [*params, *period])}
+        where, params = self._where("survey", site_id)
+        ratings = {r["site_id"]: (int(r["n"]), int(r["s"]), int(r["good"])) for r in self._read(
+            "SELECT site_id, COUNT(*) AS n, SUM(score) AS s, SUM(CASE WHEN score >= 4 THEN 1 ELSE 0 END) AS good "
+            f"FROM latest WHERE {where} AND score IS NOT NULL AND day >= ? AND day <= ? GROUP BY site_id",
+            [*params, *period])}
+        return Aggregates(daily, self._ticket_waits_p90(day_from, day_to, site_id), open_cases, cases, categories,
+                          ratings)
 
     # -- the directory -------------------------------------------------------------------
     def id_key(self) -> bytes:
@@ -534,6 +647,14 @@ def backfill_entities(tx: Tx) -> None:
             [(p.site_id, p.kind, p.local_id, p.version, p.day, p.occurred_at, p.data) for p in newest.values()])
 
 
+def backfill_facts(tx: Tx) -> None:
+    """Migration 3's step: the facts of the newest versions stored before it."""
+    rows = tx.rows("SELECT site_id, kind, local_id, data FROM latest")
+    tx.many("UPDATE latest SET status = ?, wait_s = ?, ctype = ?, category = ?, due_ts = ?, stop_ts = ?, score = ? "
+            "WHERE site_id = ? AND kind = ? AND local_id = ?",
+            [(*facts(r["kind"], json.loads(r["data"])), r["site_id"], r["kind"], r["local_id"]) for r in rows])
+
+
 def run_migrations(tx_factory: Any, dialect: str, current: int) -> int:
     """Apply the migrations above `current` (each in its own transaction from `tx_factory`);
     returns the new schema version."""
@@ -547,6 +668,8 @@ def run_migrations(tx_factory: Any, dialect: str, current: int) -> int:
                 tx.run(statement)
             if m.backfill == "entities":
                 backfill_entities(tx)
+            elif m.backfill == "facts":
+                backfill_facts(tx)
             tx.run("INSERT INTO schema_migrations (number, name, applied_at) VALUES (?, ?, ?)",
                    (m.number, m.name, utc_now()))
         current = m.number

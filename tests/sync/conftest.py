@@ -36,6 +36,27 @@ VENV_BIN = Path(sys.executable).parent
 FAST_BACKOFF = Backoff(base_s=0.02, cap_s=0.2)
 
 
+CENTRAL_TRANSLATIONS = Path(__file__).resolve().parents[2] / "sync" / "central" / "translations"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def central_catalogs() -> None:
+    """Compile the console's catalog when `make` has not (a bare pytest run)."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for po in CENTRAL_TRANSLATIONS.glob("*/LC_MESSAGES/messages.po"):
+        mo = po.with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        with po.open("rb") as fh:
+            catalog = read_po(fh, locale=po.parent.parent.name)
+        tmp = mo.with_name(f"messages.mo.{os.getpid()}")
+        with tmp.open("wb") as out:
+            write_mo(out, catalog)
+        os.replace(tmp, mo)
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PgServer]:
     """One throw-away PostgreSQL server per test process, stopped at the end."""

@@ -74,7 +74,7 @@ def test_a_delete_removes_every_version_and_a_late_older_upsert_does_not_bring_i
     # the delete resent changes nothing
     assert store.store_batch("s1", "b4", [rec(5, 3, op="delete")], [], 0) == 0
     assert store.record("s1:visit:6:1")["data"]["name"] == "李四"
-    assert store.record_count("s1") == 2
+    assert store.record_count("s1") == 2 and store.summary()[0]["counts"] == {"visit": 2}
 
 
 def test_a_delete_in_the_same_batch_as_upserts_and_one_that_overtakes_them(store):
