@@ -25,7 +25,7 @@ import secrets as secrets_mod
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
@@ -55,6 +55,7 @@ class Row:
     local_id: str
     version: int
     day: str
+    obj: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)  # `data` decoded
 
     @property
     def entity(self) -> tuple[str, str]:
@@ -66,13 +67,13 @@ def to_row(site_id: str, record: dict[str, Any]) -> Row:
     _, kind, local_id, version = record["key"].split(":")
     data = record["data"]
     day = record["occurred_at"][:10]
-    for field in ("day", "created_at", "started_at"):  # the entity's own day, the same in every version
-        value = data.get(field)
+    for name in ("day", "created_at", "started_at"):  # the entity's own day, the same in every version
+        value = data.get(name)
         if isinstance(value, str) and _DAY.fullmatch(value[:10]):
             day = value[:10]
             break
     return Row(record["key"], site_id, kind, record["op"], record["occurred_at"],
-               json.dumps(data, ensure_ascii=False, separators=(",", ":")), local_id, int(version), day)
+               json.dumps(data, ensure_ascii=False, separators=(",", ":")), local_id, int(version), day, data)
 
 
 def plan_batch(rows: Sequence[Row], tombstones: dict[tuple[str, str], int]) -> tuple[list[Row], list[Row]]:
@@ -317,7 +318,7 @@ class SqlStore:
                 "category = excluded.category, due_ts = excluded.due_ts, stop_ts = excluded.stop_ts, "
                 "score = excluded.score WHERE latest.version < excluded.version",
                 [(r.site_id, r.kind, r.local_id, r.version, r.day, r.occurred_at, r.data,
-                  *facts(r.kind, json.loads(r.data))) for r in newest.values()])
+                  *facts(r.kind, r.obj or json.loads(r.data))) for r in newest.values()])
 
     def _apply_delete(self, tx: Tx, d: Row, at: str) -> int:
         """Apply one new delete record; returns how many stored records it removed."""
