@@ -9,7 +9,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-APT_PACKAGES := python3-venv libzbar0 espeak-ng chromium fonts-wqy-microhei socat systemd
+APT_PACKAGES := python3-venv libzbar0 espeak-ng chromium fonts-wqy-microhei socat systemd postgresql libpq5
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 PYTEST_ARGS ?=
 
@@ -61,6 +61,7 @@ $(STAMP): pyproject.toml
 
 translations: $(STAMP)
 	$(BIN)/pybabel compile -d kiosk/web/translations
+	$(BIN)/pybabel compile -d sync/central/translations
 
 bench: setup
 	$(BIN)/python bench/ticket_issue.py

@@ -35,7 +35,7 @@ UNITDIR=/etc/systemd/system
 UDEVDIR=/etc/udev/rules.d
 BINDIR=/usr/local/bin
 VENV=$PREFIX/venv
-UNITS="kiosk.service kiosk-sync.service kiosk-browser.service kiosk-backup.service kiosk-backup.timer kiosk-purge.service kiosk-purge.timer"
+UNITS="kiosk.service kiosk-sync.service kiosk-browser.service kiosk-backup.service kiosk-backup.timer kiosk-purge.service kiosk-purge.timer kiosk-central.service"
 ENABLE="kiosk.service kiosk-sync.service kiosk-browser.service kiosk-backup.timer kiosk-purge.timer"
 RUNTIME_PACKAGES="python3 python3-venv libzbar0 espeak-ng alsa-utils chromium cage fonts-wqy-microhei curl sqlite3"
 
@@ -207,6 +207,7 @@ install_docs() {
     put_dir "$PREFIX/doc" 0755
     put_file "$SRC/docs/operator-guide.md" "$PREFIX/doc/operator-guide.md" 0644
     put_file "$SRC/docs/config-reference.md" "$PREFIX/doc/config-reference.md" 0644
+    put_file "$SRC/docs/central.md" "$PREFIX/doc/central.md" 0644
 }
 
 activate() {

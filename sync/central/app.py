@@ -2,9 +2,9 @@
 
     POST /api/v1/sites/<site>/batches     signed batch -> {"accepted": [...], "rejected": [...]}
     GET  /api/v1/sites/<site>/residents   signed, ?since=<cursor> -> {"residents": [...], "cursor": "..."}
-    GET  /api/v1/sites                    per-site summary as JSON
-    GET  /                                the same as an HTML page
-    GET  /healthz
+    GET  /api/v1/sites                    per-site summary as JSON (login)
+    GET  /healthz                         (login, or from the box itself)
+    the console (sync/central/console.py): /, /sites/<site>, /directory, /audit, exports (login)
 
 Secrets: the `sites` table of the central database (`kiosk-central site add`), plus any
 given to `create_app(secrets=...)` (from $KIOSK_CENTRAL_SITES or the kiosk config),
@@ -22,13 +22,17 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from flask import Flask, jsonify, render_template_string, request
+from flask import Flask, Response, jsonify, render_template, request
 from flask.json.provider import DefaultJSONProvider
+from flask_babel import Babel
 from werkzeug.exceptions import HTTPException
 
 from sync import protocol
-from sync.central.store import CentralStore
+from sync.central.storage import CentralStore, open_store
 
 
 class _Utf8Json(DefaultJSONProvider):
@@ -68,14 +72,42 @@ class Faults:
             return next(self._count) % self.fail_every == 0
 
 
-def create_app(db_path: str, *, secrets: Mapping[str, str] | None = None, fail_every: int = 0,
+def create_app(db: str | CentralStore, *, secrets: Mapping[str, str] | None = None, fail_every: int = 0,
                delay_s: float = 0.0, max_records: int = 10_000, page_size: int = 1000,
                max_skew_s: float = protocol.MAX_SKEW_S, wall: Callable[[], float] = time.time,
-               kinds: tuple[str, ...] = protocol.KINDS) -> Flask:
+               kinds: tuple[str, ...] = protocol.KINDS, timezone: str = "Asia/Shanghai",
+               now: Callable[[], datetime] | None = None, secure_cookies: bool = False) -> Flask:
+    from sync.central import console
+
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = 32 * 1024 * 1024
+    tz = ZoneInfo(timezone)
+    clock = now or (lambda: datetime.now(tz))
+
+    def stamp() -> str:
+        return clock().astimezone(UTC).isoformat(timespec="milliseconds")
+
+    app.config.update(CENTRAL_TZ=tz, CENTRAL_NOW=clock,
+                      CENTRAL_SECURE_COOKIES=secure_cookies, BABEL_DEFAULT_LOCALE="zh_Hans_CN",
+                      BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"))
     app.json = _Utf8Json(app)
-    store = CentralStore(db_path)
+    Babel(app, locale_selector=console.select_locale)
+    app.register_blueprint(console.bp)
+    app.before_request(console.refuse_anonymous)
+    app.after_request(console.remember_lang)
+
+    @app.after_request
+    def security_headers(response: Response) -> Response:
+        response.headers.setdefault("Content-Security-Policy",
+                                    "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.endpoint not in ("receive_batch", "residents"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    store = open_store(db) if isinstance(db, str) else db
     extra_secrets = dict(secrets or {})
     faults = Faults(fail_every, delay_s)
     app.extensions["kiosk_central"] = store
@@ -102,7 +134,11 @@ def create_app(db_path: str, *, secrets: Mapping[str, str] | None = None, fail_e
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
+        if exc.code and 300 <= exc.code < 400:
+            return exc
         code = re.sub(r"[^a-z]+", "_", (exc.name or "error").lower()).strip("_")
+        if not console.wants_json() and request.accept_mimetypes.accept_html:
+            return render_template("central/error.html", status=exc.code, message=exc.description), exc.code or 500
         return _error(exc.code or 500, code, exc.description or exc.name)
 
     @app.errorhandler(Exception)
@@ -140,7 +176,8 @@ def create_app(db_path: str, *, secrets: Mapping[str, str] | None = None, fail_e
             backlog = max(0, reported - len(records))  # what waits at the site once this batch is settled
         except ValueError:
             backlog = None
-        store.store_batch(site_id, batch_id, good, rejected, backlog)
+        store.store_batch(site_id, batch_id, good, rejected, backlog,
+                          (request.headers.get(protocol.H_AGENT) or "")[:100] or None, stamp())
         return jsonify({"accepted": [r["key"] for r in good],
                         "rejected": [{"key": k, "error": e} for k, e in rejected]})
 
@@ -152,7 +189,7 @@ def create_app(db_path: str, *, secrets: Mapping[str, str] | None = None, fail_e
         if not since_text.isdigit() or len(since_text) > 18:
             raise ApiError(400, "bad_cursor", "since must be a cursor this receiver returned")
         entries, cursor = store.directory_since(int(since_text), page_size)
-        store.note_pull(site_id)
+        store.note_pull(site_id, stamp())
         return jsonify({"residents": entries, "cursor": str(cursor)})
 
     @app.get("/api/v1/sites")
@@ -161,56 +198,9 @@ def create_app(db_path: str, *, secrets: Mapping[str, str] | None = None, fail_e
 
     @app.get("/healthz")
     def healthz():
-        store.db.scalar("SELECT 1")
+        store.ping()
         return jsonify({"status": "ok"})
-
-    @app.get("/")
-    def index():
-        sites = store.summary(extra_secrets)
-        for s in sites:
-            s["other"] = s["total"] - sum(s["counts"].get(k, 0) for k in kinds)
-        return render_template_string(PAGE, sites=sites, kinds=kinds,
-                                      residents=store.db.scalar("SELECT COUNT(*) FROM residents WHERE active = 1"))
 
     return app
 
 
-PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="10">
-<title>kiosk-central</title>
-<style>
- body { font: 14px/1.4 system-ui, sans-serif; margin: 2em; color: #222; }
- table { border-collapse: collapse; } th, td { padding: .35em .7em; border-bottom: 1px solid #ddd; text-align: right; }
- th:first-child, td:first-child { text-align: left; } .warn { color: #b00; } .muted { color: #888; }
-</style></head>
-<body>
-<h1>kiosk-central</h1>
-<p>{{ sites|length }} sites · {{ residents }} active residents in the directory</p>
-<table>
- <thead><tr><th>site</th>{% for k in kinds %}<th>{{ k }}</th>{% endfor %}<th>other</th><th>total</th>
-  <th>duplicates</th><th>rejected</th><th>last batch</th><th>backlog</th><th>last pull</th>
-  <th>auth failures</th></tr></thead>
- <tbody>
- {% for s in sites %}
-  <tr>
-   <td>{{ s.site_id }}</td>
-   {% for k in kinds %}<td>{{ s.counts.get(k, 0) }}</td>{% endfor %}
-   <td>{{ s.other }}</td>
-   <td><b>{{ s.total }}</b></td><td>{{ s.duplicates }}</td>
-   <td{% if s.rejected %} class="warn"{% endif %}>{{ s.rejected }}</td>
-   <td>{{ s.last_batch_at or '—' }}</td>
-   <td>{{ '—' if s.backlog is none else s.backlog }}</td>
-   <td>{{ s.last_pull_at or '—' }}</td>
-   <td{% if s.auth_failures %} class="warn"
-       title="{{ s.last_auth_failure }} at {{ s.last_auth_failure_at }}"{% endif %}>
-     {{ s.auth_failures }}
-     {%- if s.last_auth_failure %} <span class="muted">({{ s.last_auth_failure }})</span>{% endif %}</td>
-  </tr>
- {% else %}
-  <tr><td colspan="99" class="muted">no site has sent anything yet</td></tr>
- {% endfor %}
- </tbody>
-</table>
-<p class="muted">backlog: records waiting at the site after its last batch, as its agent reported.</p>
-</body></html>
-"""

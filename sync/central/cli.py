@@ -24,14 +24,16 @@ import click
 
 from kiosk import config as config_mod
 from kiosk.config import Config, ConfigError
+from sync.central.storage import CentralStore, is_postgres_url
 
 DEFAULT_PORT = 8090
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 config_option = click.option("--config", "config_path", envvar="KIOSK_CONFIG", type=click.Path(dir_okay=False),
                              help="Kiosk TOML config (default: $KIOSK_CONFIG, else built-in defaults).")
-db_option = click.option("--db", "db_path", envvar="KIOSK_CENTRAL_DB", type=click.Path(dir_okay=False),
-                         help="Central SQLite file (default: $KIOSK_CENTRAL_DB, else <data dir>/central.db).")
+db_option = click.option("--db", "db_path", envvar="KIOSK_CENTRAL_DB",
+                         help="A postgresql:// URL, or an SQLite file (default: $KIOSK_CENTRAL_DB, "
+                              "else <data dir>/central.db).")
 
 
 def _load(path: str | None) -> Config:
@@ -45,10 +47,21 @@ def _db_path(cfg: Config, db_path: str | None) -> str:
     return db_path or str(cfg.data_dir / "central.db")
 
 
-def _store(config_path: str | None, db_path: str | None):
-    from sync.central.store import CentralStore
+def describe(target: str) -> str:
+    """The database for a log line: a URL without its password."""
+    if not is_postgres_url(target):
+        return target
+    parts = urlsplit(target)
+    host = parts.hostname or ""
+    user = f"{parts.username}@" if parts.username else ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{user}{host}{port}{parts.path}"
 
-    return CentralStore(_db_path(_load(config_path), db_path))
+
+def _store(config_path: str | None, db_path: str | None) -> CentralStore:
+    from sync.central.storage import open_store
+
+    return open_store(_db_path(_load(config_path), db_path))
 
 
 def env_secrets(text: str | None) -> dict[str, str]:
@@ -75,7 +88,8 @@ def main() -> None:
 @click.option("--port", type=int, help=f"Port (default: the port of sync.url when it is local, else {DEFAULT_PORT}).")
 @click.option("--threads", type=int, default=8, show_default=True)
 @click.option("--fail-every", type=int, default=0, hidden=True, help="Fault knob: answer every N-th request 503.")
-def serve(config_path, db_path, host, port, threads, fail_every) -> None:
+@click.option("--secure-cookies", is_flag=True, help="Mark the console's cookies Secure (behind an HTTPS proxy).")
+def serve(config_path, db_path, host, port, threads, fail_every, secure_cookies) -> None:
     """Receive batches and serve the resident directory, in the foreground (waitress)."""
     from waitress.server import create_server
 
@@ -89,7 +103,8 @@ def serve(config_path, db_path, host, port, threads, fail_every) -> None:
         url = urlsplit(cfg.sync.url)
         port = url.port if url.hostname in LOOPBACK and url.port else DEFAULT_PORT
     path = _db_path(cfg, db_path)
-    app = create_app(path, secrets=secrets, fail_every=fail_every)
+    app = create_app(path, secrets=secrets, fail_every=fail_every, timezone=cfg.site.timezone,
+                     secure_cookies=secure_cookies)
     server = create_server(app, host=host, port=port, threads=threads, ident="kiosk-central")
 
     def shutdown(signum, frame):
@@ -97,7 +112,7 @@ def serve(config_path, db_path, host, port, threads, fail_every) -> None:
 
     signal.signal(signal.SIGTERM, shutdown)
     bound_port = server.effective_port  # type: ignore[union-attr]  # set by waitress, missing from its stubs
-    click.echo(f"kiosk-central on http://{host}:{bound_port} (db {path}, "
+    click.echo(f"kiosk-central on http://{host}:{bound_port} (db {describe(path)}, "
                f"{len(secrets)} sites from env/config)", err=True)
     try:
         server.run()
@@ -160,6 +175,62 @@ def site_remove(config_path, db_path, site_id) -> None:
             raise click.ClickException(f"no site {site_id}")
     finally:
         store.close()
+
+
+@main.group()
+def user() -> None:
+    """Console accounts (roles office_manager and auditor)."""
+
+
+@user.command("add")
+@config_option
+@db_option
+@click.argument("name")
+@click.option("--role", type=click.Choice(["office_manager", "auditor"]), required=True)
+@click.option("--password", help="The password; asked for (twice, hidden) when omitted.")
+def user_add(config_path, db_path, name, role, password) -> None:
+    """Create NAME, or give NAME a new role or password (which ends its sessions)."""
+    from sync.central.console import hash_password
+
+    if not name.strip() or len(name) > 64:
+        raise click.BadParameter("1-64 characters", param_hint="NAME")
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
+    if len(password) < 8:
+        raise click.BadParameter("at least 8 characters", param_hint="--password")
+    store = _store(config_path, db_path)
+    try:
+        store.add_user(name.strip(), role, hash_password(password))
+    finally:
+        store.close()
+    click.echo(f"user {name} saved ({role})", err=True)
+
+
+@user.command("list")
+@config_option
+@db_option
+def user_list(config_path, db_path) -> None:
+    store = _store(config_path, db_path)
+    try:
+        for u in store.users():
+            click.echo(f"{u['name']:<24} {u['role']:<16} {'active' if int(u['active']) else 'disabled'}")
+    finally:
+        store.close()
+
+
+@user.command("disable")
+@config_option
+@db_option
+@click.argument("name")
+def user_disable(config_path, db_path, name) -> None:
+    """Disable NAME and end its sessions."""
+    store = _store(config_path, db_path)
+    try:
+        if not store.disable_user(name):
+            raise click.ClickException(f"no user {name}")
+    finally:
+        store.close()
+    click.echo(f"user {name} disabled", err=True)
 
 
 @main.group()

@@ -13,7 +13,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 KIOSK_CMD = f"{sys.executable} -m kiosk.cli"
 UNITS = ["kiosk.service", "kiosk-sync.service", "kiosk-browser.service", "kiosk-backup.service",
-         "kiosk-backup.timer", "kiosk-purge.service", "kiosk-purge.timer"]
+         "kiosk-backup.timer", "kiosk-purge.service", "kiosk-purge.timer", "kiosk-central.service"]
 
 
 def make(target: str, destdir: Path, **variables: str) -> subprocess.CompletedProcess:

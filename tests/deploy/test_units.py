@@ -174,3 +174,16 @@ def test_sync_browser_and_timers(staged):
         assert timer["Timer"]["Persistent"] == "true"
         assert timer["Timer"]["Unit"] == f"kiosk-{name}.service"
         assert timer["Install"]["WantedBy"] == "timers.target"
+
+
+def test_the_central_office_unit_is_installed_hardened_and_not_enabled(staged):
+    root, result = staged
+    s = unit_settings(root / "etc/systemd/system/kiosk-central.service")
+    assert one(s, "Service", "ExecStart") == "/opt/kiosk/venv/bin/kiosk-central serve --config /etc/kiosk/kiosk.toml"
+    assert one(s, "Service", "EnvironmentFile") == "-/etc/kiosk/central.env"  # KIOSK_CENTRAL_DB=postgresql://...
+    assert one(s, "Service", "PrivateDevices") == "yes" and one(s, "Service", "CapabilityBoundingSet") == ""
+    assert "SupplementaryGroups" not in s["Service"]
+    assert "postgresql.service" in one(s, "Unit", "After")
+    assert (root / "opt/kiosk/doc/central.md").is_file()
+    wants = root / "etc/systemd/system/multi-user.target.wants"
+    assert not (wants / "kiosk-central.service").exists()  # the office server enables it, not the front desk

@@ -27,6 +27,7 @@ from sync.agent import AgentSettings, SyncAgent
 from sync.backoff import Backoff
 from sync.central.app import create_app
 from tests.peers import stop_waitress
+from tests.pgserver import PgServer
 
 SITE = "site-7"
 SECRET = "s3cret-for-tests"
@@ -35,10 +36,58 @@ VENV_BIN = Path(sys.executable).parent
 FAST_BACKOFF = Backoff(base_s=0.02, cap_s=0.2)
 
 
+CENTRAL_TRANSLATIONS = Path(__file__).resolve().parents[2] / "sync" / "central" / "translations"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def central_catalogs() -> None:
+    """Compile the console's catalog when `make` has not (a bare pytest run)."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for po in CENTRAL_TRANSLATIONS.glob("*/LC_MESSAGES/messages.po"):
+        mo = po.with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        with po.open("rb") as fh:
+            catalog = read_po(fh, locale=po.parent.parent.name)
+        tmp = mo.with_name(f"messages.mo.{os.getpid()}")
+        with tmp.open("wb") as out:
+            write_mo(out, catalog)
+        os.replace(tmp, mo)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """One throw-away PostgreSQL server per test process, stopped at the end."""
+    server = PgServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def backend() -> str:
+    """The central store back-end; modules run against both with
+    `pytest.mark.parametrize("backend", BACKENDS)`."""
+    return "sqlite"
+
+
+BACKENDS = ("sqlite", "postgres")
+
+
+@pytest.fixture
+def central_db(request, backend: str, tmp_path: Path) -> str:
+    """Where a test's central receiver keeps its data: an SQLite file, or a fresh database
+    on the throw-away PostgreSQL server."""
+    if backend == "postgres":
+        return request.getfixturevalue("pg_server").new_database()
+    return str(tmp_path / "central" / "central.db")
+
+
 class CentralServer:
     """kiosk-central's app under waitress on 127.0.0.1, as `kiosk-central serve` runs it."""
 
-    def __init__(self, db_path: Path, port: int = 0, **app_kwargs) -> None:
+    def __init__(self, db_path: Path | str, port: int = 0, **app_kwargs) -> None:
         app_kwargs.setdefault("secrets", {SITE: SECRET})
         self.app = create_app(str(db_path), **app_kwargs)
         self.store = self.app.extensions["kiosk_central"]
@@ -55,11 +104,11 @@ class CentralServer:
 
 
 @pytest.fixture
-def central_factory(tmp_path: Path) -> Iterator[Callable[..., CentralServer]]:
+def central_factory(central_db: str) -> Iterator[Callable[..., CentralServer]]:
     servers: list[CentralServer] = []
 
     def start(**kwargs) -> CentralServer:
-        kwargs.setdefault("db_path", tmp_path / "central" / "central.db")
+        kwargs.setdefault("db_path", central_db)
         server = CentralServer(**kwargs)
         servers.append(server)
         return server

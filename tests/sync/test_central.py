@@ -2,6 +2,7 @@
 storing each key once, the directory endpoint, the summary page and its CLI."""
 
 import json
+import re
 import time
 
 import httpx
@@ -10,8 +11,11 @@ from click.testing import CliRunner
 
 from sync import protocol
 from sync.central.cli import main as central_cli
+from sync.central.console import hash_password
 
-from .conftest import SECRET, SITE
+from .conftest import BACKENDS, SECRET, SITE
+
+pytestmark = pytest.mark.parametrize("backend", BACKENDS)
 
 
 def record(i, kind="ticket", **change):
@@ -19,9 +23,10 @@ def record(i, kind="ticket", **change):
             "occurred_at": "2026-11-27T09:45:00+08:00", "data": {"id": i}, **change}
 
 
-def post(central, records, *, secret=SECRET, site=SITE, ts=None, body=None, headers=None, batch_id="b-1"):
+def post(central, records, *, secret=SECRET, site=SITE, ts=None, ts_offset=0, body=None, headers=None,
+         batch_id="b-1"):
     body = body if body is not None else json.dumps({"batch_id": batch_id, "records": records}).encode()
-    h = protocol.signed_headers(site, secret, int(ts if ts is not None else time.time()), body,
+    h = protocol.signed_headers(site, secret, int(ts if ts is not None else time.time() + ts_offset), body,
                                 {protocol.H_BACKLOG: str(len(records) + 5)})
     h.update(headers or {})
     return httpx.post(f"{central.url}/api/v1/sites/{SITE}/batches", content=body, headers=h)
@@ -35,7 +40,7 @@ def test_batch_is_stored_once_per_key_and_resending_changes_nothing(central):
     assert again.status_code == 200 and len(again.json()["accepted"]) == 3
     assert central.store.keys(SITE) == [f"{SITE}:ticket:{i}:1" for i in (1, 2, 3)]
     assert central.store.record(f"{SITE}:ticket:1:1")["data"] == {"id": 1}
-    summary = httpx.get(f"{central.url}/api/v1/sites").json()["sites"][0]
+    summary = logged_in(central).get(f"{central.url}/api/v1/sites").json()["sites"][0]
     assert summary["site_id"] == SITE and summary["counts"] == {"ticket": 3} and summary["duplicates"] == 2
     assert summary["backlog"] == 5  # what the agent reported minus this batch
 
@@ -55,8 +60,8 @@ def test_records_it_cannot_accept_are_rejected_one_by_one(central):
 
 @pytest.mark.parametrize("kwargs,code", [
     ({"secret": "wrong"}, "bad_signature"),
-    ({"ts": time.time() - 301}, "timestamp_skew"),
-    ({"ts": time.time() + 400}, "timestamp_skew"),
+    ({"ts_offset": -301}, "timestamp_skew"),  # relative to the time of the request, not of collection
+    ({"ts_offset": 400}, "timestamp_skew"),
     ({"headers": {protocol.H_SIGNATURE: ""}}, "bad_signature"),
     ({"headers": {protocol.H_SITE: "someone-else"}}, "site_mismatch"),
 ])
@@ -64,7 +69,7 @@ def test_bad_credentials_get_401_with_a_json_error_and_store_nothing(central, kw
     r = post(central, [record(1)], **kwargs)
     assert r.status_code == 401 and r.json()["error"]["code"] == code
     assert central.store.record_count() == 0
-    assert httpx.get(f"{central.url}/api/v1/sites").json()["sites"][0]["auth_failures"] == 1
+    assert central.store.summary()[0]["auth_failures"] == 1
 
 
 def test_unknown_site_is_401(central):
@@ -92,9 +97,13 @@ def test_too_many_records_is_413(central_factory):
 
 
 def test_unknown_paths_and_methods_answer_json(central):
+    # without a login nothing but the signed endpoints answers, not even with a 404
     r = httpx.get(f"{central.url}/api/v1/nothing")
+    assert r.status_code == 401 and r.json()["error"]["code"] == "login_required"
+    client = logged_in(central)
+    r = client.get(f"{central.url}/api/v1/nothing")
     assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
-    r = httpx.get(f"{central.url}/api/v1/sites/{SITE}/batches")
+    r = client.get(f"{central.url}/api/v1/sites/{SITE}/batches")
     assert r.status_code == 405 and "error" in r.json()
 
 
@@ -105,12 +114,24 @@ def test_fault_knob_fails_every_third_request(central_factory):
     assert central.store.record_count() == 4
 
 
-def test_summary_page_lists_sites_with_counts_last_batch_and_backlog(central):
-    post(central, [record(1), record(2), record(3, kind="case")])
-    page = httpx.get(central.url + "/")
+def test_overview_page_lists_sites_with_status_backlog_agent_and_records(central):
+    post(central, [record(1), record(2), record(3, kind="case")], headers={protocol.H_AGENT: "kiosk-sync/1"})
+    assert httpx.get(central.url + "/").status_code == 302  # to the login
+    page = logged_in(central).get(central.url + "/?lang=en")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
-    html = page.text
-    assert SITE in html and "<b>3</b>" in html and "last batch" in html and "backlog" in html
+    row = next(r for r in page.text.split("<tr>") if f"<td>{SITE}</td>" in r)
+    assert "online" in row and "<td class=n>5</td>" in row and "kiosk-sync/1" in row and "<td class=n>3</td>" in row
+
+
+def logged_in(central) -> httpx.Client:
+    """An httpx client with a console session of a new office manager."""
+    central.store.add_user("ops", "office_manager", hash_password("password-1"))
+    client = httpx.Client()
+    form = client.get(f"{central.url}/login").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    r = client.post(f"{central.url}/login", data={"csrf_token": token, "username": "ops", "password": "password-1"})
+    assert r.status_code == 302
+    return client
 
 
 def _get_directory(central, since, secret=SECRET):
@@ -119,7 +140,7 @@ def _get_directory(central, since, secret=SECRET):
 
 
 def test_directory_import_and_cursor(central, tmp_path):
-    db = str(central.store.db.path)
+    db = str(central.store.target)
     csv = tmp_path / "residents.csv"
     csv.write_text("id,name,unit,phone,id_number\nr1,张三,1-101,13800138000,11010519491231002X\n"
                    "r2,李四,1-102,010-12345678,\n", encoding="utf-8")
@@ -153,7 +174,7 @@ def test_directory_needs_a_signature_and_a_valid_cursor(central):
 def test_bad_csv_imports_nothing(central, tmp_path):
     csv = tmp_path / "bad.csv"
     csv.write_text("id,name,unit,phone,id_number\nr1,A,1,1,\nr2,B,1,1,110105194912310021\n")
-    result = CliRunner().invoke(central_cli, ["residents", "import", str(csv), "--db", str(central.store.db.path)])
+    result = CliRunner().invoke(central_cli, ["residents", "import", str(csv), "--db", str(central.store.target)])
     assert result.exit_code == 1 and "line 3" in result.output and "nothing imported" in result.output
     assert _get_directory(central, "").json()["residents"] == []
 

@@ -11,6 +11,7 @@ import subprocess
 import httpx
 
 from kiosk.store import open_database
+from sync.central.storage import open_store
 from tests.peers import free_port
 
 from .conftest import SITE, VENV_BIN, copy_site_db, kiosk_sync, make_changes, site_config, write_config
@@ -108,7 +109,10 @@ def test_central_serve_reads_the_same_config_as_the_agent(tmp_path):
         wait_for(up, "kiosk-central to listen", proc=server)
         agent = kiosk_sync("once", config=config)
         assert agent.wait(WAIT_S) == 0
-        sites = httpx.get(f"http://127.0.0.1:{port}/api/v1/sites").json()["sites"]
+        assert httpx.get(f"http://127.0.0.1:{port}/api/v1/sites").status_code == 401  # the console's login
+        store = open_store(str(tmp_path / "site" / "central.db"))
+        sites = store.summary()
+        store.close()
         assert sites[0]["site_id"] == SITE and sites[0]["counts"] == {"ticket": 40} and sites[0]["backlog"] == 0
         assert sites[0]["last_pull_at"] is not None
         status = json.loads(kiosk_sync("status", "--json", config=config).communicate(timeout=30)[0])

@@ -7,6 +7,8 @@ import signal
 import subprocess
 import time
 
+import pytest
+
 from kiosk.runtime import Kiosk
 from kiosk.store import Database, open_database, outbox
 from kiosk.store.sync_state import read_status
@@ -15,6 +17,7 @@ from sync.agent import AgentSettings, SyncAgent
 from tests.peers import FlakyProxy, free_port
 
 from .conftest import (
+    BACKENDS,
     FAST_BACKOFF,
     SECRET,
     SITE,
@@ -26,6 +29,8 @@ from .conftest import (
     site_config,
     write_config,
 )
+
+pytestmark = pytest.mark.parametrize("backend", BACKENDS)
 
 WAIT_S = 120  # a hang guard only: nothing asserts on how long anything takes
 
@@ -214,3 +219,38 @@ def test_a_kiosk_clock_an_hour_off_still_syncs_by_the_receivers_date(tmp_path, c
     agent.close()
     assert report.accepted == 10 and agent.clock_offset_s > 3000
     assert read_status(local(cfg))["stopped"] is None and central.store.record_count() == 10
+
+
+def test_a_delete_from_the_site_removes_the_record_at_central_after_the_next_sync(tmp_path, central_factory):
+    central = central_factory()
+    cfg = site_config(tmp_path, central.url, batch_size=10)
+    make_changes(cfg, 4)
+    db = open_database(cfg.database.path)
+    with db.write() as conn:  # a visit, then its erasure (what `kiosk person erase` and the purge send)
+        for version in (1, 2):
+            outbox.add(conn, site_id=SITE, kind="visit", local_id=41, version=version,
+                       occurred_at="2026-11-27T10:00:00+08:00",
+                       data={"id": 41, "version": version, "name": "MARKER-张三", "phone": "13800138000"})
+    db.close()
+    agent = agent_for(cfg)
+    agent.once(max_failures=3)
+    assert central.store.record(f"{SITE}:visit:41:2")["data"]["name"] == "MARKER-张三"
+    db = open_database(cfg.database.path)
+    with db.write() as conn:
+        outbox.add(conn, site_id=SITE, kind="visit", local_id=41, version=3, op="delete",
+                   occurred_at="2026-11-27T11:00:00+08:00", data={"id": 41, "version": 3})
+    db.close()
+    agent.once(max_failures=3)
+    # an old batch that was still in flight arrives after the erasure: it is not stored again
+    stale = agent_for(cfg)
+    with stale.db.write() as conn:
+        outbox.add(conn, site_id=SITE, kind="visit", local_id=41, version=1, occurred_at="2026-11-27T10:00:00+08:00",
+                   data={"id": 41, "version": 1, "name": "MARKER-张三"})
+    stale.once(max_failures=3)
+    stale.close()
+    agent.close()
+    assert outbox_size(cfg) == 0
+    held = [central.store.record(k) for k in central.store.keys(SITE)]
+    assert "MARKER" not in json.dumps(held, ensure_ascii=False)
+    assert [r["op"] for r in held if r["kind"] == "visit"] == ["delete"]
+    assert central.store.tombstone(SITE, "visit", "41") == 3

@@ -1,13 +1,16 @@
 """The resident directory pull: adds, updates, deactivates (never deletes), pages, and
 resumes from the cursor kept in the kiosk database."""
 
+import pytest
 from click.testing import CliRunner
 
 from kiosk.store import Database
 from kiosk.store.sync_state import read_status, reset_residents_cursor
 from sync.central.cli import main as central_cli
 
-from .conftest import agent_for, site_config
+from .conftest import BACKENDS, agent_for, site_config
+
+pytestmark = pytest.mark.parametrize("backend", BACKENDS)
 
 CSV_HEADER = "id,name,unit,phone,id_number\n"
 
@@ -15,7 +18,7 @@ CSV_HEADER = "id,name,unit,phone,id_number\n"
 def import_csv(central, tmp_path, text, *extra):
     path = tmp_path / "residents.csv"
     path.write_text(CSV_HEADER + text, encoding="utf-8")
-    result = CliRunner().invoke(central_cli, ["residents", "import", str(path), "--db", central.store.db.path, *extra])
+    result = CliRunner().invoke(central_cli, ["residents", "import", str(path), "--db", central.store.target, *extra])
     assert result.exit_code == 0, result.output
 
 
@@ -73,7 +76,7 @@ def test_pull_adds_updates_deactivates_and_resumes_from_its_cursor(tmp_path, cen
     assert agent.pull() == 0
 
     # a resident removed by id, and one who comes back
-    assert CliRunner().invoke(central_cli, ["residents", "remove", "r4", "--db", central.store.db.path]).exit_code == 0
+    assert CliRunner().invoke(central_cli, ["residents", "remove", "r4", "--db", central.store.target]).exit_code == 0
     import_csv(central, tmp_path, "r2,李四,1-102,010-12345678,\n")
     assert agent.pull() == 2
     rows = residents(cfg)
