@@ -20,11 +20,13 @@ def serve(config_path: str | None, host: str | None, port: int | None) -> None:
 
     from waitress.server import create_server
 
+    from kiosk import memory
     from kiosk.runtime import Kiosk
     from kiosk.watchdog import Watchdog
     from kiosk.web import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    memory.setup()  # two malloc arenas; KIOSK_TRACEMALLOC=DIR: allocation snapshots on SIGUSR1
     cfg = load_config(config_path)
     if host:
         cfg.server.host = host
