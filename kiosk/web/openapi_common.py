@@ -72,13 +72,27 @@ def implied_errors(method: str, op: dict) -> set[int]:
     return codes
 
 
+def _optional_fields_nullable(schema: dict) -> None:
+    """The body checker (kiosk/web/api.py json_body) takes `null` in an optional field as
+    not given, so the document says so; a null required field is `missing_field`."""
+    for branch in schema.get("oneOf", [schema]):
+        required = set(branch.get("required", []))
+        for name, prop in branch.get("properties", {}).items():
+            if name not in required and "$ref" not in prop:
+                branch["properties"][name] = {**prop, "nullable": True}  # a copy: ID and others are shared
+
+
 def complete(paths: dict[str, dict]) -> dict[str, dict]:
     """Every operation of `paths` with the error responses its shape implies added to the
-    ones it declares (declared ones are kept as written)."""
+    ones it declares (declared ones are kept as written), and `null` allowed in the
+    optional fields of its JSON body."""
     for item in paths.values():
         for method, op in item.items():
             if method == "parameters":
                 continue
+            body = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+            if body is not None:
+                _optional_fields_nullable(body)
             declared = op.setdefault("responses", {})
             for code, answer in error_responses(*sorted(implied_errors(method, op))).items():
                 declared.setdefault(code, answer)

@@ -95,3 +95,14 @@ def test_the_document_covers_every_api_route(app, client):
                 assert any(m == method and p.startswith(path.split("{action}")[0]) for m, p in documented), path
                 continue
             assert (method, path) in documented, (method, path)
+
+
+def test_null_in_an_optional_body_field_means_not_given_in_code_and_document(client):
+    doc = client.get("/api/v1/openapi.json").json
+    body = doc["paths"]["/api/v1/tickets"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert body["properties"]["visit_id"]["nullable"] is True and "nullable" not in body["properties"]["service"]
+    resp = client.post("/api/v1/tickets", json={"service": "A", "visit_id": None, "priority": None})
+    assert resp.status_code == 201 and resp.json["priority"] is False
+    _refused(client.post("/api/v1/tickets", json={"service": None}), 400, "missing_field")
+    ticket_id = doc["paths"]["/api/v1/tickets/{ticket_id}"]["get"]["parameters"][0]["schema"]
+    assert "nullable" not in ticket_id  # the shared id schema is copied, not changed
