@@ -7,6 +7,16 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+#: The days a request may name (a report, a filter, a spot check, a due date): wide enough for
+#: any site's records, and clear of datetime's own limits (years 1 and 9999), which the day
+#: after, the day before or a time-zone shift would overflow.
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(2999, 12, 31)
+
+
+def day_in_range(day: date) -> bool:
+    return FIRST_DAY <= day <= LAST_DAY
+
 
 class Clock(Protocol):
     tz: ZoneInfo

@@ -24,12 +24,14 @@ def serve(config_path: str | None, host: str | None, port: int | None) -> None:
     (their clients reconnect to the next start), the workers stop; then the process exits."""
     import gc
 
+    from kiosk import memory
     from kiosk.runtime import Kiosk
     from kiosk.watchdog import Watchdog
     from kiosk.web import create_app
     from kiosk.web.asgi import WebServer, listen
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    memory.setup()  # two malloc arenas; KIOSK_TRACEMALLOC=DIR: allocation snapshots on SIGUSR1
     cfg = load_config(config_path)
     if host:
         cfg.server.host = host

@@ -14,7 +14,7 @@ from typing import Any
 
 from kiosk.cases import rules
 from kiosk.cases.rules import Deadlines
-from kiosk.clock import Clock, db_time, to_iso
+from kiosk.clock import FIRST_DAY, LAST_DAY, Clock, day_in_range, db_time, to_iso
 from kiosk.config import Config
 from kiosk.errors import Invalid
 from kiosk.names import CASE_TYPE_NAMES, case_number
@@ -42,6 +42,15 @@ def _parse_period(text: str, fmt: str) -> date:
         return datetime.strptime(text, fmt).date()
     except ValueError:
         raise Invalid("invalid_period", "the date is YYYY-MM-DD and the month YYYY-MM") from None
+
+
+def _requested_period(text: str, fmt: str) -> date:
+    """A period a report is asked for: its day (or first day) between FIRST_DAY and LAST_DAY,
+    so the day after it and the month before it stay within datetime's range."""
+    day = _parse_period(text, fmt)
+    if not day_in_range(day):
+        raise Invalid("invalid_period", f"the period must lie between {FIRST_DAY.year} and {LAST_DAY.year}")
+    return day
 
 
 def month_bounds(month: str) -> tuple[date, date]:
@@ -101,7 +110,7 @@ class Reports:
 
     # -- daily ------------------------------------------------------------------------
     def daily(self, day: str) -> Report:
-        first = _parse_period(day, "%Y-%m-%d")
+        first = _requested_period(day, "%Y-%m-%d")
         start, end = self._span(first, first + timedelta(days=1))
         now = self.clock.now()
         cases = self._cases(start, end)
@@ -177,6 +186,7 @@ class Reports:
         }
 
     def monthly(self, month: str) -> Report:
+        _requested_period(month, "%Y-%m")
         f = self._month_figures(month)
         prev_month = previous_month(month)
         p = self._month_figures(prev_month)

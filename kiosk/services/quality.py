@@ -4,10 +4,11 @@ with a verdict per item, and improvement actions recorded against a month's find
 from __future__ import annotations
 
 import random
+import re
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
-from kiosk.clock import Clock, db_time, from_db_time, to_iso
+from kiosk.clock import FIRST_DAY, LAST_DAY, Clock, day_in_range, db_time, from_db_time, to_iso
 from kiosk.errors import Invalid, NotFound
 from kiosk.store.db import Database
 from kiosk.text import clean
@@ -15,6 +16,8 @@ from kiosk.text import clean
 VERDICTS = ("good", "acceptable", "poor")
 ACTION_STATUSES = ("open", "in_progress", "done")
 MAX_SAMPLE = 200
+#: strptime's %Y, %m and %d also take other scripts' digits and single-digit months and days.
+_ASCII_DATE = re.compile(r"[0-9]{4}-[0-9]{2}(-[0-9]{2})?")
 
 
 def sample(candidates: list[tuple[str, int]], size: int, seed: int) -> list[tuple[str, int]]:
@@ -23,11 +26,16 @@ def sample(candidates: list[tuple[str, int]], size: int, seed: int) -> list[tupl
     return sorted(random.Random(seed).sample(ordered, min(size, len(ordered))))
 
 
-def _day(value: Any, name: str) -> date:
+def _day(value: Any, name: str, fmt: str = "%Y-%m-%d") -> date:
     try:
-        return datetime.strptime(value, "%Y-%m-%d").date()
+        day = datetime.strptime(value, fmt).date()
     except (TypeError, ValueError):
-        raise Invalid("invalid_date", f"{name} must be a date YYYY-MM-DD") from None
+        day = None
+    if day is None or not day_in_range(day) or not _ASCII_DATE.fullmatch(value):
+        raise Invalid("invalid_date" if fmt == "%Y-%m-%d" else "invalid_month",
+                      f"{name} must be {'a date YYYY-MM-DD' if fmt == '%Y-%m-%d' else 'YYYY-MM'} "
+                      f"between {FIRST_DAY.year} and {LAST_DAY.year}")
+    return day
 
 
 class QualityService:
@@ -100,10 +108,7 @@ class QualityService:
     # -- improvement actions ----------------------------------------------------------
     def add_action(self, *, month: str, finding: str, action: str, owner: str, due_date: str,
                    actor: str | None = None) -> dict[str, Any]:
-        try:
-            datetime.strptime(month, "%Y-%m")
-        except (TypeError, ValueError):
-            raise Invalid("invalid_month", "month must be YYYY-MM") from None
+        _day(month, "month", "%Y-%m")
         _day(due_date, "due_date")
         finding = clean(finding, "finding", 500, required=True, multiline=True)
         action = clean(action, "action", 1000, required=True, multiline=True)

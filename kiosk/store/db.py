@@ -56,6 +56,13 @@ from kiosk.store.migrations import apply_migrations
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 10_000
+#: The page cache of each thread's reading connection, in KiB (SQLite's default is 2,000).
+#: Every web thread reads through its own connection, and in WAL mode a connection drops
+#: its cached pages whenever another one has committed, so on a busy day a reader's cache
+#: holds little more than its current query; at the default size each of the 30-odd
+#: connections still came to keep about 2 MB, and the server's memory grew by some 35 MB
+#: over the first few thousand tickets (bench/soak.py, README). The writer keeps the default.
+READER_CACHE_KIB = 128
 
 #: Why writes fail, as /healthz names it (`db.reason`).
 STORAGE_FULL = "storage_full"
@@ -197,7 +204,7 @@ class Database:
         self._failure: WriteFailure | None = None
         self._last_ok = 0  # the latest write known to have succeeded (a hint, not locked)
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self, reader: bool = True) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
                                timeout=BUSY_TIMEOUT_MS / 1000)
         conn.row_factory = sqlite3.Row
@@ -206,6 +213,8 @@ class Database:
             conn.execute("PRAGMA synchronous=NORMAL")  # write() makes each commit durable itself
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            if reader:
+                conn.execute(f"PRAGMA cache_size=-{READER_CACHE_KIB}")
         except BaseException:
             conn.close()
             raise
@@ -241,7 +250,7 @@ class Database:
             own = getattr(local, "conn", None)
             try:
                 if self._writer is None:
-                    self._writer = self._connect()
+                    self._writer = self._connect(reader=False)
                 conn = self._writer
                 local.conn = conn  # `db.conn` in the block is this one too
                 conn.execute("BEGIN IMMEDIATE")

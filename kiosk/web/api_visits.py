@@ -9,6 +9,7 @@ from datetime import date
 
 from flask import Blueprint, Response, jsonify, request
 
+from kiosk.clock import FIRST_DAY, LAST_DAY, day_in_range
 from kiosk.errors import Invalid, NotFound
 from kiosk.privacy import greeting
 from kiosk.services.visits import VisitService
@@ -138,9 +139,13 @@ def _day(name: str) -> date | None:
     try:
         if not _DATE.fullmatch(value):
             raise ValueError(value)
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
+        if not day_in_range(day):
+            raise ValueError(value)
+        return day
     except ValueError:
-        raise Invalid("invalid_date", f"{name} must be a date YYYY-MM-DD") from None
+        raise Invalid("invalid_date", f"{name} must be a date YYYY-MM-DD between {FIRST_DAY.year} and "
+                                      f"{LAST_DAY.year}") from None
 
 
 def search_args() -> dict:

@@ -7,28 +7,29 @@ from typing import Any
 from kiosk import __version__
 from kiosk.web.openapi_calls import calls_paths
 from kiosk.web.openapi_cases import cases_paths
-from kiosk.web.openapi_common import CHECKIN_TOKEN, ID
+from kiosk.web.openapi_common import (
+    CHECKIN_TOKEN,
+    EMPTY_BODY,
+    ID,
+    STAFF_SECURITY,
+    complete,
+    error_responses,
+    json_content,
+)
 from kiosk.web.openapi_events import events_paths
 from kiosk.web.openapi_visits import visit_paths
 
-_ERROR = {"$ref": "#/components/schemas/Error"}
 _TICKET = {"$ref": "#/components/schemas/Ticket"}
 _PRINTER = {"$ref": "#/components/schemas/PrinterAvailability"}
+_json = json_content
 
 
-def _json(schema: dict) -> dict:
-    return {"content": {"application/json": {"schema": schema}}}
-
-
-def _errors(*codes: int) -> dict:
-    return {str(c): {"description": "error", **_json(_ERROR)} for c in codes}
-
-
-def _op(summary: str, ok: dict, *, staff: bool = False, body: dict | None = None, errors=(400, 404)) -> dict:
-    op: dict[str, Any] = {"summary": summary, "responses": {**ok, **_errors(*errors)}}
+def _op(summary: str, ok: dict, *, staff: bool = False, body: dict | None = None, errors=()) -> dict:
+    """An operation answering `ok`, plus `errors` particular to it; `complete` adds the
+    statuses its shape implies (body, parameters, staff, write)."""
+    op: dict[str, Any] = {"summary": summary, "responses": {**ok, **error_responses(*errors)}}
     if staff:
-        op["security"] = [{"bearer": []}, {"session": []}]
-        op["responses"].update(_errors(401, 403))
+        op["security"] = STAFF_SECURITY
     if body is not None:
         op["requestBody"] = {"required": True, **_json(body)}
     return op
@@ -36,6 +37,9 @@ def _op(summary: str, ok: dict, *, staff: bool = False, body: dict | None = None
 
 def _ticket_id_param() -> list[dict]:
     return [{"name": "ticket_id", "in": "path", "required": True, "schema": ID}]
+
+
+_COUNTER = [{"name": "counter", "in": "path", "required": True, "schema": {"type": "string"}}]
 
 
 def openapi_document() -> dict[str, Any]:
@@ -46,24 +50,21 @@ def openapi_document() -> dict[str, Any]:
                             ("cancel", "Cancel a waiting ticket")):
         action_paths[f"/api/v1/tickets/{{ticket_id}}/{action}"] = {
             "post": {**_op(summary, {"200": {"description": "the ticket", **_json(_TICKET)}},
-                          staff=True, errors=(404, 409)), "parameters": _ticket_id_param()}}
+                          staff=True, errors=(409,)), "parameters": _ticket_id_param(), "requestBody": EMPTY_BODY}}
     return {
         "openapi": "3.0.3",
         "info": {"title": "Front-desk kiosk service", "version": __version__},
-        "paths": {
-            "/healthz": {"get": _op("Service and device health", {"200": {"description": "health"}}, errors=())},
-            "/api/v1/openapi.json": {"get": _op("This document", {"200": {"description": "OpenAPI 3"}},
-                                                errors=())},
+        "paths": complete({
+            "/healthz": {"get": _op("Service and device health", {"200": {"description": "health"}})},
+            "/api/v1/openapi.json": {"get": _op("This document", {"200": {"description": "OpenAPI 3"}})},
             "/api/v1/services": {"get": _op("Services with waiting counts, and whether tickets print", {
                 "200": {"description": "services", **_json({"type": "object", "properties": {
-                    "services": {"type": "array", "items": {"type": "object"}}, "printer": _PRINTER}})}},
-                errors=())},
+                    "services": {"type": "array", "items": {"type": "object"}}, "printer": _PRINTER}})}})},
             "/api/v1/board": {"get": _op("What the hall display shows, and whether tickets print", {
                 "200": {"description": "board", **_json({"type": "object", "properties": {
                     "counters": {"type": "array", "items": {"type": "object"}},
                     "recent_calls": {"type": "array", "items": _TICKET},
-                    "services": {"type": "array", "items": {"type": "object"}}, "printer": _PRINTER}})}},
-                errors=())},
+                    "services": {"type": "array", "items": {"type": "object"}}, "printer": _PRINTER}})}})},
             "/api/v1/tickets": {
                 "post": {**_op("Issue a ticket (an enrolled kiosk or staff); linked to a check-in by its "
                                "checkin_token, or by visit_id (staff only)",
@@ -75,41 +76,43 @@ def openapi_document() -> dict[str, Any]:
                                                     "resident_token": {"type": "string"},
                                                     "checkin_token": CHECKIN_TOKEN,
                                                     "visit_id": {**ID, "description": "staff only"}}},
-                               errors=(400, 401, 403, 404, 413, 415, 503)),
+                               errors=(403, 404)),
                          "security": [{}, {"bearer": []}, {"session": []}]},
-                "get": _op("Queued tickets (staff)", {"200": {"description": "tickets"}}, staff=True),
+                "get": {**_op("Queued tickets (staff)", {"200": {"description": "tickets", **_json({
+                    "type": "object", "properties": {"tickets": {"type": "array", "items": _TICKET}}})}},
+                    staff=True),
+                        "parameters": [{"name": "service", "in": "query", "schema": {
+                            "type": "string", "description": "comma-separated service letters; empty: all"}}]},
             },
             "/api/v1/tickets/{ticket_id}": {"get": {**_op("One ticket with its position (queue facts; to staff also "
                                                           "resident_id and visit_id)",
-                                                          {"200": {"description": "ticket", **_json(_TICKET)}},
-                                                          errors=(404,)), "parameters": _ticket_id_param()}},
+                                                          {"200": {"description": "ticket", **_json(_TICKET)}}),
+                                            "parameters": _ticket_id_param()}},
             "/api/v1/tickets/{ticket_id}/call": {"post": {**_op(
                 "Call one queued ticket to a counter", {"200": {"description": "the ticket", **_json(_TICKET)}},
-                staff=True, errors=(400, 404, 409),
+                staff=True, errors=(409,),
                 body={"type": "object", "required": ["counter"], "additionalProperties": False,
                       "properties": {"counter": {"type": "string"}}}),
                 "parameters": _ticket_id_param()}},
             "/api/v1/tickets/{ticket_id}/transfer": {"post": {**_op(
                 "Transfer to another service, queued ahead of new tickets",
-                {"200": {"description": "the ticket", **_json(_TICKET)}}, staff=True, errors=(400, 404, 409),
+                {"200": {"description": "the ticket", **_json(_TICKET)}}, staff=True, errors=(409,),
                 body={"type": "object", "required": ["service"], "additionalProperties": False,
                       "properties": {"service": {"type": "string"}}}),
                 "parameters": _ticket_id_param()}},
             **action_paths,
             **calls_paths(_op, _json),
             "/api/v1/counters/{counter}": {"get": {**_op("Tickets at a counter", {"200": {"description": "ok"}},
-                                                         staff=True),
-                                                   "parameters": [{"name": "counter", "in": "path",
-                                                                   "required": True, "schema": {"type": "string"}}]}},
+                                                         staff=True), "parameters": _COUNTER}},
             "/api/v1/counters/{counter}/call-next": {"post": {**_op(
                 "Finish the counter's ticket and call the next one",
                 {"200": {"description": "the called ticket", **_json(_TICKET)},
                  "204": {"description": "nobody waits"}}, staff=True),
-                "parameters": [{"name": "counter", "in": "path", "required": True, "schema": {"type": "string"}}]}},
+                "parameters": _COUNTER, "requestBody": EMPTY_BODY}},
             **visit_paths(),
             **cases_paths(_op, _json),
             **events_paths(),
-        },
+        }),
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
                                 "session": {"type": "apiKey", "in": "cookie", "name": "session"}},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kiosk.web.openapi_common import ID
+from kiosk.web.openapi_common import EMPTY_BODY, ID
 
 _CALL: dict[str, Any] = {"type": "object", "properties": {
     "id": {"type": "integer"}, "number": {"type": "string", "description": "digits as the modem sent them; '' "
@@ -31,23 +31,23 @@ def calls_paths(op, json) -> dict[str, Any]:
                                    "last_visits": {"type": "array", "items": {"type": "object"}}}}
     return {
         "/api/v1/calls": {"get": {**op("Recent calls, newest first (staff); ?status=missed for missed ones only",
-                                       {"200": {"description": "calls", **json(_LIST)}}, staff=True, errors=(400,)),
+                                       {"200": {"description": "calls", **json(_LIST)}}, staff=True),
                                   "parameters": [_LIMIT, {"name": "status", "in": "query",
                                                           "schema": {"type": "string", "enum": ["", "missed"],
                                                                      "description": "empty: all calls"}}]}},
         "/api/v1/calls/missed": {"get": {**op("Missed calls: rang, no case, not marked handled (staff)",
-                                              {"200": {"description": "calls", **json(_LIST)}}, staff=True,
-                                              errors=(400,)), "parameters": [_LIMIT]}},
+                                              {"200": {"description": "calls", **json(_LIST)}}, staff=True),
+                                         "parameters": [_LIMIT]}},
         "/api/v1/calls/{call_id}": {"get": {**op("The screen-pop: the call, its resident, their open cases and "
                                                  "last visits (staff)", {"200": {"description": "call", **json(pop)}},
-                                                 staff=True, errors=(404,)), "parameters": [_CALL_ID]}},
+                                                 staff=True), "parameters": [_CALL_ID]}},
         "/api/v1/calls/{call_id}/handled": {"post": {**op("Mark a call handled (called back)",
                                                           {"200": {"description": "the call", **json(_CALL)}},
-                                                          staff=True, errors=(400, 404)),
-                                                     "parameters": [_CALL_ID]}},
+                                                          staff=True),
+                                                     "parameters": [_CALL_ID], "requestBody": EMPTY_BODY}},
         "/api/v1/phone/simulate": {"post": op(
             "Make the simulated modem ring (manager; only when phone.port = \"sim\")",
-            {"202": {"description": "ringing"}}, staff=True, errors=(400, 409),
+            {"202": {"description": "ringing"}}, staff=True, errors=(409,),
             body={"type": "object", "additionalProperties": False, "required": ["number"],
                   "properties": {"number": {"type": "string", "description": "digits, or P / O"},
                                  "name": {"type": "string", "maxLength": 32}}})},

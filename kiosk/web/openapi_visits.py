@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from kiosk.web.openapi_common import DAY_OR_EMPTY, GREETING, ID
+from kiosk.web.openapi_common import DAY_OR_EMPTY, EMPTY_BODY, GREETING, ID, STAFF_SECURITY, error_responses
 
-_ERR = {"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 _VISIT = {"type": "object", "properties": {
     "id": {"type": "integer"}, "kind": {"type": "string", "enum": ["resident", "visitor"]},
     "method": {"type": "string", "enum": ["qr", "id", "manual"]}, "resident_id": {"type": "string", "nullable": True},
@@ -18,7 +17,7 @@ _VISIT = {"type": "object", "properties": {
     "ticket_id": {"type": "integer", "nullable": True}, "snapshot_sha256": {"type": "string", "nullable": True},
     "snapshot_url": {"type": "string", "nullable": True}, "version": {"type": "integer"},
     "print": {"type": "object", "description": "visitor registrations: the pass's print status"}}}
-_STAFF: list[dict[str, list[str]]] = [{"bearer": []}, {"session": []}]
+_STAFF = STAFF_SECURITY
 #: An enrolled kiosk (no scheme: its device credential), or staff.
 _DEVICE: list[dict[str, list[str]]] = [{}, {"bearer": []}, {"session": []}]
 _CHECKED_IN = {"type": "object", "required": ["greeting", "checkin_token", "checkin_token_expires_at"],
@@ -41,7 +40,8 @@ _CHECKED_OUT = {"type": "object", "properties": {"ok": {"type": "boolean"}, "act
 
 
 def _resp(ok: dict, *errors: int) -> dict:
-    return {**ok, **{str(c): _ERR for c in errors}}
+    """`ok` and the errors particular to the operation (kiosk/web/openapi_common.py adds the rest)."""
+    return {**ok, **error_responses(*errors)}
 
 
 def _body(schema: dict) -> dict:
@@ -82,43 +82,44 @@ def visit_paths() -> dict[str, Any]:
                        "other-site cards 403",
             "security": _DEVICE, "requestBody": _body(checkin_body),
             "responses": _resp({"201": _json("the greeting and the check-in token (staff: and the visit)",
-                                             _CHECKED_IN)}, 400, 401, 403, 404, 413, 415, 503)}},
+                                             _CHECKED_IN)}, 403, 404)}},
         "/api/v1/scans": {"post": {
             "summary": "A code read by a keyboard-wedge scanner: a resident card checks in, a visitor pass checks out",
             "security": _DEVICE, "requestBody": _body(payload),
             "responses": _resp({"200": _json("the outcome (also sent as the qr.scanned event, without the token)",
-                                             _SCANNED)}, 400, 401, 413, 415, 503)}},
+                                             _SCANNED)})}},
         "/api/v1/checkouts": {"post": {
             "summary": "Check a visitor out with the QR payload of their pass", "requestBody": _body(payload),
             "security": _DEVICE,
-            "responses": _resp({"200": _json("the farewell (staff: the visit)", _CHECKED_OUT)},
-                               400, 401, 403, 404, 409, 413, 415, 503)}},
+            "responses": _resp({"200": _json("the farewell (staff: the visit)", _CHECKED_OUT)}, 403, 404, 409)}},
         "/api/v1/visits": {"get": {
             "summary": "The visit log (security, manager; audited), newest first", "security": _STAFF,
             "parameters": _FILTERS,
             "responses": _resp({"200": _json("a page of visits", {"type": "object", "properties": {
-                "visits": {"type": "array", "items": _VISIT}, "total": {"type": "integer"}}})}, 400, 401, 403)}},
+                "visits": {"type": "array", "items": _VISIT}, "total": {"type": "integer"}}})}, 503)}},
         "/api/v1/visits/{visit_id}": {"get": {
             "summary": "One visit (security, manager; audited)", "security": _STAFF, "parameters": _ID,
-            "responses": _resp({"200": _json("the visit", _VISIT)}, 401, 403, 404)}},
+            "responses": _resp({"200": _json("the visit", _VISIT)}, 503)}},
         "/api/v1/visits/{visit_id}/snapshot": {"get": {
             "summary": "The check-in snapshot as JPEG (audited); ?thumb=1 a small copy for lists",
-            "security": _STAFF, "parameters": _ID + [{"name": "thumb", "in": "query", "schema": {"type": "string"}}],
-            "responses": _resp({"200": {"description": "JPEG", "content": {"image/jpeg": {}}}}, 401, 403, 404)}},
+            "security": _STAFF, "parameters": _ID + [{"name": "thumb", "in": "query", "schema": {
+                "type": "string", "description": "1: the small copy; anything else: the full picture"}}],
+            "responses": _resp({"200": {"description": "JPEG", "content": {"image/jpeg": {}}}}, 503)}},
         "/api/v1/visits/{visit_id}/checkout": {"post": {
             "summary": "Check a visit out (security, receptionist, manager)", "security": _STAFF,
-            "parameters": _ID, "responses": _resp({"200": _json("the visit", _VISIT)}, 401, 403, 404, 409)}},
+            "parameters": _ID, "requestBody": EMPTY_BODY,
+            "responses": _resp({"200": _json("the visit", _VISIT)}, 409)}},
         "/api/v1/audit": {"get": {
             "summary": "The audit log of security and admin views (manager)", "security": _STAFF,
             "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
                                                                        "maximum": 1000}},
                            {"name": "offset", "in": "query", "schema": _OFFSET}],
-            "responses": _resp({"200": _json("entries")}, 400, 401, 403)}},
+            "responses": _resp({"200": _json("entries")})}},
         "/api/v1/residents/{resident_id}/card": {"post": {
             "summary": "Print a new resident QR card on the ticket printer (manager)", "security": _STAFF,
             "parameters": [{"name": "resident_id", "in": "path", "required": True, "schema": {"type": "string"}}],
             "requestBody": {"required": False, "content": {"application/json": {"schema": {
                 "type": "object", "additionalProperties": False,
                 "properties": {"days": {"type": "integer", "minimum": 1, "maximum": 3653}}}}}},
-            "responses": _resp({"201": _json("print status")}, 400, 401, 403, 404)}},
+            "responses": _resp({"201": _json("print status")})}},
     }

@@ -21,8 +21,8 @@ from kiosk.web.privacy import is_staff
 api_bp = Blueprint("reports_api", __name__)
 bp = Blueprint("reports", __name__)
 
-_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_MONTH = re.compile(r"^\d{4}-\d{2}$")
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_MONTH = re.compile(r"[0-9]{4}-[0-9]{2}")
 
 
 def _actor() -> str | None:
@@ -38,7 +38,7 @@ def _period(kind: str, value: str | None) -> str:
         datetime.strptime(value, "%Y-%m-%d" if kind == "daily" else "%Y-%m")
     except ValueError:
         abort(400, description="the date is YYYY-MM-DD and the month YYYY-MM")
-    if not (_DAY if kind == "daily" else _MONTH).match(value):
+    if not (_DAY if kind == "daily" else _MONTH).fullmatch(value):
         abort(400, description="the date is YYYY-MM-DD and the month YYYY-MM")
     return value
 
@@ -195,7 +195,7 @@ def answer_questionnaire():
 def report_json(kind: str, period: str):
     if kind not in ("daily", "monthly"):
         raise NotFound("not_found", f"unknown report {kind!r}")
-    if not (_DAY if kind == "daily" else _MONTH).match(period):
+    if not (_DAY if kind == "daily" else _MONTH).fullmatch(period):
         raise Invalid("invalid_period", "the date is YYYY-MM-DD and the month YYYY-MM")
     report = _report(kind, period)
     return jsonify({"kind": report.kind, "period": report.period, "title": report.title,
