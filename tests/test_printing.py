@@ -35,8 +35,8 @@ def test_ticket_printed_to_tcp_printer_carries_number_service_and_reference(netw
     assert ticket["number"] in doc.text
     assert "咨询" in doc.text
     assert b"\x1c\x26" + "咨询".encode("gb18030") in data
-    assert doc.qr_payloads == [ticket["reference"]]
-    assert str(ticket["id"]) in ticket["reference"]
+    assert doc.qr_payloads == [ticket["phone_url"]]
+    assert ticket["phone_url"].startswith(f"{k.services.queue.links.base}/t/")  # the QR opens its phone page
     assert doc.cut
 
 
@@ -63,7 +63,7 @@ def test_printer_down_ticket_still_issued_then_printed_when_it_listens(network_c
     finally:
         printer.close()
     printed = {doc.qr_payloads[0] for doc in jobs}
-    assert printed == {first.get_json()["reference"], second["reference"]}
+    assert printed == {first.get_json()["phone_url"], second["phone_url"]}
     statuses = [(e["status"], e["reason"]) for e in recorded_events.data(PRINTER_STATUS)]
     assert statuses[:2] == [("down", "offline"), ("ok", None)]
     assert _marked(k, 2)

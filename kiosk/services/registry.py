@@ -18,6 +18,7 @@ from kiosk.reports.compute import Reports
 from kiosk.services.auth import AuthService
 from kiosk.services.calls import CallService
 from kiosk.services.cases import CaseService
+from kiosk.services.follow import FollowService
 from kiosk.services.previews import PrintPreviews
 from kiosk.services.quality import QualityService
 from kiosk.services.queue import QueueService
@@ -50,6 +51,8 @@ class Services:
     visits: VisitService
     residents: ResidentService
     previews: PrintPreviews
+    #: The residents' phone pages (a ticket or case reached by its capability).
+    follow: FollowService
 
     def printer_availability(self) -> dict[str, Any]:
         """The public fact the screens show (`printer` in /api/v1/board and /api/v1/services):

@@ -114,6 +114,7 @@ def create_app(services: Services, **flask_config: Any) -> Flask:
         desk,
         display,
         errors,
+        follow,
         kiosk_page,
         phone_pages,
         residents_admin,
@@ -136,11 +137,13 @@ def create_app(services: Services, **flask_config: Any) -> Flask:
     auth.init_app(app)
     for bp in (api.bp, kiosk_page.bp, desk.bp, display.bp, admin.bp, auth.bp,
                cases_web.api_bp, cases_web.bp, reports_web.api_bp, reports_web.bp,
-               api_calls.bp, phone_pages.bp, api_visits.bp, security.bp, residents_admin.bp):
+               api_calls.bp, phone_pages.bp, api_visits.bp, security.bp, residents_admin.bp,
+               follow.bp, follow.api_bp):
         app.register_blueprint(bp)
     csrf.exempt(api.bp)
     csrf.exempt(api_visits.bp)
     csrf.exempt(api_calls.bp)
     csrf.exempt(cases_web.api_bp)
     csrf.exempt(reports_web.api_bp)
+    csrf.exempt(follow.api_bp)
     return app

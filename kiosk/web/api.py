@@ -164,18 +164,20 @@ def board():
 @bp.post("/api/v1/tickets")
 def issue_ticket():
     body = json_body({"service": (str, True), "priority": (bool, False), "resident_token": (str, False),
-                      "visit_id": (int, False)})
+                      "visit_id": (int, False), "paperless": (bool, False)})
     resident_id = None
     if body.get("resident_token"):  # a resident card: refused (4xx, no ticket) unless valid for this site
         resident_id = services().visits.resident_from_token(body["resident_token"][:512])["id"]
     elif body.get("visit_id"):
         resident_id = services().visits.resident_of_visit(body["visit_id"])
     issued = services().queue.issue(body["service"], priority=bool(body.get("priority")),
-                                    visit_id=body.get("visit_id"), resident_id=resident_id)
+                                    visit_id=body.get("visit_id"), resident_id=resident_id,
+                                    paperless=bool(body.get("paperless")))
     if body.get("visit_id"):
         services().visits.link_ticket(body["visit_id"], issued.ticket["id"])
     ticket = dict(issued.ticket)
     ticket["print"] = {"status": issued.print_status}
+    ticket["phone_url"] = issued.phone_url  # the holder's link: in this answer only
     response = jsonify(ticket)
     response.status_code = 201
     response.headers["Location"] = f"/api/v1/tickets/{ticket['id']}"

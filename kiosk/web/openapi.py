@@ -8,6 +8,7 @@ from kiosk import __version__
 from kiosk.web.openapi_calls import calls_paths
 from kiosk.web.openapi_cases import cases_paths
 from kiosk.web.openapi_common import ID
+from kiosk.web.openapi_follow import follow_paths
 from kiosk.web.openapi_visits import visit_paths
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
@@ -69,7 +70,10 @@ def openapi_document() -> dict[str, Any]:
                                   "properties": {"service": {"type": "string", "example": "A"},
                                                  "priority": {"type": "boolean"},
                                                  "resident_token": {"type": "string"},
-                                                 "visit_id": ID}},
+                                                 "visit_id": ID,
+                                                 "paperless": {"type": "boolean", "description": (
+                                                     "scan instead of printing: no print job, print.status "
+                                                     "paperless")}}},
                             errors=(400, 413, 415, 503)),
                 "get": _op("Queued tickets (staff)", {"200": {"description": "tickets"}}, staff=True),
             },
@@ -101,6 +105,7 @@ def openapi_document() -> dict[str, Any]:
                 "parameters": [{"name": "counter", "in": "path", "required": True, "schema": {"type": "string"}}]}},
             **visit_paths(),
             **cases_paths(_op, _json),
+            **follow_paths(_json, _errors),
             "/api/v1/events": {"get": {"summary": "Server-Sent Events: ticket.issued, ticket.called, ...",
                                        "parameters": [{"name": "types", "in": "query", "schema": {"type": "string"}}],
                                        "responses": {"200": {"description": "event stream",
@@ -139,8 +144,11 @@ def openapi_document() -> dict[str, Any]:
                     "estimated_wait_s": {"type": "integer", "description": "0 when not queued"},
                     "issued_at": {"type": "string", "format": "date-time"},
                     "reference": {"type": "string"},
+                    "phone_url": {"type": "string", "description": (
+                        "only in the answer to the issue: the ticket's phone page {site.public_url}/t/{cap}, "
+                        "the link its QR code holds")},
                     "print": {"type": "object", "properties": {"status": {
-                        "type": "string", "enum": ["printed", "queued", "failed"]}}}}},
+                        "type": "string", "enum": ["printed", "queued", "failed", "paperless"]}}}}},
             },
         },
     }
