@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from kiosk.clock import Clock, from_db_time, to_iso
-from kiosk.errors import Conflict
+from kiosk.errors import Conflict, Invalid
 from kiosk.names import CASE_TYPE_NAMES, case_number
 from kiosk.services.cases import CaseService
 from kiosk.services.queue import QueueService
@@ -62,6 +62,8 @@ class FollowService:
     def rate_case(self, cap: str, score: int, comment: str = "") -> dict[str, Any]:
         """The case's one rating, taken once it is closed (409 `not_closed`, `already_answered`)."""
         case_id = self.cases.id_by_capability(cap)
+        if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
+            raise Invalid("invalid_score", "score must be a whole number from 1 to 5")
         if self.cases.get(case_id, with_history=False)["status"] != "closed":
             raise Conflict("not_closed", "a case is rated once it has been closed")
         answer = self.surveys.answer(score=score, case_id=case_id, comment=comment, channel="phone")
