@@ -28,6 +28,8 @@
     var queued = !!QUEUED[ticket.status];
     $("f-card").setAttribute("data-status", ticket.status);
     $("f-number").textContent = ticket.number;
+    $("f-service").textContent = data.lang === "en" ? ticket.service_name_en : ticket.service_name_zh;
+    $("f-alerts").hidden = !(queued || ticket.status === "called");
     $("f-stats").hidden = !queued;
     $("f-ahead").textContent = String(ticket.people_ahead || 0);
     var secs = ticket.estimated_wait_s || 0;
@@ -94,7 +96,9 @@
   }
 
   function vibrate(pattern) {
-    if (navigator.vibrate) {
+    // browsers refuse (and log) vibration before the person has tapped the page
+    var active = !navigator.userActivation || navigator.userActivation.hasBeenActive;
+    if (navigator.vibrate && active) {
       try { navigator.vibrate(pattern); } catch (e) { /* not allowed yet */ }
     }
   }
@@ -158,6 +162,7 @@
   var source = null;
   var lastId = null;
   var retry = null;
+  var opened = false;
 
   function setLive(state) {
     $("f-live").setAttribute("data-live", state);
@@ -168,7 +173,13 @@
     if (source) source.close();
     clearTimeout(retry);
     source = new EventSource(STREAM + (lastId ? "&last_id=" + encodeURIComponent(lastId) : ""));
-    source.onopen = function () { setLive("live"); };
+    source.onopen = function () {
+      setLive("live");
+      // Back after a gap: the events since the last one seen are replayed, but a gap longer
+      // than the server keeps (or before the first event) is covered by reading the ticket.
+      if (opened) refreshSoon(1500);
+      opened = true;
+    };
     source.onerror = function () {
       setLive("reconnecting");
       if (source && source.readyState === EventSource.CLOSED) retry = setTimeout(connect, 3000);
