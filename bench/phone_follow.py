@@ -10,6 +10,8 @@ and camera off), issues the tickets the phones follow, then at the same time:
   - 8 kiosk clients issuing tickets, together offering `--rate` tickets/s (Poisson
     arrivals; latency counted from when each request was due, and as answered);
   - 2 desks each pressing "call next" every `--interval` s until `--calls` calls.
+First, `--baseline` seconds of the same issue load with no phone connected, so that the
+figures under load can be told apart from what the (shared) host gives at the moment.
 Measures, for every call, the time from the desk sending call-next to the phone that
 follows the called ticket receiving its `ticket.called` event (CLOCK_MONOTONIC, shared
 by the processes), and the ticket issue latency under that load.
@@ -201,6 +203,8 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=50.0, help="tickets/s the 8 kiosk clients offer together")
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between one desk's calls")
     parser.add_argument("--threads", type=int, default=360, help="waitress threads (server.threads)")
+    parser.add_argument("--baseline", type=float, default=15.0,
+                        help="seconds of the same ticket issue load with no phone connected, first (0: skip)")
     args = parser.parse_args()
     calls = min(args.calls, args.phones)
     root = Path(__file__).resolve().parent.parent
@@ -223,6 +227,14 @@ def main() -> int:
                 except OSError:
                     time.sleep(0.1)
             api = Api(port)
+            base: list[tuple[float, float]] = []
+            if args.baseline > 0:  # the same issue load with no phone: what the host gives today
+                stop_base = threading.Event()
+                base_threads = issuers(port, 8, args.rate, stop_base, base)
+                time.sleep(args.baseline)
+                stop_base.set()
+                for t in base_threads:
+                    t.join(30)
             caps = []
             for i in range(args.phones):  # the followed tickets, in services A-E (the kiosks issue F)
                 status, body = api.post("/api/v1/tickets", {"service": "ABCDE"[i % 5], "paperless": True})
@@ -267,6 +279,10 @@ def main() -> int:
     print(f"ticket issue under that load: {len(issued)} tickets ({len(issued) / elapsed:.0f}/s), "
           f"p50 {pct(answered, 50) * 1000:.1f} ms, p99 {pct(answered, 99) * 1000:.1f} ms as answered; "
           f"from due time p99 {pct(from_due, 99) * 1000:.1f} ms")
+    if base:
+        print(f"ticket issue with no phone connected ({args.baseline:.0f} s before): {len(base)} tickets, "
+              f"p50 {pct([a for _, a in base], 50) * 1000:.1f} ms, p99 {pct([a for _, a in base], 99) * 1000:.1f} ms "
+              f"as answered; from due time p99 {pct([d for d, _ in base], 99) * 1000:.1f} ms")
     print(f"phones: {stats['events']} events received, {stats['refreshes']} ticket re-reads "
           f"({stats['refresh_errors']} failed), {stats['phone_errors']} phones failed")
     return 0

@@ -32,8 +32,10 @@ def serve(config_path: str | None, host: str | None, port: int | None) -> None:
         cfg.server.port = port
     kiosk = Kiosk(cfg)
     app = create_app(kiosk.services)
+    # connection_limit: waitress stops accepting at 100 open connections by default; every
+    # open event stream (a display, a console, a resident's phone) is one
     server = create_server(app, host=cfg.server.host, port=cfg.server.port, threads=cfg.server.threads,
-                           channel_timeout=30, ident="kiosk")
+                           channel_timeout=30, ident="kiosk", connection_limit=max(100, cfg.server.threads + 64))
 
     def shutdown(signum, frame):
         raise KeyboardInterrupt
