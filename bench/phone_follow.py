@@ -10,7 +10,7 @@ and camera off), issues the tickets the phones follow, then at the same time:
   - 8 kiosk clients issuing tickets, together offering `--rate` tickets/s (Poisson
     arrivals; latency counted from when each request was due, and as answered);
   - 2 desks each pressing "call next" every `--interval` s until `--calls` calls.
-First, `--baseline` seconds of the same issue load with no phone connected, so that the
+Then, `--baseline` seconds of the same issue load with the phones gone, so that the
 figures under load can be told apart from what the (shared) host gives at the moment.
 Measures, for every call, the time from the desk sending call-next to the phone that
 follows the called ticket receiving its `ticket.called` event (CLOCK_MONOTONIC, shared
@@ -204,7 +204,7 @@ def main() -> int:
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between one desk's calls")
     parser.add_argument("--threads", type=int, default=360, help="waitress threads (server.threads)")
     parser.add_argument("--baseline", type=float, default=15.0,
-                        help="seconds of the same ticket issue load with no phone connected, first (0: skip)")
+                        help="seconds of the same ticket issue load after the phones left (0: skip)")
     args = parser.parse_args()
     calls = min(args.calls, args.phones)
     root = Path(__file__).resolve().parent.parent
@@ -218,7 +218,8 @@ def main() -> int:
         env = {**os.environ, "KIOSK_CONFIG": str(cfg)}
         token = subprocess.run([kiosk_bin, "token", "create", "--role", "receptionist"], env=env, check=True,
                                capture_output=True, text=True).stdout.strip()
-        server = subprocess.Popen([kiosk_bin, "serve"], env=env, cwd=root, stderr=subprocess.DEVNULL)
+        server_log = open(Path(tmp) / "serve.log", "wb")  # noqa: SIM115 - closed with the directory
+        server = subprocess.Popen([kiosk_bin, "serve"], env=env, cwd=root, stderr=server_log)
         try:
             for _ in range(100):
                 try:
@@ -227,14 +228,6 @@ def main() -> int:
                 except OSError:
                     time.sleep(0.1)
             api = Api(port)
-            base: list[tuple[float, float]] = []
-            if args.baseline > 0:  # the same issue load with no phone: what the host gives today
-                stop_base = threading.Event()
-                base_threads = issuers(port, 8, args.rate, stop_base, base)
-                time.sleep(args.baseline)
-                stop_base.set()
-                for t in base_threads:
-                    t.join(30)
             caps = []
             for i in range(args.phones):  # the followed tickets, in services A-E (the kiosks issue F)
                 status, body = api.post("/api/v1/tickets", {"service": "ABCDE"[i % 5], "paperless": True})
@@ -265,7 +258,19 @@ def main() -> int:
             stop_phones.set()
             arrivals, stats = out.get(timeout=60)
             phones.join(10)
+            base: list[tuple[float, float]] = []
+            if args.baseline > 0:  # the same issue load, the phones gone: what the host gives now
+                time.sleep(1.0)
+                stop_base = threading.Event()
+                base_threads = issuers(port, 8, args.rate, stop_base, base)
+                time.sleep(args.baseline)
+                stop_base.set()
+                for t in base_threads:
+                    t.join(30)
         finally:
+            if server.poll() is not None:
+                print(f"kiosk serve exited with {server.returncode}:", file=sys.stderr)
+                sys.stderr.write((Path(tmp) / "serve.log").read_text(errors="replace")[-3000:])
             server.terminate()
             server.wait(10)
     lat = [arrivals[n] - t0 for n, t0 in sent.items() if n in arrivals]
@@ -274,13 +279,16 @@ def main() -> int:
     print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}; waitress threads {args.threads}")
     print(f"{args.phones} phones following tickets, 8 kiosk clients offering {args.rate:.0f} tickets/s, "
           f"2 desks calling every {args.interval:.2f} s each, {elapsed:.0f} s")
-    print(f"call -> its phone: {len(lat)}/{len(sent)} calls reached their phone, p50 {pct(lat, 50) * 1000:.1f} ms, "
-          f"p99 {pct(lat, 99) * 1000:.1f} ms, max {max(lat) * 1000:.1f} ms")
+    if lat:
+        print(f"call -> its phone: {len(lat)}/{len(sent)} calls reached their phone, p50 {pct(lat, 50) * 1000:.1f} ms, "
+              f"p99 {pct(lat, 99) * 1000:.1f} ms, max {max(lat) * 1000:.1f} ms")
+    else:
+        print(f"call -> its phone: none of {len(sent)} calls reached its phone")
     print(f"ticket issue under that load: {len(issued)} tickets ({len(issued) / elapsed:.0f}/s), "
           f"p50 {pct(answered, 50) * 1000:.1f} ms, p99 {pct(answered, 99) * 1000:.1f} ms as answered; "
           f"from due time p99 {pct(from_due, 99) * 1000:.1f} ms")
     if base:
-        print(f"ticket issue with no phone connected ({args.baseline:.0f} s before): {len(base)} tickets, "
+        print(f"ticket issue with no phone connected ({args.baseline:.0f} s after): {len(base)} tickets, "
               f"p50 {pct([a for _, a in base], 50) * 1000:.1f} ms, p99 {pct([a for _, a in base], 99) * 1000:.1f} ms "
               f"as answered; from due time p99 {pct([d for d, _ in base], 99) * 1000:.1f} ms")
     print(f"phones: {stats['events']} events received, {stats['refreshes']} ticket re-reads "

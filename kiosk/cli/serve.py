@@ -32,10 +32,12 @@ def serve(config_path: str | None, host: str | None, port: int | None) -> None:
         cfg.server.port = port
     kiosk = Kiosk(cfg)
     app = create_app(kiosk.services)
-    # connection_limit: waitress stops accepting at 100 open connections by default; every
-    # open event stream (a display, a console, a resident's phone) is one
+    # Every open event stream (a display, a console, a resident's phone) is a connection:
+    # waitress stops accepting at 100 by default, and its select() fails outright once a
+    # descriptor number passes 1023 (poll() has no such limit).
     server = create_server(app, host=cfg.server.host, port=cfg.server.port, threads=cfg.server.threads,
-                           channel_timeout=30, ident="kiosk", connection_limit=max(100, cfg.server.threads + 64))
+                           channel_timeout=30, ident="kiosk", connection_limit=max(100, cfg.server.threads + 64),
+                           asyncore_use_poll=True)
 
     def shutdown(signum, frame):
         raise KeyboardInterrupt
