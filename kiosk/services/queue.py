@@ -112,6 +112,8 @@ class QueueService:
             raise Invalid("unknown_service", f"unknown service {service!r}")
         # Read before the write lock: slow-moving figures that need not be in the transaction.
         rate = self._service_rate(self.db.conn, service)
+        cap = capability.new()
+        digest, phone_url = capability.digest(cap), self.links.ticket(cap)
         with self.db.write() as conn:
             # The issue time is taken under the write lock, with the number: taken before it,
             # a ticket that waited for the lock would carry an earlier time than the number
@@ -128,9 +130,7 @@ class QueueService:
             ticket = store.insert(conn, row)
             store.add_event(conn, ticket_id=ticket["id"], at=at, action="issue", from_status=None,
                             to_status=ticket["status"], counter=None, actor=None)
-            cap = capability.new()
-            capabilities.add_ticket(conn, ticket["id"], capability.digest(cap))
-            phone_url = self.links.ticket(cap)
+            capabilities.add_ticket(conn, ticket["id"], digest)
             record = self._outbox(conn, ticket)
             public = self._public(ticket, with_position=True, conn=conn, rate=rate, record=record)
             job_id = None if paperless else printing.enqueue(
