@@ -225,8 +225,15 @@ def test_every_job_kind_is_printed_through_the_spooler(network_config, make_kios
     finally:
         printer.close()
     assert [ticket.print_status, case["print"]["status"], visit["print"]["status"], card_status] == ["printed"] * 4
+    assert _marked(k, 4), "all four jobs marked printed"
     stored = [json.loads(r["payload"]) for r in k.db.query("SELECT payload FROM print_jobs ORDER BY id")]
     assert [job["kind"] for job in stored] == ["ticket", "case_slip", "visitor_pass", "resident_card"]
+    # a printed ticket or case slip keeps no phone-page link (a capability); the printer got it
+    links = [decode(received[i]).qr_payloads[0] for i in (0, 1)]
+    assert links[0] == ticket.phone_url and "/c/" in links[1]
+    for job, link in zip(stored[:2], links, strict=True):
+        assert job["qr_payload"] == ""
+        job["qr_payload"] = link
     assert received == [render(payload_from_dict(job), network_config.printer) for job in stored]
     texts = [decode(data).text for data in received]
     assert ticket.ticket["number"] in texts[0] and "C00001" in texts[1]
