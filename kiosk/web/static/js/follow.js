@@ -23,6 +23,8 @@
   /* ---- showing the ticket -------------------------------------------------------- */
 
   var shownCall = null;
+  var nearAnnounced = false;
+  var rendered = false;
 
   function render() {
     var queued = !!QUEUED[ticket.status];
@@ -42,8 +44,15 @@
       soon.textContent = fill(S.soon, { n: ticket.people_ahead });
       soon.hidden = false;
     } else {
+      nearAnnounced = false;
       soon.hidden = true;
     }
+    // crossing into "only N ahead": one short buzz and chime, once
+    if (queued && ticket.people_ahead <= data.reminder_ahead && !nearAnnounced) {
+      nearAnnounced = true;
+      if (rendered) { vibrate(300); chime(1); }
+    }
+    rendered = true;
     var state = $("f-state");
     var text = null;
     if (ticket.status === "called") text = fill(S.go_to_counter, { counter: ticket.counter });
