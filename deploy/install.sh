@@ -208,6 +208,7 @@ install_docs() {
     put_file "$SRC/docs/operator-guide.md" "$PREFIX/doc/operator-guide.md" 0644
     put_file "$SRC/docs/config-reference.md" "$PREFIX/doc/config-reference.md" 0644
     put_file "$SRC/docs/central.md" "$PREFIX/doc/central.md" 0644
+    put_file "$SRC/docs/phone-pages.md" "$PREFIX/doc/phone-pages.md" 0644
 }
 
 activate() {

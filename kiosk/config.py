@@ -33,6 +33,9 @@ class SiteConfig:
     name: str = _f("示范物业服务中心", "Site name printed on tickets and shown on screens.")
     timezone: str = _f("Asia/Shanghai", "IANA time zone; the daily ticket numbers reset at its midnight.")
     locale: str = _f("zh_CN", "Default UI language: zh_CN or en.")
+    public_url: str = _f("", "Base of the phone pages that ticket and case QR codes open (http://host:port, "
+                             "reachable from the residents' Wi-Fi). Empty: the box's LAN address and "
+                             "server.port, which needs server.host = \"0.0.0.0\" or that address.")
 
 
 @dataclass
@@ -361,6 +364,11 @@ def validate(config: Config) -> None:
         raise ConfigError(f"tts.output {out!r} must be speaker, off or wav:<dir>")
     if config.camera.decoder not in ("pyzbar", "zxing"):
         raise ConfigError("camera.decoder must be pyzbar or zxing")
+    url = config.site.public_url
+    if url and not (url.startswith(("http://", "https://")) and "?" not in url and "#" not in url
+                    and len(url) <= 100 and url.isascii() and " " not in url):
+        raise ConfigError("site.public_url must be an http:// or https:// address of at most 100 characters "
+                          "without a query, e.g. http://192.168.1.20:8080")
     if config.site.locale not in ("zh_CN", "en"):
         raise ConfigError("site.locale must be zh_CN or en")
     if len(config.survey.questions_zh) != len(config.survey.questions):

@@ -167,12 +167,16 @@ class QrScanned:
     visit: VisitSummary | None = None
     error: Mapping[str, str] | None = None
     device: str | None = None
+    #: The scanned ticket's queue facts (id, number, service, status) when it is one.
+    ticket: Mapping[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"kind": self.kind, "source": self.source, "ok": self.ok, "action": self.action,
                                 "device": self.device}
         if self.visit is not None:
             data["visit"] = self.visit.to_dict()
+        if self.ticket is not None:
+            data["ticket"] = dict(self.ticket)
         if self.error is not None:
             data["error"] = dict(self.error)
         return data

@@ -21,6 +21,7 @@ from kiosk.services.calls import CallService
 from kiosk.services.cases import CaseService
 from kiosk.services.checkin import Checkin
 from kiosk.services.devices import DeviceService
+from kiosk.services.follow import FollowService
 from kiosk.services.person import PersonService
 from kiosk.services.previews import PrintPreviews
 from kiosk.services.printing import PrintSpooler
@@ -57,8 +58,9 @@ class Kiosk:
         self.surveys = SurveyService(self.db, config, self.clock, self.bus)
         self.quality = QualityService(self.db, self.clock)
         self.reports = Reports(self.db, config, self.clock)
+        # visits, camera, scanner, daily purge; a scanned ticket code is looked up by the queue
         self.checkin = Checkin(self.db, config, self.clock, self.bus, spooler=self.spooler,
-                               speaker=self.speaker)  # visits, camera, scanner, daily purge
+                               speaker=self.speaker, ticket_lookup=self.queue.from_code)
         self.visits = self.checkin.visits
         self.person = PersonService(self.db, config, self.clock, self.checkin.key, visits=self.visits,
                                     queue=self.queue, cases=self.cases, surveys=self.surveys)
@@ -70,7 +72,8 @@ class Kiosk:
             queue=self.queue, calls=self.calls,
             cases=self.cases, surveys=self.surveys, quality=self.quality, reports=self.reports,
             visits=self.visits, residents=ResidentService(self.db, self.clock), person=self.person,
-            previews=PrintPreviews(config.data_dir, config.printer.profile))
+            previews=PrintPreviews(config.data_dir, config.printer.profile),
+            follow=FollowService(self.db, self.clock, self.queue, self.cases, self.surveys))
         self._started = False
         if start_workers:
             self.start()

@@ -68,7 +68,7 @@ def test_fault_keeps_tickets_queued_then_each_prints_once_oldest_first(net, stub
     client = create_app(k.services).test_client()
     first = _issue(client)
     assert first["print"]["status"] == "printed"
-    _printed(stub, [first["reference"]])
+    _printed(stub, [first["phone_url"]])
 
     stub.set_fault(fault)
     queued = [_issue(client, s) for s in "BCA"]
@@ -79,7 +79,7 @@ def test_fault_keeps_tickets_queued_then_each_prints_once_oldest_first(net, stub
     assert (printer["status"], printer["reason"]) == ("down", reason)
     assert printer["message"] == MESSAGES[reason] and printer["last_error"]  # plain words; raw text apart
     assert printer["pending"] == 3
-    assert _refs(stub.printed) == [first["reference"]]  # nothing more came out
+    assert _refs(stub.printed) == [first["phone_url"]]  # nothing more came out
     assert k.services.printer_health().reason == reason
     wait_for(lambda: _pending(k) == 3, timeout=5, what="jobs marked pending")
 
@@ -88,7 +88,7 @@ def test_fault_keeps_tickets_queued_then_each_prints_once_oldest_first(net, stub
     wait_for(lambda: len(stub.printed) == 4, timeout=RESUME_S + 5, what="queued tickets printed")
     assert time.monotonic() - cleared <= RESUME_S
     time.sleep(0.5)
-    assert _refs(stub.printed) == [first["reference"]] + [t["reference"] for t in queued]  # once each, in order
+    assert _refs(stub.printed) == [first["phone_url"]] + [t["phone_url"] for t in queued]  # once each, in order
     assert stub.refused == []
     assert (_printer(client)["status"], _printer(client)["reason"]) == ("ok", None)
     wait_for(lambda: _pending(k) == 0, timeout=5, what="jobs marked printed")
@@ -109,7 +109,7 @@ def test_printer_away_long_is_noticed_within_seconds_of_its_return(net, make_kio
         back = time.monotonic()
         wait_for(lambda: len(printer.printed) == 2, timeout=RESUME_S + 5, what="printed after return")
         assert time.monotonic() - back <= RESUME_S
-        assert _refs(printer.printed) == [t["reference"] for t in tickets]
+        assert _refs(printer.printed) == [t["phone_url"] for t in tickets]
     finally:
         printer.close()
     events = recorded_events.data(PRINTER_STATUS)
@@ -127,7 +127,7 @@ def test_paper_near_end_prints_and_warns_staff(net, stub, make_kiosk, recorded_e
     ticket = _issue(client)
     assert ticket["print"]["status"] == "printed"
     wait_for(lambda: len(stub.printed) == 2, timeout=5, what="second ticket printed")
-    assert _refs(stub.printed)[-1] == ticket["reference"]
+    assert _refs(stub.printed)[-1] == ticket["phone_url"]
     health = client.get("/healthz").get_json()
     assert health["status"] == "degraded"
     assert (health["devices"]["printer"]["status"], health["devices"]["printer"]["reason"]) == ("degraded", "paper_low")
@@ -158,7 +158,7 @@ def test_auto_treats_a_printer_that_never_answers_as_unconfirmed(net, stub, make
     client = create_app(k.services).test_client()
     tickets = [_issue(client, s) for s in "AB"]
     assert [t["print"]["status"] for t in tickets] == ["printed", "printed"]
-    _printed(stub, [t["reference"] for t in tickets])
+    _printed(stub, [t["phone_url"] for t in tickets])
     assert stub.status_queries == 4  # the one probe at start, nothing per job
     printer = _printer(client)
     assert (printer["status"], printer["reason"], printer["confirm"]) == ("ok", "unconfirmed", "none")
@@ -181,7 +181,7 @@ def test_slow_answer_within_the_timeout_is_printed(net, stub, make_kiosk):
     client = create_app(k.services).test_client()
     ticket = _issue(client)
     assert ticket["print"]["status"] == "printed"
-    _printed(stub, [ticket["reference"]])
+    _printed(stub, [ticket["phone_url"]])
 
 
 def test_serial_printer_over_a_pty_answers_status_the_same_way(config, make_kiosk):
@@ -203,7 +203,7 @@ def test_serial_printer_over_a_pty_answers_status_the_same_way(config, make_kios
         wait_for(lambda: _printer(client)["reason"] == "cover_open", timeout=5, what="poll sees the cover")
         peer.set_fault(None)
         cleared = time.monotonic()
-        want = [first["reference"]] + [t["reference"] for t in queued]
+        want = [first["phone_url"]] + [t["phone_url"] for t in queued]
         wait_for(lambda: decode(bytes(peer.printed)).qr_payloads == want, timeout=RESUME_S + 5, what="printed")
         assert time.monotonic() - cleared <= RESUME_S
         time.sleep(0.3)
@@ -224,7 +224,7 @@ def test_preview_printer_faults_set_from_code(kiosk, client, config, fault, reas
     kiosk.printer.set_fault(None)
     wait_for(lambda: len(list((config.data_dir / "prints").glob("*.bin"))) == 2, timeout=RESUME_S, what="print")
     jobs = sorted((config.data_dir / "prints").glob("*.bin"))
-    assert decode(jobs[-1].read_bytes()).qr_payloads == [ticket["reference"]]
+    assert decode(jobs[-1].read_bytes()).qr_payloads == [ticket["phone_url"]]
 
 
 def test_admin_page_names_the_reason_and_says_when_printing_cannot_be_confirmed(kiosk, client, staff, config):

@@ -35,8 +35,8 @@ def test_ticket_printed_to_tcp_printer_carries_number_service_and_reference(netw
     assert ticket["number"] in doc.text
     assert "咨询" in doc.text
     assert b"\x1c\x26" + "咨询".encode("gb18030") in data
-    assert doc.qr_payloads == [ticket["reference"]]
-    assert str(ticket["id"]) in ticket["reference"]
+    assert doc.qr_payloads == [ticket["phone_url"]]
+    assert ticket["phone_url"].startswith(f"{k.services.queue.links.base}/t/")  # the QR opens its phone page
     assert doc.cut
 
 
@@ -63,7 +63,7 @@ def test_printer_down_ticket_still_issued_then_printed_when_it_listens(network_c
     finally:
         printer.close()
     printed = {doc.qr_payloads[0] for doc in jobs}
-    assert printed == {first.get_json()["reference"], second["reference"]}
+    assert printed == {first.get_json()["phone_url"], second["phone_url"]}
     statuses = [(e["status"], e["reason"]) for e in recorded_events.data(PRINTER_STATUS)]
     assert statuses[:2] == [("down", "offline"), ("ok", None)]
     assert _marked(k, 2)
@@ -225,8 +225,15 @@ def test_every_job_kind_is_printed_through_the_spooler(network_config, make_kios
     finally:
         printer.close()
     assert [ticket.print_status, case["print"]["status"], visit["print"]["status"], card_status] == ["printed"] * 4
+    assert _marked(k, 4), "all four jobs marked printed"
     stored = [json.loads(r["payload"]) for r in k.db.query("SELECT payload FROM print_jobs ORDER BY id")]
     assert [job["kind"] for job in stored] == ["ticket", "case_slip", "visitor_pass", "resident_card"]
+    # a printed ticket or case slip keeps no phone-page link (a capability); the printer got it
+    links = [decode(received[i]).qr_payloads[0] for i in (0, 1)]
+    assert links[0] == ticket.phone_url and "/c/" in links[1]
+    for job, link in zip(stored[:2], links, strict=True):
+        assert job["qr_payload"] == ""
+        job["qr_payload"] = link
     assert received == [render(payload_from_dict(job), network_config.printer) for job in stored]
     texts = [decode(data).text for data in received]
     assert ticket.ticket["number"] in texts[0] and "C00001" in texts[1]

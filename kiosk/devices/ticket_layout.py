@@ -140,6 +140,8 @@ def render_ticket(t: TicketPrint, *, profile: str = "default", native_qr: bool =
     _bilingual(p, cols, f"预计等候 约 {minutes} 分钟", f"about {minutes} min")
     _text(p, f"取号时间：{t.issued_at:%Y-%m-%d %H:%M}", cols)
     _qr(p, t.qr_payload, native=native_qr, paper_px=paper_width_px(profile))
+    if t.qr_payload.startswith(("http://", "https://")):  # the ticket's phone page
+        _bilingual(p, cols, "手机扫码，查看排队进度", "Scan to follow your turn")
     _bilingual(p, cols, "请留意叫号，感谢您的耐心等候",
                "Please listen for your number. Thank you!")
     return _finish(p, cut)

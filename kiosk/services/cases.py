@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, cast
 
+from kiosk import capability
 from kiosk.cases import rules
 from kiosk.cases.rules import Deadlines
 from kiosk.clock import Clock, db_time, from_db_time, local_day, to_iso
@@ -20,10 +21,11 @@ from kiosk.devices.slips import CaseSlipPrint
 from kiosk.errors import Forbidden, Invalid, NotFound
 from kiosk.events import CaseCreated, CaseDueSoon, CaseEscalated, CaseOverdue, CaseUpdated, EventBus, Payload
 from kiosk.services import printing
+from kiosk.services.links import PublicLinks
 from kiosk.services.printing import PrintSpooler
 from kiosk.store import calls as calls_store
+from kiosk.store import capabilities, outbox
 from kiosk.store import cases as store
-from kiosk.store import outbox
 from kiosk.store.db import Database
 from kiosk.text import clean
 
@@ -51,6 +53,7 @@ class CaseService:
         self.bus = bus
         self.spooler = spooler
         self.deadlines = Deadlines.from_config(config.cases)
+        self.links = PublicLinks(config)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -176,20 +179,32 @@ class CaseService:
                                       handled_by=actor, tz=self.clock.tz)
             self._outbox(conn, row)
             public = self.public(row)
-            job_id = printing.enqueue(conn, self._slip(public, now), at=at) if print_slip else None
+            job_id = None
+            if print_slip:  # the slip's QR opens the case's phone page
+                cap = capability.new()
+                capabilities.add_case(conn, row["id"], capability.digest(cap))
+                job_id = printing.enqueue(conn, self._slip(public, now, self.links.case(cap)), at=at)
         self.bus.publish(CaseCreated(public))
         if job_id is not None:
             public["print"] = {"status": self.spooler.print_and_wait(job_id) if self.spooler else printing.QUEUED}
         return public
 
     def case_reference(self, case: dict[str, Any]) -> str:
+        """What case slips printed before the phone pages carried in their QR code."""
         return f"KC1:{self.config.site.id}:{case['id']}"
 
-    def _slip(self, case: dict[str, Any], now: datetime) -> CaseSlipPrint:
+    def id_by_capability(self, cap: str) -> int:
+        """The case whose phone page `cap` is; `NotFound` for any other string."""
+        found = capabilities.case_id(self.db.conn, capability.digest(cap)) if capability.is_capability(cap) else None
+        if found is None:
+            raise NotFound("not_found", "no such case")
+        return found
+
+    def _slip(self, case: dict[str, Any], now: datetime, qr_payload: str) -> CaseSlipPrint:
         due = datetime.fromisoformat(case["due_at"])
         return CaseSlipPrint(case_id=case["id"], type=case["type"], description=case["description"][:200],
                              due_at=case["due_at"], due_text=f"{due:%Y-%m-%d %H:%M}",
-                             qr_payload=self.case_reference(case), site_name=self.config.site.name, printed_at=now)
+                             qr_payload=qr_payload, site_name=self.config.site.name, printed_at=now)
 
     # -- changing ---------------------------------------------------------------------
     def act(self, case_id: int, action: str, *, actor: str | None, has_role: Callable[..., bool],

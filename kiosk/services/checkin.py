@@ -5,6 +5,7 @@ each to create, start, stop and report them."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -26,13 +27,14 @@ log = logging.getLogger(__name__)
 
 class Checkin:
     def __init__(self, db: Database, config: Config, clock: Clock, bus: EventBus, *,
-                 spooler: PrintSpooler | None = None, speaker: Any = None) -> None:
+                 spooler: PrintSpooler | None = None, speaker: Any = None,
+                 ticket_lookup: Callable[[str], dict[str, Any] | None] | None = None) -> None:
         self.config = config
         self.clock = clock
         self.key = load_site_key(config.data_dir)
         self.camera = self._make_camera()
         self.visits = VisitService(db, config, clock, bus, self.key, spooler=spooler, speaker=speaker,
-                                   snapshot_source=self._snapshot)
+                                   snapshot_source=self._snapshot, ticket_lookup=ticket_lookup)
         self.scanner = None
         if config.scanner.port:
             from kiosk.devices.scanner import SerialScanner

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
+from kiosk import capability
 from kiosk.clock import Clock, db_time, from_db_time, local_day, to_iso
 from kiosk.config import Config, CounterDef, ServiceDef
 from kiosk.devices.announcement import call_announcement
@@ -19,8 +20,9 @@ from kiosk.privacy import public_ticket
 from kiosk.queue import estimate
 from kiosk.queue.rules import Action, Status, TicketState, check, effective_status, format_number
 from kiosk.services import printing
+from kiosk.services.links import PublicLinks
 from kiosk.services.printing import PrintSpooler
-from kiosk.store import outbox
+from kiosk.store import capabilities, outbox
 from kiosk.store import tickets as store
 from kiosk.store.db import Database
 
@@ -29,6 +31,13 @@ from kiosk.store.db import Database
 class Issued:
     ticket: dict[str, Any]
     print_status: str
+    #: The ticket's phone page, `{site.public_url}/t/{capability}`: told only to whoever
+    #: took the ticket (the QR code on the ticket and on the kiosk's screen).
+    phone_url: str = ""
+
+
+#: `print.status` of a ticket taken without paper ("scan instead of printing").
+PAPERLESS = "paperless"
 
 
 ACTIVE_COUNTER_WINDOW = timedelta(minutes=30)
@@ -48,6 +57,7 @@ class QueueService:
         self.speaker = speaker
         self._letters = frozenset(s.letter for s in config.services)
         self._rates: dict[str, tuple[datetime, tuple[float, int]]] = {}
+        self.links = PublicLinks(config)
 
     # -- reading ----------------------------------------------------------------------
     def today(self) -> str:
@@ -98,11 +108,14 @@ class QueueService:
 
     # -- issuing ----------------------------------------------------------------------
     def issue(self, service: str, *, priority: bool = False, resident_id: str | None = None,
-              visit_id: int | None = None) -> Issued:
+              visit_id: int | None = None, paperless: bool = False) -> Issued:
+        """A new ticket with its phone page; printed unless `paperless` (then no print job)."""
         if service not in self._letters:
             raise Invalid("unknown_service", f"unknown service {service!r}")
         # Read before the write lock: slow-moving figures that need not be in the transaction.
         rate = self._service_rate(self.db.conn, service)
+        cap = capability.new()
+        digest, phone_url = capability.digest(cap), self.links.ticket(cap)
         with self.db.write() as conn:
             # The issue time is taken under the write lock, with the number: taken before it,
             # a ticket that waited for the lock would carry an earlier time than the number
@@ -119,24 +132,59 @@ class QueueService:
             ticket = store.insert(conn, row)
             store.add_event(conn, ticket_id=ticket["id"], at=at, action="issue", from_status=None,
                             to_status=ticket["status"], counter=None, actor=None)
+            capabilities.add_ticket(conn, ticket["id"], digest)
             record = self._outbox(conn, ticket)
             public = self._public(ticket, with_position=True, conn=conn, rate=rate, record=record)
-            job_id = printing.enqueue(conn, self._ticket_print(ticket, public, now), at=at, ticket_id=ticket["id"])
+            job_id = None if paperless else printing.enqueue(
+                conn, self._ticket_print(ticket, public, now, phone_url), at=at, ticket_id=ticket["id"])
         self.bus.publish(TicketIssued(public))
-        print_status = self.spooler.print_and_wait(job_id) if self.spooler else printing.QUEUED
-        return Issued(public, print_status)
+        if job_id is None:
+            print_status = PAPERLESS
+        else:
+            print_status = self.spooler.print_and_wait(job_id) if self.spooler else printing.QUEUED
+        return Issued(public, print_status, phone_url)
 
-    def _ticket_print(self, ticket: dict[str, Any], public: dict[str, Any], now: datetime) -> TicketPrint:
+    def by_capability(self, cap: str) -> dict[str, Any]:
+        """The ticket whose phone page `cap` is, with its place; `NotFound` for any other string."""
+        row = capabilities.ticket(self.db.conn, capability.digest(cap)) if capability.is_capability(cap) else None
+        if row is None:
+            raise NotFound("not_found", "no such ticket")
+        return self._public(row, with_position=True)
+
+    def from_code(self, payload: str) -> dict[str, Any] | None:
+        """The ticket a scanned code names: its phone link, or an old `KT1:` reference of this
+        site (both with the ticket's place); None when the code is neither. An old reference
+        of an earlier day reads `expired`, as the ticket does."""
+        link = capability.from_link(payload)
+        if link is not None:
+            if link[0] != capability.TICKET:
+                return None
+            try:
+                return self.by_capability(link[1])
+            except NotFound:
+                return None
+        parts = (payload or "").strip().split(":")
+        if len(parts) != 4 or parts[0] != "KT1" or parts[1] != self.config.site.id or \
+                not (parts[2].isascii() and parts[2].isdigit() and len(parts[2]) <= 18):
+            return None
+        row = store.get(self.db.conn, int(parts[2]))
+        if row is None or row["number"] != parts[3]:
+            return None
+        return self._public(row, with_position=True)
+
+    def _ticket_print(self, ticket: dict[str, Any], public: dict[str, Any], now: datetime,
+                      phone_url: str) -> TicketPrint:
         # issue() checked the letter against the configured services before inserting the ticket
         service = cast(ServiceDef, self.config.service(ticket["service"]))
         return TicketPrint(
             number=ticket["number"], service_zh=service.name_zh, service_en=service.name_en,
             people_ahead=public["people_ahead"], estimated_wait_s=public["estimated_wait_s"], issued_at=now,
-            site_name=self.config.site.name, qr_payload=self.ticket_reference(ticket),
+            site_name=self.config.site.name, qr_payload=phone_url,
             priority=bool(ticket["priority"]))
 
     def ticket_reference(self, ticket: dict[str, Any]) -> str:
-        """What the ticket's QR code holds: site, local id and number, short enough to scan."""
+        """The ticket's reference: site, local id and number. Printed in the QR code before the
+        phone pages (now the QR holds the phone link); such codes are still recognised."""
         return f"KT1:{self.config.site.id}:{ticket['id']}:{ticket['number']}"
 
     def find_by_reference(self, code: str) -> dict[str, Any] | None:

@@ -19,6 +19,7 @@ from kiosk.services.auth import AuthService
 from kiosk.services.calls import CallService
 from kiosk.services.cases import CaseService
 from kiosk.services.devices import DeviceService
+from kiosk.services.follow import FollowService
 from kiosk.services.person import PersonService
 from kiosk.services.previews import PrintPreviews
 from kiosk.services.quality import QualityService
@@ -56,6 +57,8 @@ class Services:
     residents: ResidentService
     person: PersonService
     previews: PrintPreviews
+    #: The residents' phone pages (a ticket or case reached by its capability).
+    follow: FollowService
 
     def printer_availability(self) -> dict[str, Any]:
         """The public fact the screens show (`printer` in /api/v1/board and /api/v1/services):

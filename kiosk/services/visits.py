@@ -65,7 +65,8 @@ MAX_CARD_DAYS = 3653
 class VisitService:
     def __init__(self, db: Database, config: Config, clock: Clock, bus: EventBus, key: bytes, *,
                  spooler: PrintSpooler | None = None, speaker: Any = None,
-                 snapshot_source: Callable[[], Snapshot | None] | None = None) -> None:
+                 snapshot_source: Callable[[], Snapshot | None] | None = None,
+                 ticket_lookup: Callable[[str], dict[str, Any] | None] | None = None) -> None:
         self.db = db
         self.config = config
         self.clock = clock
@@ -74,6 +75,8 @@ class VisitService:
         self.spooler = spooler
         self.speaker = speaker
         self.snapshot_source = snapshot_source
+        #: The ticket a scanned ticket code names (QueueService.from_code), or None.
+        self.ticket_lookup = ticket_lookup
         self.snapshot_dir = config.data_dir / "snapshots"
 
     # -- residents and cards ----------------------------------------------------------
@@ -313,8 +316,11 @@ class VisitService:
                 visit = self.checkout_pass(payload)
                 outcome = QrScanned(kind, source, True, "checked_out", visit=VisitSummary.of(visit), device=device)
             elif kind == "ticket":
-                outcome = QrScanned(kind, source, False, "ticket",
-                                    error={"code": "ticket_code", "message": "this is a queue ticket"}, device=device)
+                outcome = self._ticket_scanned(payload, source, device)
+            elif kind == "case":
+                outcome = QrScanned(kind, source, False, "case",
+                                    error={"code": "case_code", "message": "this is a case slip: scan it with your "
+                                           "phone to follow the case"}, device=device)
             else:
                 outcome = QrScanned(kind, source, False, "refused",
                                     error={"code": "unknown_code", "message": "this code is not a resident card "
@@ -324,6 +330,19 @@ class VisitService:
                                  device=device)
         self.bus.publish(outcome)
         return {**outcome.to_dict(), **token}
+
+    def _ticket_scanned(self, payload: str, source: str, device: str | None) -> QrScanned:
+        """A ticket's code: that ticket's queue facts, for the screen that scanned it to act
+        on (link a check-in, rate it); refused when unknown or expired."""
+        ticket = self.ticket_lookup(payload) if self.ticket_lookup else None
+        if ticket is None:
+            return QrScanned("ticket", source, False, "refused", device=device,
+                             error={"code": "unknown_ticket", "message": "this ticket is not known here"})
+        facts = {k: ticket[k] for k in ("id", "number", "service", "status")}
+        if ticket["status"] == "expired":
+            return QrScanned("ticket", source, False, "refused", ticket=facts,
+                             error={"code": "ticket_expired", "message": "this ticket has expired"}, device=device)
+        return QrScanned("ticket", source, True, "ticket", ticket=facts, device=device)
 
     # -- reading ----------------------------------------------------------------------
     def get(self, visit_id: int) -> dict[str, Any]:

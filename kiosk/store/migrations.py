@@ -377,6 +377,21 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
             ON CONFLICT (tbl) DO UPDATE SET last_id = MAX(last_id, excluded.last_id);
         END""",
     ]),
+    ("0019_ticket_capabilities", [
+        # The phone page of a ticket (/t/<cap>): only the capability's SHA-256 is kept
+        # (kiosk/capability.py), one per ticket, gone with the ticket.
+        """CREATE TABLE ticket_capabilities (
+            digest BLOB PRIMARY KEY,
+            ticket_id INTEGER NOT NULL UNIQUE REFERENCES tickets (id) ON DELETE CASCADE
+        ) WITHOUT ROWID""",
+    ]),
+    ("0020_case_capabilities", [
+        # The phone page of a case (/c/<cap>), printed on the case slip.
+        """CREATE TABLE case_capabilities (
+            digest BLOB PRIMARY KEY,
+            case_id INTEGER NOT NULL UNIQUE REFERENCES cases (id) ON DELETE CASCADE
+        ) WITHOUT ROWID""",
+    ]),
 ]
 
 

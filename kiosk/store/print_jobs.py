@@ -35,7 +35,17 @@ def count_pending(conn: sqlite3.Connection, after_id: int = 0) -> int:
     return count
 
 
+#: Kinds whose QR code is a phone-page link (a capability): kept only until printed.
+_LINK_KINDS = "('ticket', 'case_slip')"
+
+
 def mark(conn: sqlite3.Connection, marks: Iterable[Mark]) -> None:
-    """Record attempts: each counts once, `pending` leaves the job to be tried again."""
+    """Record attempts: each counts once, `pending` leaves the job to be tried again. A
+    ticket or case slip done with (printed or given up) forgets its QR payload, the phone-page link, so that the
+    database keeps only the capability's digest (kiosk/capability.py)."""
+    marks = list(marks)
     conn.executemany("UPDATE print_jobs SET status = ?, attempts = attempts + 1, last_error = ?, "
                      "printed_at = ? WHERE id = ?", marks)
+    conn.executemany(f"UPDATE print_jobs SET payload = json_set(payload, '$.qr_payload', '') "
+                     f"WHERE id = ? AND kind IN {_LINK_KINDS}",
+                     [(job_id,) for status, _error, _at, job_id in marks if status != "pending"])

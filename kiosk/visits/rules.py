@@ -5,13 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from kiosk import capability
 from kiosk.visits import tokens
 
 
 def classify(payload: str) -> str:
-    """What a scanned code is: resident (card), visitor (pass), ticket, or unknown."""
+    """What a scanned code is: resident (card), visitor (pass), ticket, case (slip), or
+    unknown. A ticket or case is its phone-page link, or the `KT1:`/`KC1:` reference
+    printed before the phone pages."""
+    link = capability.from_link(payload)
+    if link is not None:
+        return "ticket" if link[0] == capability.TICKET else "case"
     head = (payload or "").split(":", 1)[0]
-    return {tokens.RESIDENT: "resident", tokens.VISITOR: "visitor", tokens.TICKET: "ticket"}.get(head, "unknown")
+    return {tokens.RESIDENT: "resident", tokens.VISITOR: "visitor", tokens.TICKET: "ticket",
+            tokens.CASE: "case"}.get(head, "unknown")
 
 
 @dataclass(frozen=True)

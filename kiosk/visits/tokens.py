@@ -19,6 +19,7 @@ from kiosk.errors import Forbidden, Invalid
 
 RESIDENT, VISITOR = "KR1", "KV1"
 TICKET = "KT1"
+CASE = "KC1"
 _PART = re.compile(r"^[A-Za-z0-9._\-]{1,40}$")
 SIG_BYTES = 16
 

@@ -115,6 +115,7 @@ def create_app(services: Services, **flask_config: Any) -> Flask:
         devices_admin,
         display,
         errors,
+        follow,
         kiosk_page,
         limits,
         person_admin,
@@ -140,7 +141,7 @@ def create_app(services: Services, **flask_config: Any) -> Flask:
     for bp in (api.bp, kiosk_page.bp, desk.bp, display.bp, admin.bp, auth.bp,
                cases_web.api_bp, cases_web.bp, reports_web.api_bp, reports_web.bp,
                api_calls.bp, phone_pages.bp, api_visits.bp, security.bp, residents_admin.bp,
-               devices_admin.bp, devices_admin.pairing_bp, person_admin.bp):
+               devices_admin.bp, devices_admin.pairing_bp, person_admin.bp, follow.bp, follow.api_bp):
         app.register_blueprint(bp)
     limits.init_app(app)  # after the blueprints: it wraps the views they marked
     csrf.exempt(api.bp)
@@ -148,4 +149,5 @@ def create_app(services: Services, **flask_config: Any) -> Flask:
     csrf.exempt(api_calls.bp)
     csrf.exempt(cases_web.api_bp)
     csrf.exempt(reports_web.api_bp)
+    csrf.exempt(follow.api_bp)
     return app

@@ -172,7 +172,8 @@ def board():
 @device_or_staff("kiosk", limit="tickets")
 def issue_ticket():
     body = json_body({"service": (str, True), "priority": (bool, False), "resident_token": (str, False),
-                      "visit_id": (int, False), "checkin_token": (str, False)})
+                      "visit_id": (int, False), "checkin_token": (str, False),
+                      "paperless": (bool, False)})
     link = VisitLink(body)
     try:
         resident_id = None
@@ -180,9 +181,11 @@ def issue_ticket():
             resident_id = services().visits.resident_from_token(body["resident_token"][:512])["id"]
         elif link.visit_id is not None:
             resident_id = services().visits.resident_of_visit(link.visit_id)
-        check_print_capacity()
+        paperless = bool(body.get("paperless"))
+        if not paperless:
+            check_print_capacity()
         issued = services().queue.issue(body["service"], priority=bool(body.get("priority")),
-                                        visit_id=link.visit_id, resident_id=resident_id)
+                                        visit_id=link.visit_id, resident_id=resident_id, paperless=paperless)
     except DomainError:
         link.release()
         raise
@@ -190,7 +193,8 @@ def issue_ticket():
         services().visits.link_ticket(link.visit_id, issued.ticket["id"])
     ticket = dict(issued.ticket)
     ticket["print"] = {"status": issued.print_status}
-    response = jsonify(ticket if is_staff() else public_ticket(ticket))
+    shown = ticket if is_staff() else public_ticket(ticket)
+    response = jsonify({**shown, "phone_url": issued.phone_url})  # the holder's link: in this answer only
     response.status_code = 201
     response.headers["Location"] = f"/api/v1/tickets/{ticket['id']}"
     return response

@@ -8,6 +8,7 @@ import qrcode
 import qrcode.image.svg
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 
+from kiosk import capability
 from kiosk.web.context import services
 
 bp = Blueprint("kiosk", __name__)
@@ -42,5 +43,7 @@ def qr_svg():
     qr.make(fit=True)
     buf = io.BytesIO()
     qr.make_image().save(buf)
+    # a phone-page link is a capability: not kept in the kiosk browser's cache
+    cache = "no-store" if capability.from_link(data) else "public, max-age=86400"
     return Response(buf.getvalue(), mimetype="image/svg+xml",
-                    headers={"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"})
+                    headers={"Cache-Control": cache, "X-Content-Type-Options": "nosniff"})

@@ -17,6 +17,7 @@ from kiosk.web.openapi_common import (
     json_content,
 )
 from kiosk.web.openapi_events import events_paths
+from kiosk.web.openapi_follow import follow_paths
 from kiosk.web.openapi_visits import visit_paths
 
 _TICKET = {"$ref": "#/components/schemas/Ticket"}
@@ -75,7 +76,10 @@ def openapi_document() -> dict[str, Any]:
                                                     "priority": {"type": "boolean"},
                                                     "resident_token": {"type": "string"},
                                                     "checkin_token": CHECKIN_TOKEN,
-                                                    "visit_id": {**ID, "description": "staff only"}}},
+                                                    "visit_id": {**ID, "description": "staff only"},
+                                                    "paperless": {"type": "boolean", "description": (
+                                                        "scan instead of printing: no print job, print.status "
+                                                        "paperless")}}},
                                errors=(403, 404)),
                          "security": [{}, {"bearer": []}, {"session": []}]},
                 "get": {**_op("Queued tickets (staff)", {"200": {"description": "tickets", **_json({
@@ -112,6 +116,7 @@ def openapi_document() -> dict[str, Any]:
             **visit_paths(),
             **cases_paths(_op, _json),
             **events_paths(),
+            **follow_paths(_json, error_responses),
         }),
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
@@ -146,8 +151,11 @@ def openapi_document() -> dict[str, Any]:
                     "estimated_wait_s": {"type": "integer", "description": "0 when not queued"},
                     "issued_at": {"type": "string", "format": "date-time"},
                     "reference": {"type": "string"},
+                    "phone_url": {"type": "string", "description": (
+                        "only in the answer to the issue: the ticket's phone page {site.public_url}/t/{cap}, "
+                        "the link its QR code holds")},
                     "print": {"type": "object", "properties": {"status": {
-                        "type": "string", "enum": ["printed", "queued", "failed"]}}}}},
+                        "type": "string", "enum": ["printed", "queued", "failed", "paperless"]}}}}},
             },
         },
     }

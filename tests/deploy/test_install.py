@@ -19,6 +19,7 @@ EXPECTED_FILES = {
     "usr/local/bin/kiosk-sync": 0o755,
     "opt/kiosk/doc/operator-guide.md": 0o644,
     "opt/kiosk/doc/config-reference.md": 0o644,
+    "opt/kiosk/doc/phone-pages.md": 0o644,
     **{f"etc/systemd/system/{unit}": 0o644 for unit in UNITS},
 }
 EXPECTED_DIRS = {"var/lib/kiosk": 0o750, "var/lib/kiosk/backups": 0o750, "var/lib/kiosk-browser": 0o700,

@@ -149,6 +149,8 @@ def path_values(rule, seeded: Seeded, kiosk, day: str, month: str) -> list[dict[
         elif arg == "name":
             previews = sorted((kiosk.config.data_dir / "prints").glob("*.png"))
             options[arg] = [p.stem for p in previews[:3]] or ["none"]
+        elif arg == "cap":
+            options[arg] = ["AAAAAAAAAAAAAAAAAAAAAA"]
         elif arg == "token":
             options[arg] = ["not-a-pairing-token"]
         elif arg == "action":

@@ -8,7 +8,6 @@ import json
 
 import pytest
 
-from kiosk.devices.layouts import payload_from_dict, render
 from tests.web.conftest import KIOSK_PORTRAIT, LANDSCAPE
 
 pytestmark = pytest.mark.browser
@@ -89,12 +88,16 @@ def test_kiosk_files_a_complaint_with_a_slip_and_it_appears_on_the_case_board(op
             break
         page.wait_for_timeout(50)
     assert job is not None
-    # the slip the printer got: case number, type and deadline, and a QR of the case reference
-    stored = json.loads(kiosk.db.scalar("SELECT payload FROM print_jobs WHERE id = ?", (job["id"],)))
-    data = render(payload_from_dict(stored), kiosk.config.printer)
+    # the slip the (preview) printer got: case number, type and deadline, and a QR of the
+    # case's phone page; the stored job forgets that link once printed
+    previews = kiosk.services.previews
+    data = (previews.directory / f"{previews.recent(1)[0]}.bin").read_bytes()
     doc = decode(data)
     assert "C00001" in doc.text and "投诉受理回执" in doc.text and "答复期限" in doc.text
-    assert doc.qr_payloads == ["KC1:demo-site:1"] and doc.cut
+    assert len(doc.qr_payloads) == 1 and doc.cut
+    assert doc.qr_payloads[0].startswith(f"{kiosk.services.queue.links.base}/c/")
+    stored = json.loads(kiosk.db.scalar("SELECT payload FROM print_jobs WHERE id = ?", (job["id"],)))
+    assert stored["qr_payload"] == ""
 
     # the specialist's board shows it live (SSE), with no reload
     item = board.locator('[data-col="open"] .cb-item[data-case-id="1"]')

@@ -13,6 +13,7 @@
   var busy = document.getElementById("busy");
   var result = document.getElementById("result");
   var priorityBtn = document.getElementById("priority");
+  var paperlessBtn = document.getElementById("paperless");
   var tiles = Array.prototype.slice.call(document.querySelectorAll(".tile[data-letter]"));
   var doneBtn = document.getElementById("r-done");
   var countdownEl = document.getElementById("r-countdown");
@@ -23,6 +24,7 @@
   var defaultLang = document.body.getAttribute("data-default-lang") || "zh_CN";
 
   var priority = false;
+  var paperless = false;
   var inFlight = false;
   var countdown = null;
   var errorTimer = null;
@@ -36,12 +38,23 @@
     setPriority(!priority);
   });
 
+  /** "Scan instead of printing": the next ticket makes no print job. */
+  function setPaperless(on) {
+    paperless = !!on;
+    if (paperlessBtn) paperlessBtn.setAttribute("aria-pressed", paperless ? "true" : "false");
+  }
+
+  if (paperlessBtn) paperlessBtn.addEventListener("click", function () {
+    setPaperless(!paperless);
+  });
+
   function setBusy(on) {
     busy.hidden = !on;
     tiles.forEach(function (t) {
       t.disabled = on;
     });
     priorityBtn.disabled = on;
+    if (paperlessBtn) paperlessBtn.disabled = on;
   }
 
   function fill(id, text) {
@@ -56,7 +69,7 @@
     if (inFlight) return;
     inFlight = true;
     setBusy(true);
-    K.api("POST", "/api/v1/tickets", Object.assign({ service: letter, priority: priority },
+    K.api("POST", "/api/v1/tickets", Object.assign({ service: letter, priority: priority, paperless: paperless },
                                                K.ticketExtras ? K.ticketExtras() : {}))
       .then(showResult, showError)
       .then(function () {
@@ -85,10 +98,11 @@
   function printLine(status) {
     var el = document.getElementById("r-print");
     var printed = status === "printed";
+    var noPaper = status === "paperless";
     el.setAttribute("data-status", status || "");
     el.textContent = "";
     el.appendChild(K.el("span", { class: "print-icon", "aria-hidden": "true" }));
-    if (printed || !status) {
+    if (printed || !status || noPaper) {
       el.appendChild(K.el("span", { class: "print-text" }, [bilingualLine(status || "printing", "print-line")]));
     } else {
       el.appendChild(K.el("span", { class: "print-text" }, [
@@ -97,7 +111,8 @@
       ]));
     }
     document.getElementById("r-qr-text").hidden = !printed;
-    document.getElementById("r-qr-text-unprinted").hidden = printed;
+    document.getElementById("r-qr-text-paperless").hidden = !noPaper;
+    document.getElementById("r-qr-text-unprinted").hidden = printed || noPaper;
   }
 
   function showResult(ticket) {
@@ -109,13 +124,15 @@
     var seconds = ticket.estimated_wait_s || 0;
     fill("r-wait", String(seconds > 0 ? Math.max(1, Math.round(seconds / 60)) : 0));
     var qr = document.getElementById("r-qr");
-    qr.src = "/kiosk/qr.svg?data=" + encodeURIComponent(ticket.reference || ticket.number);
+    // the ticket's phone page (what the printed QR holds too)
+    qr.src = "/kiosk/qr.svg?data=" + encodeURIComponent(ticket.phone_url || ticket.reference || ticket.number);
     printLine(ticket.print ? ticket.print.status : "queued");
     result.setAttribute("data-ticket", ticket.number);
 
     home.hidden = true;
     result.hidden = false;
     setPriority(false);
+    setPaperless(false);
     doneBtn.focus();
     startCountdown();
   }
