@@ -139,9 +139,10 @@ def test_guessed_or_altered_capability_is_404_with_no_data(public, client, kiosk
 def test_pages_show_no_name_phone_unit_or_other_ticket(public, client, kiosk, tokens):
     kiosk.visits.import_residents(RESIDENTS_CSV)
     card = kiosk.visits.issue_card("r-mark", 30)
-    visit = kiosk.visits.checkin_qr(card)
+    checked_in = client.post("/api/v1/checkins", json={"method": "qr", "payload": card})
+    assert checked_in.status_code == 201, checked_in.get_json()
     other = issue(client, resident_token=card)
-    mine = issue(client, resident_token=card, visit_id=visit["id"])
+    mine = issue(client, resident_token=card, checkin_token=checked_in.get_json()["checkin_token"])
     later = issue(client)
     for path in (path_of(mine["phone_url"]), f"/api/v1/t/{cap_of(mine['phone_url'])}",
                  path_of(mine["phone_url"]) + "?lang=en"):
