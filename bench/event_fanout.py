@@ -183,7 +183,8 @@ def main() -> int:
         port = free_port()
         cfg = Path(tmp) / "kiosk.toml"
         cfg.write_text(f'[database]\npath = "{tmp}/var/kiosk.db"\n[server]\nport = {port}\n'
-                       '[tts]\noutput = "off"\n[printer]\nbackend = "preview"\n[camera]\nsource = ""\n')
+                       '[tts]\noutput = "off"\n[printer]\nbackend = "preview"\n[camera]\nsource = ""\n'
+                       '[limits]\nenabled = false\n')
         env = {**os.environ, "KIOSK_CONFIG": str(cfg)}
         token = subprocess.run([kiosk_bin, "token", "create", "--role", "receptionist"], env=env, check=True,
                                capture_output=True, text=True).stdout.strip()

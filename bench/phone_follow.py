@@ -214,7 +214,7 @@ def main() -> int:
         cfg = Path(tmp) / "kiosk.toml"
         cfg.write_text(f'[database]\npath = "{tmp}/var/kiosk.db"\n[server]\nport = {port}\nthreads = {args.threads}\n'
                        '[tts]\noutput = "off"\n[printer]\nbackend = "preview"\n[camera]\nsource = ""\n'
-                       '[phone]\nport = ""\n[site]\npublic_url = "http://127.0.0.1"\n')
+                       '[phone]\nport = ""\n[site]\npublic_url = "http://127.0.0.1"\n[limits]\nenabled = false\n')
         env = {**os.environ, "KIOSK_CONFIG": str(cfg)}
         reference = subprocess.run([kiosk_bin, "config", "reference"], env=env, check=True, capture_output=True,
                                    text=True).stdout

@@ -174,7 +174,8 @@ def main() -> int:
     port = free_port()
     cfg = tmp / "kiosk.toml"
     cfg.write_text(f'[database]\npath = "{tmp}/var/kiosk.db"\n[server]\nport = {port}\n'
-                   '[tts]\noutput = "off"\n[printer]\nbackend = "preview"\n[camera]\nsource = ""\n')
+                   '[tts]\noutput = "off"\n[printer]\nbackend = "preview"\n[camera]\nsource = ""\n'
+                       '[limits]\nenabled = false\n')
     env = {**os.environ, "KIOSK_CONFIG": str(cfg)}
     if args.trace:
         env["KIOSK_TRACEMALLOC"] = str(tmp / "tracemalloc")
