@@ -138,9 +138,10 @@ class AuthService:
                          "VALUES (?, ?, ?, ?, ?)", (_token_hash(sid), username, now, now, address[:64]))
         return sid
 
-    def session_principal(self, sid: str) -> Principal | None:
+    def session_principal(self, sid: str, *, touch: bool = True) -> Principal | None:
         """Who a browser's session id belongs to, or None when it ended, idled out, outlived
-        its lifetime or its user was disabled (the latter three end it now)."""
+        its lifetime or its user was disabled (the latter three end it now). `touch=False`
+        (an open event stream asking again) does not count as activity."""
         if not sid or len(sid) > 100:
             return None
         row = self.db.query_one(
@@ -164,7 +165,7 @@ class AuthService:
         if reason:
             self._end("id = ?", (row["id"],), reason)
             return None
-        if now - seen >= TOUCH_EVERY:
+        if touch and now - seen >= TOUCH_EVERY:
             try:
                 with self.db.write(durable=False) as conn:
                     conn.execute("UPDATE staff_sessions SET last_seen_at = ? WHERE id = ?", (db_time(now), row["id"]))

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, Response, g, jsonify, request, stream_with_context
+from flask import Blueprint, Response, g, jsonify, request, session, stream_with_context
 
 from kiosk import audience
 from kiosk.audience import Audience
@@ -280,13 +280,21 @@ class StreamRequest:
     audience: Audience
     wanted: frozenset[str] | None
     after: int | None
+    #: For a staff stream: whether its login or token is still valid (logout, the idle and
+    #: absolute timeouts, a password change, a disabled user or a revoked token end it);
+    #: blocking, so the event loop calls it on a worker thread every `RECHECK_S`.
+    still_allowed: Callable[[], bool] | None = None
 
 
-def _stream(who: Audience) -> Response:
+#: How often an open staff stream checks that its login or token is still valid.
+RECHECK_S = 5.0
+
+
+def _stream(who: Audience, still_allowed: Callable[[], bool] | None = None) -> Response:
     wanted = frozenset(t for t in request.args.get("types", "").split(",") if t) or None
     last_id = request.headers.get("Last-Event-ID") or request.args.get("last_id")
     after = int(last_id) if last_id and _DECIMAL.fullmatch(last_id) else None
-    stream_request = StreamRequest(who, wanted, after)
+    stream_request = StreamRequest(who, wanted, after, still_allowed)
     handoff = request.environ.get(STREAM_HANDOFF)
     if handoff is not None:
         handoff.append(stream_request)
@@ -301,11 +309,16 @@ def _threaded(req: StreamRequest) -> Iterator[str]:
     sub = k.bus.subscribe(after_id=req.after)
     try:
         yield "retry: 2000\n: connected\n\n"
-        idle = 0.0
+        idle = since_check = 0.0
         while not k.stopping.is_set():
             event = sub.get(timeout=1.0)
             if event is None:
                 idle += 1.0
+                since_check += 1.0
+                if req.still_allowed is not None and since_check >= RECHECK_S:
+                    since_check = 0.0
+                    if not req.still_allowed():
+                        return
                 if idle >= SSE_KEEPALIVE_S:
                     idle = 0.0
                     yield ": keep-alive\n\n"
@@ -332,5 +345,17 @@ def events():
 @bp.get("/api/v1/staff/events")
 @staff_api()
 def staff_events():
-    """Every live event the signed-in role may see (kiosk/audience.py), as text/event-stream."""
-    return _stream(audience.staff(signed_in_principal().role))
+    """Every live event the signed-in role may see (kiosk/audience.py), as text/event-stream;
+    it ends when the login or token that opened it does."""
+    return _stream(audience.staff(signed_in_principal().role), _credential_check())
+
+
+def _credential_check() -> Callable[[], bool]:
+    """Whether this request's bearer token or login session is still valid, asked later."""
+    auth = services().auth
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        token = header[7:].strip()
+        return lambda: auth.from_token(token) is not None
+    sid = session.get("sid", "")
+    return lambda: auth.session_principal(sid, touch=False) is not None

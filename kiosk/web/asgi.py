@@ -35,7 +35,7 @@ from flask import Flask
 from kiosk import audience as rules
 from kiosk.events import Event, EventBus
 from kiosk.web import SECURITY_HEADERS
-from kiosk.web.api import STREAM_HANDOFF, StreamRequest, sse_block
+from kiosk.web.api import RECHECK_S, STREAM_HANDOFF, StreamRequest, sse_block
 
 log = logging.getLogger(__name__)
 
@@ -65,12 +65,13 @@ class Stream:
     per burst of events, no task switch. Elsewhere the stream's own task sends them."""
 
     __slots__ = ("address", "after_upto", "audience", "blocked_since", "chunked", "closed", "idle", "pending",
-                 "transport", "wake", "wanted")
+                 "still_allowed", "transport", "wake", "wanted")
 
     def __init__(self, address: str, request: StreamRequest, after_upto: int, transport: Any,
                  chunked: bool) -> None:
         self.address = address
         self.audience = request.audience
+        self.still_allowed = request.still_allowed
         self.wanted = request.wanted
         self.after_upto = after_upto
         self.transport = transport
@@ -174,9 +175,14 @@ class StreamHub:
     async def _tick(self) -> None:
         """Keep-alive comments for idle streams, and the end of streams whose writes stall."""
         keepalive = b": keep-alive\n\n"
+        loop = asyncio.get_running_loop()
+        checked = loop.time()
         while True:
             await asyncio.sleep(KEEPALIVE_S)
-            now = asyncio.get_running_loop().time()
+            now = loop.time()
+            if now - checked >= RECHECK_S:
+                checked = now
+                loop.create_task(self._recheck())
             for stream in list(self.streams):
                 if stream.transport is not None:
                     stream.blocked_since = (stream.blocked_since or now) \
@@ -187,6 +193,19 @@ class StreamHub:
                 elif stream.idle:
                     self.push(stream, keepalive)
                 stream.idle = True
+
+    async def _recheck(self) -> None:
+        """End the staff streams whose login or token ended (on a worker thread: it reads
+        the database)."""
+        loop = asyncio.get_running_loop()
+        for stream in [s for s in self.streams if s.still_allowed is not None]:
+            check = stream.still_allowed
+            assert check is not None
+            if not await loop.run_in_executor(None, check):
+                log.info("staff event stream from %s ended: its login or token ended", stream.address)
+                if stream.transport is not None:
+                    stream.flush()
+                stream.close()
 
     def reserve(self, address: str) -> bool:
         if self.closing or self.by_address[address] >= self.per_address:

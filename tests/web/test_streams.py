@@ -4,6 +4,7 @@ who gets what, the per-address cap, and the end of streams whose client is gone.
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 import time
@@ -214,3 +215,41 @@ def test_the_event_loop_serves_every_stream_without_holding_worker_threads(live_
             assert http.get("/api/v1/board").status_code == 200
     for s in socks + more:
         s.close()
+
+
+def _logged_in(url: str, kiosk, username: str) -> httpx.Client:
+    kiosk.services.auth.add_user(username, "stream-pass-1", "receptionist")
+    http = httpx.Client(base_url=url, timeout=10)
+    page = http.get("/login").text
+    csrf = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+    answer = http.post("/login", data={"username": username, "password": "stream-pass-1", "csrf_token": csrf})
+    assert answer.status_code == 302, answer.text
+    return http
+
+
+@pytest.mark.parametrize("end", ["logout", "disable"])
+def test_a_staff_stream_ends_with_its_login(live_server, kiosk, end):
+    """An open staff stream is not a way round logging out: it ends within a few seconds
+    of the session (logout, or the user disabled; idle and lifetime end it the same way)."""
+    http = _logged_in(live_server.url, kiosk, f"desk-{end}")
+    ended = threading.Event()
+
+    def read() -> None:
+        with http.stream("GET", "/api/v1/staff/events", timeout=30) as r:
+            assert r.status_code == 200
+            for _ in r.iter_lines():
+                pass
+        ended.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    wait_for(lambda: live_server.server.stream_count == 1, what="stream open")
+    time.sleep(6)  # past one re-check: a valid login keeps its stream
+    assert not ended.is_set()
+    if end == "logout":
+        csrf = re.search(r'name="csrf-token" content="([^"]+)"', http.get("/desk").text).group(1)
+        assert http.post("/logout", data={"csrf_token": csrf}).status_code in (302, 303)
+    else:
+        kiosk.services.auth.set_active(f"desk-{end}", False)
+    assert ended.wait(15), "the staff stream outlived its login"
+    http.close()
