@@ -10,6 +10,7 @@ from datetime import datetime
 from flask import Blueprint, Response, jsonify, render_template
 
 from kiosk.errors import NotFound
+from kiosk.web.access import LIMIT_ATTRIBUTE
 from kiosk.web.api import json_body
 from kiosk.web.context import services
 
@@ -73,3 +74,8 @@ def rate_case(cap: str) -> Response:
     response = _private(jsonify(rating))
     response.status_code = 201
     return response
+
+
+# The capability is the credential (no device needed), but the write is counted like the
+# kiosk's ratings, per device or address (kiosk/web/limits.py).
+setattr(rate_case, LIMIT_ATTRIBUTE, "surveys")

@@ -295,3 +295,12 @@ def test_capability_links_parse_only_whole_links():
     assert capability.from_link(f"https://h/base/c/{cap}/") == ("c", cap)
     for bad in (f"http://h/t/{cap}?x=1", f"http://h/t/{cap}x", f"t/{cap}", f"http://h/x/{cap}", "KT1:a:1:A001"):
         assert capability.from_link(bad) is None, bad
+
+
+def test_case_ratings_by_capability_are_rate_limited_per_address(kiosk):
+    """Anyone holding a slip may rate its case, so the write is counted per address like
+    the kiosk's ratings: past the burst it answers 429 with Retry-After."""
+    client = create_app(kiosk.services, TESTING=True).test_client()
+    client.environ_base["REMOTE_ADDR"] = "192.0.2.50"  # a phone on the guest Wi-Fi, not a kiosk
+    answers = [client.post(f"/api/v1/c/{'A' * 22}/rating", json={"score": 5}).status_code for _ in range(11)]
+    assert answers[:10] == [404] * 10 and answers[10] == 429
