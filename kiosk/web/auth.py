@@ -15,6 +15,7 @@ from wtforms import ValidationError
 from kiosk.errors import Forbidden, Unauthorized
 from kiosk.services.auth import Principal
 from kiosk.web.context import services
+from kiosk.web.homes import role_home
 
 bp = Blueprint("auth", __name__)
 
@@ -84,11 +85,11 @@ def login_required(*roles: str) -> Callable:
     return decorate
 
 
-def _safe_next(target: str | None) -> str:
+def _safe_next(target: str | None, principal: Principal | None = None) -> str:
     parsed = urlparse(target or "")
     if target and not parsed.scheme and not parsed.netloc and target.startswith("/"):
         return target
-    return url_for("desk.console")
+    return role_home(principal)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -102,7 +103,7 @@ def login():
             session["user"] = principal.name
             if lang:
                 session["lang"] = lang
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(_safe_next(request.args.get("next"), principal))
         error = _("Wrong user name or password.")
     return render_template("login.html", error=error), 401 if error else 200
 

@@ -8,6 +8,7 @@ from flask import Flask, Response, jsonify, make_response, render_template, requ
 from werkzeug.exceptions import HTTPException, InternalServerError, default_exceptions
 
 from kiosk.errors import DomainError
+from kiosk.web.homes import role_home
 
 
 def error_response(status: int, code: str, message: str) -> Response:
@@ -25,6 +26,8 @@ def _page(error: HTTPException) -> tuple[str, int]:
 
 
 def register(app: Flask) -> None:
+    app.jinja_env.globals["role_home"] = role_home
+
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError) -> Response | tuple[str, int]:
         if _wants_json():

@@ -74,18 +74,19 @@
   var target = null;
   var score = null;
   var stars = Array.prototype.slice.call(document.querySelectorAll(".kc-star"));
+  // one tap on a score sends the rating (with the comment typed before it, if any)
   stars.forEach(function (b) {
     b.addEventListener("click", function () {
+      if (sending) return;
       score = Number(b.dataset.score);
       radio(stars, b);
-      $("kc-rate-send").disabled = false;
+      sendRating();
     });
   });
   function rateTicket(ticket) {
     target = ticket;
     score = null;
     radio(stars, null);
-    $("kc-rate-send").disabled = true;
     $("kc-rate-comment").value = "";
     $("kc-rate-ticket").textContent = K.t("kc.ticket", { number: ticket.number });
     show("kc-rate");
@@ -102,19 +103,20 @@
       show("kc-pick");
     }, K.toastError);
   });
-  if ($("kc-rate-send")) $("kc-rate-send").addEventListener("click", function () {
+  var sending = false;
+  function sendRating() {
     if (!target || !score) return;
     var body = { ticket_id: target.ticket_id, score: score, channel: tablet ? "tablet" : "kiosk" };
     if ($("kc-rate-comment").value.trim()) body.comment = $("kc-rate-comment").value.trim();
-    $("kc-rate-send").disabled = true;
+    sending = true;
     K.api("POST", "/api/v1/surveys", body).then(function () {
       show("kc-thanks");
     }, function (err) {
+      radio(stars, null);
       if (err.code === "already_answered") { K.toast(K.t("kc.already_answered")); show(null); return; }
-      $("kc-rate-send").disabled = false;
       K.toastError(err);
-    });
-  });
+    }).then(function () { sending = false; });
+  }
 
   /* ---- the counter tablet: offer the rating when the counter finishes a ticket ---- */
   if (tablet) {
@@ -158,6 +160,8 @@
         group.appendChild(b);
       });
       row.appendChild(group);
+      row.appendChild(K.el("p", { class: "kc-q-ends", "aria-hidden": "true" }, [
+        K.el("span", { text: "1 · " + K.t("kc.scale_low") }), K.el("span", { text: K.t("kc.scale_high") + " · 5" })]));
       box.appendChild(row);
     });
     $("kc-quest-send").disabled = true;
