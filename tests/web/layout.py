@@ -1,7 +1,8 @@
 """What "fits" means on a screen, measured in the browser: nothing sticks out of the
 viewport or out of a box that clips it (overflow hidden/auto/scroll), no scroll box has
 content you would have to scroll to, no text overflows the element that holds it, and no
-two pieces of text or controls overlap. Text is measured by its own line boxes (a Range
+two pieces of text or controls overlap. A list meant to scroll (the desk's queue) says so
+with `data-scrolls`, and what is inside it is not measured. Text is measured by its own line boxes (a Range
 over each text node), so a block that spans the width does not "overlap" a badge
 floating in its corner while the words themselves stay clear of it."""
 
@@ -31,15 +32,16 @@ LAYOUT_JS = r"""(rootSelectors) => {
     }
     return out;
   };
+  const box = r => `${Math.round(r.left)},${Math.round(r.top)} ${Math.round(r.right)}x${Math.round(r.bottom)}`;
   const checkInside = (label, el, r) => {
     if (r.left < -tol || r.top < -tol || r.right > vw + tol || r.bottom > vh + tol) {
-      bad.push(`${label} outside the viewport (${Math.round(r.left)},${Math.round(r.top)} ${Math.round(r.right)}x${Math.round(r.bottom)} in ${vw}x${vh})`);
+      bad.push(`${label} outside the viewport (${box(r)} in ${vw}x${vh})`);
       return;
     }
     for (const c of clipOf(el)) {
       const b = c.getBoundingClientRect();
       if (r.left < b.left - tol || r.top < b.top - tol || r.right > b.right + tol || r.bottom > b.bottom + tol) {
-        bad.push(`${label} clipped by ${name(c)} (${Math.round(r.top)}..${Math.round(r.bottom)} in ${Math.round(b.top)}..${Math.round(b.bottom)})`);
+        bad.push(`${label} clipped by ${name(c)} (${box(r)} in ${box(b)})`);
         return;
       }
     }
@@ -47,13 +49,14 @@ LAYOUT_JS = r"""(rootSelectors) => {
   for (const root of roots) {
     const els = [root, ...root.querySelectorAll('*')];
     for (const el of els) {
-      if (hiddenByStyle(el)) continue;
+      if (hiddenByStyle(el) || el.closest('[data-scrolls]')) continue;
       const r = el.getBoundingClientRect();
       if (!r.width || !r.height) continue;
       const s = getComputedStyle(el);
       if (s.overflowX !== 'visible' || s.overflowY !== 'visible') {
         if (el.scrollHeight > el.clientHeight + 2 || el.scrollWidth > el.clientWidth + 2)
-          bad.push(`${name(el)} has hidden content (${el.scrollWidth}x${el.scrollHeight} in ${el.clientWidth}x${el.clientHeight})`);
+          bad.push(`${name(el)} has hidden content ` +
+                   `(${el.scrollWidth}x${el.scrollHeight} in ${el.clientWidth}x${el.clientHeight})`);
       }
       const control = ['BUTTON', 'INPUT', 'IMG', 'SELECT', 'TEXTAREA', 'svg'].includes(el.tagName);
       if (control) { checkInside(name(el), el, r); items.push({el, rect: r, label: name(el)}); }
