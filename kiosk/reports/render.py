@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from typing import Any
 
 from markupsafe import Markup, escape
@@ -98,36 +99,53 @@ def chart(table: Table) -> str:
     return ""
 
 
-def fragment(report: Report) -> Markup:
+#: A bilingual label as the reports write them: the Chinese, a space, the English.
+_BILINGUAL = re.compile(r"^(.*[\u3000-\u9fff\uff00-\uffef])\s+([A-Za-z(].*)$")
+
+
+def label(text: Any, lang: str | None) -> str:
+    """A bilingual label in the page's language, as HTML: English only on an English page,
+    the Chinese with its English marked as such otherwise (None: as it is, for files)."""
+    value = str(text)
+    m = _BILINGUAL.match(value)
+    if lang is None or not m:
+        return str(escape(value))
+    if lang == "en":
+        return str(escape(m.group(2)))
+    return f'{escape(m.group(1))} <span class="t-sub-inline" lang="en">{escape(m.group(2))}</span>'
+
+
+def fragment(report: Report, lang: str | None = None) -> Markup:
+    """The report as HTML; `lang` ("zh_CN" | "en") picks the labels' language (None keeps both)."""
     out = ['<div class="rp-kpis">']
     for k in report.kpis:
         change = k.change
         delta = "" if change is None else f'<div class="d">{"▲" if change > 0 else "▼" if change < 0 else "＝"} ' \
-                                          f'{escape(fmt(abs(change)))} 较上月 vs last month</div>'
+                                          f'{escape(fmt(abs(change)))} {label("较上月 vs last month", lang)}</div>'
         out.append(f'<div class="card rp-kpi" data-kpi="{escape(k.key)}"><div class="v">'
                    f'<span data-value>{escape(fmt(k.value))}</span>'
                    f'{escape(k.unit) if k.value is not None else ""}</div>'
-                   f'<div class="l">{escape(k.label)}</div>{delta}</div>')
+                   f'<div class="l">{label(k.label, lang)}</div>{delta}</div>')
     out.append('</div><div class="rp-grid">')
     for t in report.tables:
         wide = t.chart == "stacked" or len(t.rows) > 12
         out.append(f'<section class="card rp-card{" rp-wide" if wide else ""}" data-table="{escape(t.key)}">'
-                   f'<h2>{escape(t.title)}</h2>')
+                   f'<h2>{label(t.title, lang)}</h2>')
         svg = chart(t)
         if svg:
             out.append(f'<figure class="rp-chart">{svg}</figure>')
         fold = wide and t.collapse
         if fold:
-            out.append(f'<details><summary>表格 Table ({len(t.rows)})</summary>')
+            out.append(f'<details><summary>{label("表格 Table", lang)} ({len(t.rows)})</summary>')
         out.append("<table><thead><tr>")
         for i, c in enumerate(t.columns):
-            out.append(f'<th scope="col"{" class=n" if i and _is_numeric_col(t, i) else ""}>{escape(c)}</th>')
+            out.append(f'<th scope="col"{" class=n" if i and _is_numeric_col(t, i) else ""}>{label(c, lang)}</th>')
         out.append("</tr></thead><tbody>")
         if not t.rows:
-            out.append(f'<tr><td colspan="{len(t.columns)}" class="muted">无 None</td></tr>')
+            out.append(f'<tr><td colspan="{len(t.columns)}" class="muted">{label("无 None", lang)}</td></tr>')
         for r in t.rows:
             out.append("<tr>" + "".join(
-                f'<td{" class=n" if i and _is_numeric_col(t, i) else ""}>{escape(fmt(v))}</td>'
+                f'<td{" class=n" if i and _is_numeric_col(t, i) else ""}>{label(fmt(v), lang)}</td>'
                 for i, v in enumerate(r)) + "</tr>")
         out.append("</tbody></table>" + ("</details>" if fold else "") + "</section>")
     out.append("</div>")

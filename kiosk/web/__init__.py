@@ -115,6 +115,7 @@ def create_app(services: Services, **flask_config: Any) -> Flask:
         display,
         errors,
         kiosk_page,
+        labels,
         phone_pages,
         residents_admin,
         security,
@@ -133,6 +134,7 @@ def create_app(services: Services, **flask_config: Any) -> Flask:
         return response
 
     errors.register(app)
+    labels.register(app)
     auth.init_app(app)
     for bp in (api.bp, kiosk_page.bp, desk.bp, display.bp, admin.bp, auth.bp,
                cases_web.api_bp, cases_web.bp, reports_web.api_bp, reports_web.bp,

@@ -8,6 +8,7 @@ import re
 from datetime import datetime
 
 from flask import Blueprint, Response, abort, jsonify, render_template, request
+from flask_babel import get_locale
 
 from kiosk.errors import Invalid, NotFound
 from kiosk.reports import render
@@ -65,7 +66,7 @@ def view(kind: str):
     k = services()
     actions = k.quality.actions(period) if kind == "monthly" else []
     return render_template("reports_view.html", site=k.config.site, report=report, kind=kind, period=period,
-                           body=render.fragment(report), actions=actions)
+                           body=render.fragment(report, str(get_locale())), actions=actions)
 
 
 @bp.get("/reports/<kind>/<period>.<fmt>")

@@ -16,6 +16,7 @@ from kiosk.cells import csv_cell
 from kiosk.clock import local_day
 from kiosk.errors import DomainError
 from kiosk.web.api_visits import audit, describe, search_args
+from kiosk.web.labels import label, visit_csv_header
 from kiosk.web.auth import login_required
 from kiosk.web.context import services
 
@@ -84,9 +85,10 @@ def export():
     out = io.StringIO()
     out.write("\ufeff")  # Excel opens UTF-8 CSV with Chinese correctly only with a BOM
     writer = csv.writer(out)
-    writer.writerow(CSV_FIELDS)
+    writer.writerow(visit_csv_header(CSV_FIELDS))
     for row in rows:
-        writer.writerow([csv_cell(row.get(f)) for f in CSV_FIELDS])
+        writer.writerow([csv_cell(label(f, row.get(f)) if f in ("kind", "method", "source") else row.get(f))
+                         for f in CSV_FIELDS])
     name = f"visits-{args['day_from'] or 'all'}-{args['day_to'] or 'all'}.csv"
     return Response(out.getvalue(), mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}"',

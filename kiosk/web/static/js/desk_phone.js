@@ -82,7 +82,7 @@
       ]);
     });
     note.value = "";
-    setDone(call.case_id ? K.t("phone.case_link", { id: call.case_id }) : "", call.case_id);
+    setDone(call.case_id ? K.t("phone.case_link", { id: K.caseNumber(call.case_id) }) : "", call.case_id);
     caseBtn.disabled = !!call.case_id;
     handledBtn.disabled = call.status === "handled";
     pop.hidden = false;
@@ -133,9 +133,9 @@
       call.case_id = created.id;
       call.status = "handled";
       handledBtn.disabled = true;
-      setDone(K.t("phone.case_link", { id: created.id }), created.id);
+      setDone(K.t("phone.case_link", { id: K.caseNumber(created.id) }), created.id);
       pop.dataset.caseId = String(created.id);
-      K.toast(K.t("phone.case_opened", { id: created.id }), "success");
+      K.toast(K.t("phone.case_opened", { id: K.caseNumber(created.id) }), "success");
       refreshMissed();
     }, function (err) {
       caseBtn.disabled = false;

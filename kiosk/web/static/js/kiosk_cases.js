@@ -32,6 +32,14 @@
     document.addEventListener(name, function () { lastActivity = Date.now(); }, { passive: true });
   });
 
+  /** A deadline as people say it, in the site's time zone: 12月7日 02:27 / 7 Dec, 02:27. */
+  function localTime(iso) {
+    if (!iso) return "";
+    var tz = document.body.getAttribute("data-tz") || undefined;
+    return new Intl.DateTimeFormat(K.lang === "en" ? "en-GB" : "zh-CN", { timeZone: tz, month: K.lang === "en" ? "short" : "numeric",
+      day: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).format(new Date(iso));
+  }
+
   /* ---- filing ---- */
   var fileType = null;
   var category = null;
@@ -62,7 +70,7 @@
       var no = K.caseNumber(c.id);
       $("kc-case-no").textContent = K.t("kc.case_no", { no: no });
       $("kc-case-no").setAttribute("data-case-no", no);
-      $("kc-reply-by").textContent = K.t("kc.reply_by", { time: (c.due_at || "").slice(0, 16).replace("T", " ") });
+      $("kc-reply-by").textContent = K.t("kc.reply_by", { time: localTime(c.due_at) });
       var status = (c.print && c.print.status) || "queued";
       $("kc-print").textContent = K.t("kc." + status);
       $("kc-print").setAttribute("data-status", status);
