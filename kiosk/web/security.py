@@ -16,9 +16,9 @@ from kiosk.cells import csv_cell
 from kiosk.clock import local_day
 from kiosk.errors import DomainError
 from kiosk.web.api_visits import audit, describe, search_args
-from kiosk.web.labels import label, visit_csv_header
 from kiosk.web.auth import login_required
 from kiosk.web.context import services
+from kiosk.web.labels import label, visit_csv_header
 
 bp = Blueprint("security", __name__, url_prefix="/security")
 
