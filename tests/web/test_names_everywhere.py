@@ -18,7 +18,13 @@ pytestmark = pytest.mark.browser
 expect = pytest.importorskip("playwright.sync_api").expect
 
 #: Words stored in the database that a Chinese page must never show as they are.
-RAW_WORDS = ["waiting", "called", "serving", "done", "no_show", "transferred", "cancelled", "expired", "qr", "manual", "wedge", "handled", "missed", "open", "in_progress", "feedback_given", "closed", "inquiry", "complaint", "repair", "other", "counter", "kiosk", "app", "tablet", "escalated", "reception", "specialist", "logistics", "receptionist", "security", "manager", "create", "assign", "start", "answer", "feedback", "reopen", "note", "due_soon", "overdue", "resident", "visitor"]
+RAW_WORDS = (
+    "waiting", "called", "serving", "done", "no_show", "transferred", "cancelled", "expired", "qr", "manual",
+    "wedge", "handled", "missed", "open", "in_progress", "feedback_given", "closed", "inquiry", "complaint",
+    "repair", "other", "counter", "kiosk", "app", "tablet", "escalated", "reception", "specialist", "logistics",
+    "receptionist", "security", "manager", "create", "assign", "start", "answer", "feedback", "reopen", "note",
+    "due_soon", "overdue", "resident", "visitor",
+)
 RAW_ON_ZH = re.compile(r"(?<![A-Za-z_./`-])(" + "|".join(RAW_WORDS) + r")(?![A-Za-z_0-9./`-])")
 #: What no page shows in any language: snake_case codes, "#7" for a case, ISO date-times.
 RAW_ANYWHERE = re.compile(r"\b[a-z]+_[a-z_]+\b|#\d+\b|\d{4}-\d\d-\d\dT\d\d|escalated to manager")
