@@ -14,6 +14,7 @@ from kiosk.devices.health import overall
 from kiosk.devices.phone import create_phone
 from kiosk.devices.printer import Printer, create_printer
 from kiosk.devices.speaker import Speaker, create_speaker
+from kiosk.services.prompts import PromptService
 from kiosk.events import EventBus
 from kiosk.reports.compute import Reports
 from kiosk.services.auth import AuthService
@@ -64,7 +65,8 @@ class Kiosk:
             queue=self.queue, calls=self.calls,
             cases=self.cases, surveys=self.surveys, quality=self.quality, reports=self.reports,
             visits=self.visits, residents=ResidentService(self.db, self.clock),
-            previews=PrintPreviews(config.data_dir, config.printer.profile))
+            previews=PrintPreviews(config.data_dir, config.printer.profile),
+            prompts=PromptService(self.speaker))
         self._started = False
         if start_workers:
             self.start()

@@ -21,6 +21,7 @@ from kiosk.services.cases import CaseService
 from kiosk.services.previews import PrintPreviews
 from kiosk.services.quality import QualityService
 from kiosk.services.queue import QueueService
+from kiosk.services.prompts import PromptService
 from kiosk.services.residents import ResidentService
 from kiosk.services.surveys import SurveyService
 from kiosk.services.visits import VisitService
@@ -50,6 +51,8 @@ class Services:
     visits: VisitService
     residents: ResidentService
     previews: PrintPreviews
+    #: Elder mode's spoken prompts on the touchscreen.
+    prompts: PromptService | None = None
 
     def printer_availability(self) -> dict[str, Any]:
         """The public fact the screens show (`printer` in /api/v1/board and /api/v1/services):

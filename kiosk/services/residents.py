@@ -20,6 +20,11 @@ class ResidentService:
         """Active residents whose name, unit or id contains `q` (all when empty), by unit."""
         return store.residents(self.db.conn, q, limit)
 
+    def units(self) -> list[str]:
+        """The units residents live in (no names): what the touchscreen's unit picker offers."""
+        rows = self.db.query("SELECT DISTINCT unit FROM residents WHERE active = 1 AND unit != '' ORDER BY unit")
+        return [r["unit"] for r in rows]
+
     def search(self, q: str, limit: int = 50) -> list[dict[str, Any]]:
         """Active residents whose name, unit or phone (also as digits only) contains `q`."""
         return profile.search(self.db, q, limit) if q else []

@@ -176,6 +176,8 @@
       idInput.value = "";
       greet(v);
     }, function (err) {
+      var code = err && (err.code || (err.error && err.error.code));
+      if (code === "id_not_found") { openVisitor(idInput.value.toUpperCase()); return; }
       idError.textContent = errorText(err);
     }).then(function () { btn.disabled = false; });
   });
@@ -183,11 +185,16 @@
   /* ---- visitors -------------------------------------------------------------------- */
 
   var vErr = $("ci-visitor-error");
-  $("ci-visitor-open").addEventListener("click", function () {
+  /** The visitor form, empty or (after an ID number that is not in the directory) with
+   * that ID number kept and a line saying why the resident is asked to register. */
+  function openVisitor(idNumber) {
     $("ci-visitor-form").reset();
-    vErr.textContent = "";
+    ["ci-v-name", "ci-v-phone", "ci-v-unit"].forEach(function (id) { $(id).removeAttribute("aria-invalid"); });
+    vErr.textContent = idNumber ? K.t("checkin.id_not_found") : "";
     show($("ci-visitor"));
-  });
+    if (idNumber) $("ci-v-id").value = idNumber;
+  }
+  $("ci-visitor-open").addEventListener("click", function () { openVisitor(""); });
   $("ci-visitor-form").addEventListener("submit", function (ev) {
     ev.preventDefault();
     var visitor = {
@@ -195,7 +202,15 @@
       purpose: (document.querySelector('input[name="purpose"]:checked') || {}).value || "",
     };
     var id = $("ci-v-id").value.trim();
-    if (!visitor.name || !visitor.phone || !visitor.unit) { vErr.textContent = K.t("checkin.missing_field"); return; }
+    var missing = [["ci-v-name", visitor.name], ["ci-v-phone", visitor.phone], ["ci-v-unit", visitor.unit]]
+      .filter(function (f) { return !f[1]; }).map(function (f) { return $(f[0]); });
+    ["ci-v-name", "ci-v-phone", "ci-v-unit"].forEach(function (id) { $(id).removeAttribute("aria-invalid"); });
+    if (missing.length) {
+      missing.forEach(function (f) { f.setAttribute("aria-invalid", "true"); });
+      vErr.textContent = K.t("checkin.missing_field");
+      missing[0].focus();
+      return;
+    }
     if (id) {
       var problem = K.idNumberError(id);
       if (problem) { vErr.textContent = K.t("checkin." + problem); return; }
