@@ -14,7 +14,6 @@ from kiosk.devices.health import overall
 from kiosk.devices.phone import create_phone
 from kiosk.devices.printer import Printer, create_printer
 from kiosk.devices.speaker import Speaker, create_speaker
-from kiosk.services.prompts import PromptService
 from kiosk.events import EventBus
 from kiosk.reports.compute import Reports
 from kiosk.services.auth import AuthService
@@ -23,6 +22,7 @@ from kiosk.services.cases import CaseService
 from kiosk.services.checkin import Checkin
 from kiosk.services.previews import PrintPreviews
 from kiosk.services.printing import PrintSpooler
+from kiosk.services.prompts import PromptService
 from kiosk.services.quality import QualityService
 from kiosk.services.queue import QueueService
 from kiosk.services.registry import Services

@@ -19,10 +19,12 @@ PROMPTS: dict[str, tuple[str, str]] = {
     "visitor": ("请点每一栏，用屏幕上的键盘填写姓名、手机号和拜访房号。",
                 "Please tap each field and fill in your name, phone and the unit you visit."),
     "greeting": ("您已签到，请点选要办理的业务。", "You are checked in. Please choose a service."),
-    "case": ("请选择报修或投诉，再选类别，然后点提交。", "Choose repair or complaint, then a category, then tap Submit."),
+    "case": ("请选择报修或投诉，再选类别，然后点提交。",
+             "Choose repair or complaint, then a category, then tap Submit."),
     "rating": ("请点一下您的评分。", "Please tap your score."),
     "survey": ("请为每个问题点选一到五分。", "Please tap a score from one to five for each question."),
-    "error": ("抱歉，没有取到号，请重试或到前台咨询。", "Sorry, no number was issued. Please try again or ask the front desk."),
+    "error": ("抱歉，没有取到号，请重试或到前台咨询。",
+              "Sorry, no number was issued. Please try again or ask the front desk."),
 }
 
 

@@ -19,9 +19,9 @@ from kiosk.services.auth import AuthService
 from kiosk.services.calls import CallService
 from kiosk.services.cases import CaseService
 from kiosk.services.previews import PrintPreviews
+from kiosk.services.prompts import PromptService
 from kiosk.services.quality import QualityService
 from kiosk.services.queue import QueueService
-from kiosk.services.prompts import PromptService
 from kiosk.services.residents import ResidentService
 from kiosk.services.surveys import SurveyService
 from kiosk.services.visits import VisitService
