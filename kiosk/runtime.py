@@ -20,6 +20,7 @@ from kiosk.services.auth import AuthService
 from kiosk.services.calls import CallService
 from kiosk.services.cases import CaseService
 from kiosk.services.checkin import Checkin
+from kiosk.services.notices import NoticeService
 from kiosk.services.previews import PrintPreviews
 from kiosk.services.printing import PrintSpooler
 from kiosk.services.prompts import PromptService
@@ -66,7 +67,7 @@ class Kiosk:
             cases=self.cases, surveys=self.surveys, quality=self.quality, reports=self.reports,
             visits=self.visits, residents=ResidentService(self.db, self.clock),
             previews=PrintPreviews(config.data_dir, config.printer.profile),
-            prompts=PromptService(self.speaker))
+            prompts=PromptService(self.speaker), notices=NoticeService(self.db, self.clock))
         self._started = False
         if start_workers:
             self.start()

@@ -18,6 +18,7 @@ from kiosk.reports.compute import Reports
 from kiosk.services.auth import AuthService
 from kiosk.services.calls import CallService
 from kiosk.services.cases import CaseService
+from kiosk.services.notices import NoticeService
 from kiosk.services.previews import PrintPreviews
 from kiosk.services.prompts import PromptService
 from kiosk.services.quality import QualityService
@@ -53,6 +54,8 @@ class Services:
     previews: PrintPreviews
     #: Elder mode's spoken prompts on the touchscreen.
     prompts: PromptService | None = None
+    #: The hall display's notices, kept by the manager.
+    notices: NoticeService | None = None
 
     def printer_availability(self) -> dict[str, Any]:
         """The public fact the screens show (`printer` in /api/v1/board and /api/v1/services):

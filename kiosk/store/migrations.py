@@ -306,6 +306,15 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
             WHERE finished_at IS NOT NULL""",
     ]),
     ("0011_case_foreign_keys", MIGRATION_0011_CASE_FOREIGN_KEYS),
+    ("0021_display_notices", [
+        """CREATE TABLE display_notices (
+            id INTEGER PRIMARY KEY,
+            position INTEGER NOT NULL,
+            text TEXT NOT NULL CHECK (length(text) BETWEEN 1 AND 200),
+            updated_at TEXT NOT NULL,
+            updated_by TEXT NOT NULL DEFAULT ''
+        )""",
+    ]),
 ]
 
 

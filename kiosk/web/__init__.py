@@ -116,6 +116,7 @@ def create_app(services: Services, **flask_config: Any) -> Flask:
         errors,
         kiosk_page,
         labels,
+        notices,
         phone_pages,
         residents_admin,
         security,
@@ -138,7 +139,7 @@ def create_app(services: Services, **flask_config: Any) -> Flask:
     auth.init_app(app)
     for bp in (api.bp, kiosk_page.bp, desk.bp, display.bp, admin.bp, auth.bp,
                cases_web.api_bp, cases_web.bp, reports_web.api_bp, reports_web.bp,
-               api_calls.bp, phone_pages.bp, api_visits.bp, security.bp, residents_admin.bp):
+               api_calls.bp, phone_pages.bp, api_visits.bp, security.bp, residents_admin.bp, notices.bp):
         app.register_blueprint(bp)
     csrf.exempt(api.bp)
     csrf.exempt(api_visits.bp)
