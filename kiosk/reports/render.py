@@ -29,12 +29,13 @@ def _num(v: Any) -> float:
 
 
 def bar_chart(table: Table, width: int = 640, bar_h: int = 22) -> str:
-    """Horizontal bars of the table's first numeric column after the label(s)."""
-    value_col = next((i for i, _ in enumerate(table.columns) if i > 0 and
-                      any(isinstance(r[i], (int, float)) and not isinstance(r[i], bool) for r in table.rows)), None)
+    """Horizontal bars of the table's `chart_column`, or its first numeric column after the label(s)."""
+    value_col = table.chart_column if table.chart_column is not None else next(
+        (i for i, _ in enumerate(table.columns) if i > 0 and
+         any(isinstance(r[i], (int, float)) and not isinstance(r[i], bool) for r in table.rows)), None)
     if value_col is None or not table.rows:
         return ""
-    label_cols = list(range(value_col))
+    label_cols = [0] if table.chart_column is not None else list(range(value_col))
     rows = table.rows[:15]
     top = max([_num(r[value_col]) for r in rows] + [1.0])
     label_w, gap = 200, 6
@@ -48,7 +49,8 @@ def bar_chart(table: Table, width: int = 640, bar_h: int = 22) -> str:
         label = " ".join(fmt(r[c]) for c in label_cols)[:24]
         parts.append(f'<text x="{label_w - 8}" y="{y + bar_h * 0.72:.1f}" text-anchor="end" font-size="13" '
                      f'fill="#3d4a57">{escape(label)}</text>')
-        parts.append(f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h}" rx="4" fill="{PALETTE[0]}"/>')
+        parts.append(f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h}" rx="4" fill="{PALETTE[0]}" '
+                     f'data-value="{escape(fmt(r[value_col]))}"/>')
         parts.append(f'<text x="{label_w + w + 6:.1f}" y="{y + bar_h * 0.72:.1f}" font-size="13" '
                      f'fill="#15202b">{escape(fmt(r[value_col]))}</text>')
     parts.append("</svg>")
@@ -69,7 +71,7 @@ def stacked_chart(table: Table, width: int = 1600, height: int = 260) -> str:
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
              f'height="{height}" role="img" aria-label="{escape(table.title)}" class="chart chart-stacked">',
              f'<line x1="{left}" y1="{legend + plot_h}" x2="{width - 10}" y2="{legend + plot_h}" stroke="#c6cfd6"/>',
-             f'<text x="{left - 4}" y="{legend + 10}" text-anchor="end" font-size="11" fill="#66727f">'
+             f'<text x="{left - 4}" y="{legend + 10}" text-anchor="end" font-size="12" fill="#66727f">'
              f'{fmt(top)}</text>']
     for j, name in enumerate(series):
         lx = left + j * 120
@@ -85,7 +87,7 @@ def stacked_chart(table: Table, width: int = 1600, height: int = 260) -> str:
                 parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bw:.1f}" height="{h:.1f}" '
                              f'fill="{PALETTE[j % len(PALETTE)]}"/>')
         if len(rows) <= 31 and (i % 5 == 0 or i == len(rows) - 1):
-            parts.append(f'<text x="{x + bw / 2:.1f}" y="{height - 6}" text-anchor="middle" font-size="11" '
+            parts.append(f'<text x="{x + bw / 2:.1f}" y="{height - 6}" text-anchor="middle" font-size="12" '
                          f'fill="#66727f">{escape(str(r[0])[-2:])}</text>')
     parts.append("</svg>")
     return "".join(parts)

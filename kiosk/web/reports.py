@@ -98,7 +98,8 @@ def spot_check(check_id: int):
 def profiles():
     q = request.args.get("q", "").strip()[:50]
     k = services()
-    return render_template("reports_residents.html", site=k.config.site, q=q, results=k.residents.search(q))
+    results = k.residents.search(q) if q else k.residents.recent()
+    return render_template("reports_residents.html", site=k.config.site, q=q, results=results)
 
 
 @bp.get("/residents/<resident_id>")
