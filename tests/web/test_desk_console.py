@@ -40,3 +40,17 @@ def test_console_shows_waited_minutes_and_todays_figures(open_page, login, kiosk
     expect(page.locator("#current-timer")).to_have_text("已办理 0 分钟")
     expect(page.locator("#today-wait")).to_have_text("7.7")  # (10 + 8 + 5) / 3
     shot(page, "desk-console-figures")
+
+
+def test_the_phone_pop_up_opens_any_case_type(open_page, login, kiosk):
+    from tests.web.test_phone_browser import desk_ready
+
+    desk = desk_ready(open_page, login, kiosk)
+    kiosk.phone.simulate_call("013900001111", "")
+    expect(desk.locator("#phone-pop")).to_be_visible()
+    desk.locator('input[name="phone-pop-type"][value="repair"]').check()
+    desk.fill("#phone-pop-note", "厨房水管漏水")
+    desk.click("#phone-pop-case")
+    expect(desk.locator("#phone-pop-done")).to_contain_text("C0000")
+    case = kiosk.db.query_one("SELECT type, channel, description FROM cases")
+    assert case == {"type": "repair", "channel": "phone", "description": "厨房水管漏水"}

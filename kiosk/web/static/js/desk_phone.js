@@ -126,7 +126,8 @@
     if (!current) return;
     var call = current;
     var text = note.value.trim() || K.t("phone.case_description", { caller: callerLabel(call), time: K.hhmm(call.started_at) });
-    var body = { type: "inquiry", channel: "phone", call_id: call.id, description: text };
+    var picked = document.querySelector('input[name="phone-pop-type"]:checked');
+    var body = { type: picked ? picked.value : "inquiry", channel: "phone", call_id: call.id, description: text };
     if (call.resident) body.resident_id = call.resident.id;
     caseBtn.disabled = true;
     K.api("POST", "/api/v1/cases", body).then(function (created) {
