@@ -152,3 +152,26 @@ def test_every_kiosk_screen_fits(open_page, kiosk, screenshot_dir, size, lang):
     s.check("error-page", ".error-wrap")
 
     assert not s.problems, "\n".join(s.problems)
+
+
+@pytest.mark.parametrize("lang", ["zh_CN", "en"])
+def test_the_rating_tablet_fits_at_1280x800(open_page, kiosk, screenshot_dir, lang):
+    from kiosk.queue.rules import Action
+
+    folder = screenshot_dir / "kiosk-layout"
+    folder.mkdir(exist_ok=True)
+    page = open_page(SIZES["1280x800"], touch=True)
+    s = Screens(page, folder, f"tablet-1280x800-{lang}")
+    page.goto(f"/rate?counter=1&lang={lang}")
+    page.wait_for_selector('body[data-live="open"]', state="attached")
+    s.check("idle", ".rate")
+    t = kiosk.queue.issue("D").ticket
+    kiosk.queue.call_next("1", "reception1")
+    kiosk.queue.act(t["id"], Action.FINISH, actor="reception1")
+    expect(page.locator("#kc-rate")).to_be_visible()
+    s.check("rating", "#kc-rate")
+    tap(page, '.kc-star[data-score="5"]')  # one tap sends it
+    expect(page.locator("#kc-thanks")).to_be_visible()
+    s.check("thanks", "#kc-thanks")
+    assert kiosk.db.scalar("SELECT score FROM surveys") == 5
+    assert not s.problems, "\n".join(s.problems)
