@@ -1,7 +1,9 @@
-"""Notices on the hall display: the manager saves them on the admin page, they are stored,
+"""Notices and per-service waits on the hall display: the manager saves them on the admin page, they are stored,
 and the display shows the saved notice (and the next one after it)."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 
@@ -19,10 +21,14 @@ def test_the_display_shows_a_notice_the_manager_saved(open_page, login, kiosk, s
     expect(admin.locator("#notices-saved")).to_be_visible()
     assert kiosk.services.notices.current() == ["今日 14:00-16:00 电梯检修，请走楼梯", "周六照常办公 9:00-17:00"]
 
+    for service in "AAAB":
+        kiosk.queue.issue(service)
     display = open_page(LANDSCAPE)
-    display.goto("/display")
+    display.goto("/display?lang=en")
     expect(display.locator("#notices")).to_be_visible()
     expect(display.locator("#notice")).to_have_text("今日 14:00-16:00 电梯检修，请走楼梯")
+    expect(display.locator('#waiting [data-service="A"] [data-field="eta"]')).to_have_text(re.compile(r"^about \d+ min$"))
+    expect(display.locator('#waiting [data-service="C"] [data-field="eta"]')).to_have_text("")
     shot(display, "display-notices")
     expect(display.locator("#notice")).to_have_text("周六照常办公 9:00-17:00", timeout=12_000)  # it rotates
 
