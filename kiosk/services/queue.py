@@ -102,7 +102,8 @@ class QueueService:
         return {
             "counters": [{"id": c.id, "ticket": now_serving[c.id]} for c in self.config.counters],
             "recent_calls": [self._public(r) for r in store.recent_calls(conn, self.today(), recent)],
-            "services": [dict(s, estimated_wait_s=estimate.estimate_wait(s["waiting"], *self._service_rate(conn, s["letter"])))
+            "services": [dict(s, estimated_wait_s=estimate.estimate_wait(s["waiting"],
+                                                                         *self._service_rate(conn, s["letter"])))
                          for s in self.services()],
         }
 

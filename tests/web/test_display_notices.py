@@ -27,7 +27,8 @@ def test_the_display_shows_a_notice_the_manager_saved(open_page, login, kiosk, s
     display.goto("/display?lang=en")
     expect(display.locator("#notices")).to_be_visible()
     expect(display.locator("#notice")).to_have_text("今日 14:00-16:00 电梯检修，请走楼梯")
-    expect(display.locator('#waiting [data-service="A"] [data-field="eta"]')).to_have_text(re.compile(r"^about \d+ min$"))
+    eta = display.locator('#waiting [data-service="A"] [data-field="eta"]')
+    expect(eta).to_have_text(re.compile(r"^about \d+ min$"))
     expect(display.locator('#waiting [data-service="C"] [data-field="eta"]')).to_have_text("")
     shot(display, "display-notices")
     expect(display.locator("#notice")).to_have_text("周六照常办公 9:00-17:00", timeout=12_000)  # it rotates
