@@ -64,7 +64,8 @@ def visits():
 def visit(visit_id: int):
     row = services().visits.get(visit_id)
     audit("visits.view", f"visit:{visit_id}")
-    return render_template("security_detail.html", visit=row)
+    ticket = services().queue.get(row["ticket_id"]) if row.get("ticket_id") else None
+    return render_template("security_detail.html", visit=row, ticket_number=ticket["number"] if ticket else "")
 
 
 @bp.post("/visits/<int:visit_id>/checkout")

@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 
 from kiosk.pinyin_table import candidates
-from tests.checkin.conftest import RESIDENTS_CSV, with_check_char
+from kiosk.services.visits import Snapshot
+from tests.checkin.conftest import RESIDENTS_CSV, jpeg, with_check_char
 from tests.web.conftest import KIOSK_PORTRAIT, LANDSCAPE
 
 pytestmark = pytest.mark.browser
@@ -23,8 +24,9 @@ def test_the_offline_table_knows_common_names():
 
 
 @pytest.mark.parametrize("size", [KIOSK_PORTRAIT, LANDSCAPE], ids=["portrait", "landscape"])
-def test_visitor_registers_with_a_chinese_name_using_only_on_screen_keys(open_page, kiosk, shot, size):
+def test_visitor_registers_with_a_chinese_name_using_only_on_screen_keys(open_page, kiosk, clock, shot, size):
     kiosk.visits.import_residents(RESIDENTS_CSV)
+    kiosk.visits.snapshot_source = lambda: Snapshot(jpeg("visitor"), clock.now())  # the camera takes one
     page = open_page(size, touch=True)
     keyboard_events = []
     page.expose_function("noteKey", lambda key: keyboard_events.append(key))
@@ -52,6 +54,7 @@ def test_visitor_registers_with_a_chinese_name_using_only_on_screen_keys(open_pa
     expect(page.locator("#ci-v-unit")).to_have_value("3-2-501")
     page.locator("#ci-visitor-submit").tap()
     expect(page.locator("#ci-pass")).to_be_visible()
+    expect(page.locator("#ci-pass [data-photo]")).to_be_visible()  # the "photo taken" moment
     visit = kiosk.db.query_one("SELECT name, phone, unit, method FROM visits")
     assert visit == {"name": "张三", "phone": "13900001111", "unit": "3-2-501", "method": "manual"}
     assert keyboard_events == []  # taps only

@@ -59,8 +59,15 @@
     return extras;
   };
 
+  /** The "photo taken" line of a dialog, shown when the check-in took a camera snapshot. */
+  function photoLine(dialog, v) {
+    var line = $(dialog).querySelector("[data-photo]");
+    if (line) line.hidden = !(v && (v.photo_taken || v.snapshot_sha256));
+  }
+
   function greet(v) {
     visit = { id: v.id, at: Date.now() };
+    photoLine("ci-greeting", v);
     $("ci-greet-zh").textContent = K.t("checkin.hello", { name: v.name });
     if ($("ci-greet-en")) $("ci-greet-en").textContent = "Hello, welcome!";
     $("ci-greet-unit").textContent = v.unit || "";
@@ -229,6 +236,7 @@
         $("ci-pass-print").appendChild(K.el("span", { class: "t-sub", lang: "en", text: K.t("checkin." + status + "_en") }));
       }
       $("ci-pass").setAttribute("data-visit", v.id);
+      photoLine("ci-pass", v);
       show($("ci-pass"), 30);
     }, function (err) {
       vErr.textContent = errorText(err);
