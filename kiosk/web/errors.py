@@ -9,6 +9,7 @@ from flask_limiter import RateLimitExceeded
 from werkzeug.exceptions import HTTPException, InternalServerError, TooManyRequests, default_exceptions
 
 from kiosk.errors import DomainError, TooMany
+from kiosk.web.homes import role_home
 
 
 def error_response(status: int, code: str, message: str) -> Response:
@@ -26,6 +27,8 @@ def _page(error: HTTPException) -> tuple[str, int]:
 
 
 def register(app: Flask) -> None:
+    app.jinja_env.globals["role_home"] = role_home
+
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError) -> Response:
         if _wants_json():

@@ -250,7 +250,8 @@ def test_each_view_and_export_is_audited(client, kiosk, tokens, staff, card):
     export = client.get("/security/visits.csv?from=2026-11-27&to=2026-11-27")
     assert export.status_code == 200
     rows = list(csv.DictReader(io.StringIO(export.data.decode("utf-8-sig"))))
-    assert [r["name"] for r in rows] == ["张女士"]
+    assert [r["姓名"] for r in rows] == ["张女士"]  # the header in the page's language
+    assert [r["签到方式"] for r in rows] == ["二维码卡"]
     actions = [r["action"] for r in kiosk.db.query("SELECT action FROM audit_log ORDER BY id")]
     assert actions == ["visits.list", "visits.view", "visits.snapshot", "visits.list", "visits.view",
                        "visits.export"]

@@ -63,6 +63,13 @@
     checkin = answer && answer.checkin_token ? { token: answer.checkin_token, at: Date.now() } : null;
   }
 
+  /** The "photo taken" line of a dialog, shown when the check-in took a camera snapshot
+   * (the answer's `photo_taken` boolean: a device gets nothing else of the visit). */
+  function photoLine(dialog, answer) {
+    var line = $(dialog).querySelector("[data-photo]");
+    if (line) line.hidden = !(answer && (answer.photo_taken === true || answer.snapshot_sha256));
+  }
+
   /** The masked name a check-in answers ({greeting: {name}}), or the name a scan event carries. */
   function shownName(answer) {
     if (answer && answer.greeting) return answer.greeting.name || "";
@@ -77,6 +84,7 @@
     $("ci-greet-zh").textContent = name ? K.t("checkin.hello", { name: name }) : K.t("checkin.welcome");
     if ($("ci-greet-en")) $("ci-greet-en").textContent = "Hello, welcome!";
     $("ci-greet-visitor").hidden = !byId;
+    photoLine("ci-greeting", answer);
     show($("ci-greeting"), GREETING_SECONDS);
   }
   $("ci-greet-visitor").addEventListener("click", function () { openVisitor(); });
@@ -191,6 +199,8 @@
       idInput.value = "";
       greet(v, true);
     }, function (err) {
+      var code = err && (err.code || (err.error && err.error.code));
+      if (code === "id_not_found") { openVisitor(idInput.value.toUpperCase()); return; }
       idError.textContent = errorText(err);
     }).then(function () { btn.disabled = false; });
   });
@@ -198,12 +208,16 @@
   /* ---- visitors -------------------------------------------------------------------- */
 
   var vErr = $("ci-visitor-error");
-  function openVisitor() {
+  /** The visitor form, empty or (after an ID number that is not in the directory) with
+   * that ID number kept and a line saying why the resident is asked to register. */
+  function openVisitor(idNumber) {
     $("ci-visitor-form").reset();
-    vErr.textContent = "";
+    ["ci-v-name", "ci-v-phone", "ci-v-unit"].forEach(function (id) { $(id).removeAttribute("aria-invalid"); });
+    vErr.textContent = idNumber ? K.t("checkin.id_not_found") : "";
     show($("ci-visitor"));
+    if (idNumber) $("ci-v-id").value = idNumber;
   }
-  $("ci-visitor-open").addEventListener("click", openVisitor);
+  $("ci-visitor-open").addEventListener("click", function () { openVisitor(""); });
   $("ci-visitor-form").addEventListener("submit", function (ev) {
     ev.preventDefault();
     var visitor = {
@@ -211,7 +225,15 @@
       purpose: (document.querySelector('input[name="purpose"]:checked') || {}).value || "",
     };
     var id = $("ci-v-id").value.trim();
-    if (!visitor.name || !visitor.phone || !visitor.unit) { vErr.textContent = K.t("checkin.missing_field"); return; }
+    var missing = [["ci-v-name", visitor.name], ["ci-v-phone", visitor.phone], ["ci-v-unit", visitor.unit]]
+      .filter(function (f) { return !f[1]; }).map(function (f) { return $(f[0]); });
+    ["ci-v-name", "ci-v-phone", "ci-v-unit"].forEach(function (id) { $(id).removeAttribute("aria-invalid"); });
+    if (missing.length) {
+      missing.forEach(function (f) { f.setAttribute("aria-invalid", "true"); });
+      vErr.textContent = K.t("checkin.missing_field");
+      missing[0].focus();
+      return;
+    }
     if (id) {
       var problem = K.idNumberError(id);
       if (problem) { vErr.textContent = K.t("checkin." + problem); return; }
@@ -229,6 +251,7 @@
       if (bilingual && K.strings["checkin." + status + "_en"]) {
         $("ci-pass-print").appendChild(K.el("span", { class: "t-sub", lang: "en", text: K.t("checkin." + status + "_en") }));
       }
+      photoLine("ci-pass", v);
       show($("ci-pass"), 30);
     }, function (err) {
       vErr.textContent = errorText(err);
