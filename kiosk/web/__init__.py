@@ -153,4 +153,5 @@ def create_app(services: Services, **flask_config: Any) -> Flask:
     csrf.exempt(cases_web.api_bp)
     csrf.exempt(reports_web.api_bp)
     csrf.exempt(follow.api_bp)
+    csrf.exempt("kiosk.web.kiosk_page.prompt")  # a device write like the API's: guarded by device_or_staff
     return app

@@ -87,7 +87,8 @@
     photoLine("ci-greeting", answer);
     show($("ci-greeting"), GREETING_SECONDS);
   }
-  $("ci-greet-visitor").addEventListener("click", function () { openVisitor(); });
+  var lastId = "";  // the ID number of the last ID check-in: a visitor registering keeps it
+  $("ci-greet-visitor").addEventListener("click", function () { var id = lastId; lastId = ""; openVisitor(id); });
 
   var shown = {};        // scan events already shown, by action and visit id
   var ownScanAt = 0;     // this page sent a wedge scan: its answer shows it, not the broadcast
@@ -196,6 +197,7 @@
     var btn = $("ci-id-submit");
     btn.disabled = true;
     K.api("POST", "/api/v1/checkins", { method: "id", id_number: idInput.value.toUpperCase() }).then(function (v) {
+      lastId = idInput.value.toUpperCase();  // kept for "Register as a visitor" on the greeting
       idInput.value = "";
       greet(v, true);
     }, function (err) {
@@ -208,12 +210,13 @@
   /* ---- visitors -------------------------------------------------------------------- */
 
   var vErr = $("ci-visitor-error");
-  /** The visitor form, empty or (after an ID number that is not in the directory) with
-   * that ID number kept and a line saying why the resident is asked to register. */
+  /** The visitor form, empty or (after an ID-number check-in whose person chose to register
+   * as a visitor) with that ID number kept. */
   function openVisitor(idNumber) {
     $("ci-visitor-form").reset();
     ["ci-v-name", "ci-v-phone", "ci-v-unit"].forEach(function (id) { $(id).removeAttribute("aria-invalid"); });
-    vErr.textContent = idNumber ? K.t("checkin.id_not_found") : "";
+    // no "not in the directory" line: an ID check-in answers alike whoever it was (no oracle)
+    vErr.textContent = "";
     show($("ci-visitor"));
     if (idNumber) $("ci-v-id").value = idNumber;
   }

@@ -148,6 +148,7 @@
   Board.prototype.draw = function () {
     var box = this.box;
     var kind = this.field && this.field.getAttribute("data-keyboard");
+    if (kind === "unit" && !units.length) kind = "digits";  // no unit list on a public page: typed on digits and "-"
     box.textContent = "";
     box.hidden = !kind;
     box.setAttribute("data-kind", kind || "");
