@@ -9,7 +9,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-APT_PACKAGES := python3-venv libzbar0 espeak-ng chromium fonts-wqy-microhei socat systemd postgresql libpq5
+APT_PACKAGES := python3-venv libzbar0 espeak-ng alsa-utils chromium fonts-wqy-microhei socat systemd postgresql libpq5
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 PYTEST_ARGS ?=
 

@@ -22,9 +22,11 @@ from kiosk.services.cases import CaseService
 from kiosk.services.checkin import Checkin
 from kiosk.services.devices import DeviceService
 from kiosk.services.follow import FollowService
+from kiosk.services.notices import NoticeService
 from kiosk.services.person import PersonService
 from kiosk.services.previews import PrintPreviews
 from kiosk.services.printing import PrintSpooler
+from kiosk.services.prompts import PromptService
 from kiosk.services.quality import QualityService
 from kiosk.services.queue import QueueService
 from kiosk.services.registry import Services
@@ -73,7 +75,8 @@ class Kiosk:
             cases=self.cases, surveys=self.surveys, quality=self.quality, reports=self.reports,
             visits=self.visits, residents=ResidentService(self.db, self.clock), person=self.person,
             previews=PrintPreviews(config.data_dir, config.printer.profile),
-            follow=FollowService(self.db, self.clock, self.queue, self.cases, self.surveys))
+            follow=FollowService(self.db, self.clock, self.queue, self.cases, self.surveys),
+            prompts=PromptService(self.speaker), notices=NoticeService(self.db, self.clock))
         self._started = False
         if start_workers:
             self.start()

@@ -226,7 +226,7 @@ class Reports:
         report.tables.append(Table("wait_times", _bi("等候时间（分钟）", "Wait time (minutes)"),
                                    [_bi("服务", "Service"), _bi("已叫号", "Called"), _bi("中位数", "Median"), "P90"],
                                    [[self._service_name(x), len(waits[x]), median(waits[x]), p90(waits[x])]
-                                    for x in letters], chart="bar"))
+                                    for x in letters], chart="bar", chart_column=2))
         by_type = Counter(c["type"] for c in f["cases"])
         met = Counter(c["type"] for c in f["cases"] if f["slas"][c["id"]] == "met")
         late = Counter(c["type"] for c in f["cases"] if f["slas"][c["id"]] in ("overdue", "missed"))

@@ -18,6 +18,7 @@ class Table:
     rows: list[list[Any]]
     chart: str | None = None  # "bar" | "stacked" | None
     collapse: bool = True  # a long table folds under its chart / a "Table" toggle on the page
+    chart_column: int | None = None  # the column a bar chart plots (default: the first numeric one)
 
 
 @dataclass

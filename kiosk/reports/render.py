@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from typing import Any
 
 from markupsafe import Markup, escape
@@ -28,12 +29,13 @@ def _num(v: Any) -> float:
 
 
 def bar_chart(table: Table, width: int = 640, bar_h: int = 22) -> str:
-    """Horizontal bars of the table's first numeric column after the label(s)."""
-    value_col = next((i for i, _ in enumerate(table.columns) if i > 0 and
-                      any(isinstance(r[i], (int, float)) and not isinstance(r[i], bool) for r in table.rows)), None)
+    """Horizontal bars of the table's `chart_column`, or its first numeric column after the label(s)."""
+    value_col = table.chart_column if table.chart_column is not None else next(
+        (i for i, _ in enumerate(table.columns) if i > 0 and
+         any(isinstance(r[i], (int, float)) and not isinstance(r[i], bool) for r in table.rows)), None)
     if value_col is None or not table.rows:
         return ""
-    label_cols = list(range(value_col))
+    label_cols = [0] if table.chart_column is not None else list(range(value_col))
     rows = table.rows[:15]
     top = max([_num(r[value_col]) for r in rows] + [1.0])
     label_w, gap = 200, 6
@@ -47,7 +49,8 @@ def bar_chart(table: Table, width: int = 640, bar_h: int = 22) -> str:
         label = " ".join(fmt(r[c]) for c in label_cols)[:24]
         parts.append(f'<text x="{label_w - 8}" y="{y + bar_h * 0.72:.1f}" text-anchor="end" font-size="13" '
                      f'fill="#3d4a57">{escape(label)}</text>')
-        parts.append(f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h}" rx="4" fill="{PALETTE[0]}"/>')
+        parts.append(f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h}" rx="4" fill="{PALETTE[0]}" '
+                     f'data-value="{escape(fmt(r[value_col]))}"/>')
         parts.append(f'<text x="{label_w + w + 6:.1f}" y="{y + bar_h * 0.72:.1f}" font-size="13" '
                      f'fill="#15202b">{escape(fmt(r[value_col]))}</text>')
     parts.append("</svg>")
@@ -68,7 +71,7 @@ def stacked_chart(table: Table, width: int = 1600, height: int = 260) -> str:
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
              f'height="{height}" role="img" aria-label="{escape(table.title)}" class="chart chart-stacked">',
              f'<line x1="{left}" y1="{legend + plot_h}" x2="{width - 10}" y2="{legend + plot_h}" stroke="#c6cfd6"/>',
-             f'<text x="{left - 4}" y="{legend + 10}" text-anchor="end" font-size="11" fill="#66727f">'
+             f'<text x="{left - 4}" y="{legend + 10}" text-anchor="end" font-size="12" fill="#66727f">'
              f'{fmt(top)}</text>']
     for j, name in enumerate(series):
         lx = left + j * 120
@@ -84,7 +87,7 @@ def stacked_chart(table: Table, width: int = 1600, height: int = 260) -> str:
                 parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bw:.1f}" height="{h:.1f}" '
                              f'fill="{PALETTE[j % len(PALETTE)]}"/>')
         if len(rows) <= 31 and (i % 5 == 0 or i == len(rows) - 1):
-            parts.append(f'<text x="{x + bw / 2:.1f}" y="{height - 6}" text-anchor="middle" font-size="11" '
+            parts.append(f'<text x="{x + bw / 2:.1f}" y="{height - 6}" text-anchor="middle" font-size="12" '
                          f'fill="#66727f">{escape(str(r[0])[-2:])}</text>')
     parts.append("</svg>")
     return "".join(parts)
@@ -98,36 +101,53 @@ def chart(table: Table) -> str:
     return ""
 
 
-def fragment(report: Report) -> Markup:
+#: A bilingual label as the reports write them: the Chinese, a space, the English.
+_BILINGUAL = re.compile(r"^(.*[\u3000-\u9fff\uff00-\uffef])\s+([A-Za-z(].*)$")
+
+
+def label(text: Any, lang: str | None) -> str:
+    """A bilingual label in the page's language, as HTML: English only on an English page,
+    the Chinese with its English marked as such otherwise (None: as it is, for files)."""
+    value = str(text)
+    m = _BILINGUAL.match(value)
+    if lang is None or not m:
+        return str(escape(value))
+    if lang == "en":
+        return str(escape(m.group(2)))
+    return f'{escape(m.group(1))} <span class="t-sub-inline" lang="en">{escape(m.group(2))}</span>'
+
+
+def fragment(report: Report, lang: str | None = None) -> Markup:
+    """The report as HTML; `lang` ("zh_CN" | "en") picks the labels' language (None keeps both)."""
     out = ['<div class="rp-kpis">']
     for k in report.kpis:
         change = k.change
         delta = "" if change is None else f'<div class="d">{"▲" if change > 0 else "▼" if change < 0 else "＝"} ' \
-                                          f'{escape(fmt(abs(change)))} 较上月 vs last month</div>'
+                                          f'{escape(fmt(abs(change)))} {label("较上月 vs last month", lang)}</div>'
         out.append(f'<div class="card rp-kpi" data-kpi="{escape(k.key)}"><div class="v">'
                    f'<span data-value>{escape(fmt(k.value))}</span>'
                    f'{escape(k.unit) if k.value is not None else ""}</div>'
-                   f'<div class="l">{escape(k.label)}</div>{delta}</div>')
+                   f'<div class="l">{label(k.label, lang)}</div>{delta}</div>')
     out.append('</div><div class="rp-grid">')
     for t in report.tables:
         wide = t.chart == "stacked" or len(t.rows) > 12
         out.append(f'<section class="card rp-card{" rp-wide" if wide else ""}" data-table="{escape(t.key)}">'
-                   f'<h2>{escape(t.title)}</h2>')
+                   f'<h2>{label(t.title, lang)}</h2>')
         svg = chart(t)
         if svg:
             out.append(f'<figure class="rp-chart">{svg}</figure>')
         fold = wide and t.collapse
         if fold:
-            out.append(f'<details><summary>表格 Table ({len(t.rows)})</summary>')
+            out.append(f'<details><summary>{label("表格 Table", lang)} ({len(t.rows)})</summary>')
         out.append("<table><thead><tr>")
         for i, c in enumerate(t.columns):
-            out.append(f'<th scope="col"{" class=n" if i and _is_numeric_col(t, i) else ""}>{escape(c)}</th>')
+            out.append(f'<th scope="col"{" class=n" if i and _is_numeric_col(t, i) else ""}>{label(c, lang)}</th>')
         out.append("</tr></thead><tbody>")
         if not t.rows:
-            out.append(f'<tr><td colspan="{len(t.columns)}" class="muted">无 None</td></tr>')
+            out.append(f'<tr><td colspan="{len(t.columns)}" class="muted">{label("无 None", lang)}</td></tr>')
         for r in t.rows:
             out.append("<tr>" + "".join(
-                f'<td{" class=n" if i and _is_numeric_col(t, i) else ""}>{escape(fmt(v))}</td>'
+                f'<td{" class=n" if i and _is_numeric_col(t, i) else ""}>{label(fmt(v), lang)}</td>'
                 for i, v in enumerate(r)) + "</tr>")
         out.append("</tbody></table>" + ("</details>" if fold else "") + "</section>")
     out.append("</div>")

@@ -92,6 +92,17 @@ class QueueService:
             tickets.append(ticket)
         return tickets
 
+    def counter_today(self, counter: str) -> dict[str, Any]:
+        """Today's figures for one counter: served, no-shows and the average wait (issue → call) in minutes."""
+        rows = self.db.query("SELECT status, issued_at, called_at FROM tickets WHERE day = ? AND counter = ?",
+                             (self.today(), counter))
+        waits = [(cast(datetime, from_db_time(r["called_at"], self.clock.tz))
+                  - cast(datetime, from_db_time(r["issued_at"], self.clock.tz))).total_seconds()
+                 for r in rows if r["called_at"] and r["issued_at"]]
+        return {"served": sum(1 for r in rows if r["status"] == Status.DONE.value),
+                "no_show": sum(1 for r in rows if r["status"] == Status.NO_SHOW.value),
+                "average_wait_min": round(sum(waits) / len(waits) / 60, 1) if waits else None}
+
     def board(self, recent: int = 8) -> dict[str, Any]:
         """What the hall display shows: now serving per counter, last calls, waiting counts
         (queue facts only: the hall reads it)."""
@@ -103,7 +114,9 @@ class QueueService:
         return {
             "counters": [{"id": c.id, "ticket": now_serving[c.id]} for c in self.config.counters],
             "recent_calls": [public_ticket(self._public(r)) for r in store.recent_calls(conn, self.today(), recent)],
-            "services": self.services(),
+            "services": [dict(s, estimated_wait_s=estimate.estimate_wait(s["waiting"],
+                                                                         *self._service_rate(conn, s["letter"])))
+                         for s in self.services()],
         }
 
     # -- issuing ----------------------------------------------------------------------

@@ -20,8 +20,10 @@ from kiosk.services.calls import CallService
 from kiosk.services.cases import CaseService
 from kiosk.services.devices import DeviceService
 from kiosk.services.follow import FollowService
+from kiosk.services.notices import NoticeService
 from kiosk.services.person import PersonService
 from kiosk.services.previews import PrintPreviews
+from kiosk.services.prompts import PromptService
 from kiosk.services.quality import QualityService
 from kiosk.services.queue import QueueService
 from kiosk.services.residents import ResidentService
@@ -59,6 +61,10 @@ class Services:
     previews: PrintPreviews
     #: The residents' phone pages (a ticket or case reached by its capability).
     follow: FollowService
+    #: Elder mode's spoken prompts on the touchscreen.
+    prompts: PromptService | None = None
+    #: The hall display's notices, kept by the manager.
+    notices: NoticeService | None = None
 
     def printer_availability(self) -> dict[str, Any]:
         """The public fact the screens show (`printer` in /api/v1/board and /api/v1/services):

@@ -20,6 +20,22 @@ class ResidentService:
         """Active residents whose name, unit or id contains `q` (all when empty), by unit."""
         return store.residents(self.db.conn, q, limit)
 
+    def recent(self, limit: int = 20) -> list[dict[str, Any]]:
+        """The residents seen most recently (a check-in, a ticket or a case), newest first:
+        what the staff's resident list shows before anyone searches."""
+        return self.db.query(
+            "SELECT r.id, r.name, r.unit, r.phone, MAX(a.at) AS last_seen FROM residents r JOIN ("
+            " SELECT resident_id, checked_in_at AS at FROM visits WHERE resident_id IS NOT NULL"
+            " UNION ALL SELECT resident_id, issued_at FROM tickets WHERE resident_id IS NOT NULL"
+            " UNION ALL SELECT resident_id, created_at FROM cases WHERE resident_id IS NOT NULL"
+            ") a ON a.resident_id = r.id WHERE r.active = 1 GROUP BY r.id ORDER BY last_seen DESC LIMIT ?",
+            (limit,))
+
+    def units(self) -> list[str]:
+        """The units residents live in (no names): what the touchscreen's unit picker offers."""
+        rows = self.db.query("SELECT DISTINCT unit FROM residents WHERE active = 1 AND unit != '' ORDER BY unit")
+        return [r["unit"] for r in rows]
+
     def search(self, q: str, limit: int = 50) -> list[dict[str, Any]]:
         """Active residents whose name, unit or phone (also as digits only) contains `q`."""
         return profile.search(self.db, q, limit) if q else []

@@ -392,6 +392,15 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
             case_id INTEGER NOT NULL UNIQUE REFERENCES cases (id) ON DELETE CASCADE
         ) WITHOUT ROWID""",
     ]),
+    ("0021_display_notices", [
+        """CREATE TABLE display_notices (
+            id INTEGER PRIMARY KEY,
+            position INTEGER NOT NULL,
+            text TEXT NOT NULL CHECK (length(text) BETWEEN 1 AND 200),
+            updated_at TEXT NOT NULL,
+            updated_by TEXT NOT NULL DEFAULT ''
+        )""",
+    ]),
 ]
 
 

@@ -117,7 +117,9 @@ def create_app(services: Services, **flask_config: Any) -> Flask:
         errors,
         follow,
         kiosk_page,
+        labels,
         limits,
+        notices,
         person_admin,
         phone_pages,
         residents_admin,
@@ -137,11 +139,12 @@ def create_app(services: Services, **flask_config: Any) -> Flask:
         return response
 
     errors.register(app)
+    labels.register(app)
     auth.init_app(app)
     for bp in (api.bp, kiosk_page.bp, desk.bp, display.bp, admin.bp, auth.bp,
                cases_web.api_bp, cases_web.bp, reports_web.api_bp, reports_web.bp,
                api_calls.bp, phone_pages.bp, api_visits.bp, security.bp, residents_admin.bp,
-               devices_admin.bp, devices_admin.pairing_bp, person_admin.bp, follow.bp, follow.api_bp):
+               devices_admin.bp, devices_admin.pairing_bp, person_admin.bp, follow.bp, follow.api_bp, notices.bp):
         app.register_blueprint(bp)
     limits.init_app(app)  # after the blueprints: it wraps the views they marked
     csrf.exempt(api.bp)
@@ -150,4 +153,5 @@ def create_app(services: Services, **flask_config: Any) -> Flask:
     csrf.exempt(cases_web.api_bp)
     csrf.exempt(reports_web.api_bp)
     csrf.exempt(follow.api_bp)
+    csrf.exempt("kiosk.web.kiosk_page.prompt")  # a device write like the API's: guarded by device_or_staff
     return app

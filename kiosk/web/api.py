@@ -219,7 +219,8 @@ def counter_state(counter: str):
     if services().config.counter(counter) is None:
         raise NotFound("not_found", f"unknown counter {counter!r}")
     queue = services().queue
-    return jsonify({"counter": counter, "tickets": queue.at_counter(counter), "no_shows": queue.reinstatable(counter)})
+    return jsonify({"counter": counter, "tickets": queue.at_counter(counter), "no_shows": queue.reinstatable(counter),
+                    "today": queue.counter_today(counter), "now": services().clock.now().isoformat()})
 
 
 @bp.post("/api/v1/counters/<counter>/call-next")

@@ -59,7 +59,9 @@ def _created(visit: dict, shown_name: str | None) -> Response:
         response = jsonify({**visit, "greeting": greeting(shown_name)})
         response.headers["Location"] = f"/api/v1/visits/{visit['id']}"
     else:
-        response = jsonify({"greeting": greeting(shown_name), **{k: visit[k] for k in PUBLIC_CHECKIN if k in visit}})
+        # `photo_taken`: a boolean only, for the screen's "photo taken" line
+        response = jsonify({"greeting": greeting(shown_name), "photo_taken": bool(visit.get("snapshot_sha256")),
+                            **{k: visit[k] for k in PUBLIC_CHECKIN if k in visit}})
     response.status_code = 201
     return response
 

@@ -20,6 +20,7 @@ from wtforms import ValidationError
 from kiosk.errors import Forbidden, TooMany, Unauthorized
 from kiosk.services.auth import Principal
 from kiosk.web.context import services
+from kiosk.web.homes import role_home
 
 bp = Blueprint("auth", __name__)
 
@@ -89,11 +90,11 @@ def login_required(*roles: str) -> Callable:
     return decorate
 
 
-def _safe_next(target: str | None) -> str:
+def _safe_next(target: str | None, principal: Principal | None = None) -> str:
     parsed = urlparse(target or "")
     if target and not parsed.scheme and not parsed.netloc and target.startswith("/"):
         return target
-    return url_for("desk.console")
+    return role_home(principal)
 
 
 def login_page(error: str | None, status: int) -> tuple[str, int]:
@@ -123,7 +124,7 @@ def login():
     session["sid"] = services().auth.start_session(principal.name, address)
     if lang:
         session["lang"] = lang
-    return redirect(_safe_next(request.args.get("next")))
+    return redirect(_safe_next(request.args.get("next"), principal))
 
 
 @bp.route("/logout", methods=["POST"])

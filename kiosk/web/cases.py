@@ -173,5 +173,6 @@ def board():
 def detail(case_id: int):
     k = services()
     case = k.cases.get(case_id)
+    ticket = k.queue.get(case["ticket_id"]) if case.get("ticket_id") else None
     return render_template("cases_detail.html", case=case, site=k.config.site, teams=rules.TEAMS,
-                           methods=rules.FEEDBACK_METHODS)
+                           methods=rules.FEEDBACK_METHODS, ticket_number=ticket["number"] if ticket else "")

@@ -21,4 +21,5 @@ def console():
         abort(404)
     session["counter"] = counter.id
     return render_template("desk.html", counter=counter, counters=counters, services=k.config.services,
-                           site=k.config.site, printer=k.printer_availability())
+                           site=k.config.site, printer=k.printer_availability(),
+                           today=k.queue.counter_today(counter.id), now=k.clock.now().isoformat())

@@ -12,4 +12,5 @@ bp = Blueprint("display", __name__)
 @bp.get("/display")
 def hall():
     k = services()
-    return render_template("display.html", board=k.queue.board(), site=k.config.site)
+    return render_template("display.html", board=k.queue.board(), site=k.config.site,
+                           notices=k.notices.current() if k.notices else [])

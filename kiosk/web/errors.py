@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from flask import Flask, Response, jsonify, make_response, render_template, request
 from flask_limiter import RateLimitExceeded
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError, TooManyRequests, default_exceptions
 
 from kiosk.errors import DomainError, TooMany
+from kiosk.web.homes import role_home
 
 
 def error_response(status: int, code: str, message: str) -> Response:
@@ -17,15 +19,23 @@ def error_response(status: int, code: str, message: str) -> Response:
     return response
 
 
+#: Paths outside /api/ that answer JSON errors (the touchscreen's elder-mode prompt is a device write).
+JSON_PATHS = ("/healthz", "/kiosk/prompt")
+
+
 def _wants_json() -> bool:
-    return request.path.startswith("/api/") or request.path == "/healthz"
+    return request.path.startswith("/api/") or request.path in JSON_PATHS
 
 
 def _page(error: HTTPException) -> tuple[str, int]:
-    return render_template("error.html", error=error), error.code or 500
+    # a page form's CSRF refusal says so (data-reason="csrf"): the page shows no framework text
+    return render_template("error.html", error=error, reason="csrf" if isinstance(error, CSRFError) else None), \
+        error.code or 500
 
 
 def register(app: Flask) -> None:
+    app.jinja_env.globals["role_home"] = role_home
+
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError) -> Response:
         if _wants_json():

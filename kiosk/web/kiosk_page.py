@@ -6,9 +6,11 @@ import io
 
 import qrcode
 import qrcode.image.svg
-from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, url_for
 
 from kiosk import capability
+from kiosk.pinyin_table import candidates
+from kiosk.web.access import device_or_staff
 from kiosk.web.context import services
 
 bp = Blueprint("kiosk", __name__)
@@ -25,8 +27,31 @@ def index():
 @bp.get("/kiosk")
 def touchscreen():
     k = services()
+    # no units: the directory's units are personal data (which flats have residents), and the
+    # touchscreen is a public page; the unit keyboard falls back to digits and "-"
     return render_template("kiosk.html", services=k.queue.services(), site=k.config.site,
-                           printer=k.printer_availability())
+                           printer=k.printer_availability(), units=[])
+
+
+@bp.post("/kiosk/prompt")
+@device_or_staff("kiosk", "tablet")
+def prompt():
+    """Elder mode: say the prompt of the screen just shown (a fixed text, see PromptService).
+    An anonymous write (it makes the hall's speaker talk): an enrolled kiosk or tablet, or staff."""
+    body = request.get_json(silent=True) or {}
+    prompts = services().prompts
+    if prompts is None or not isinstance(body.get("prompt"), str):
+        abort(400, description="prompt is required")
+    prompts.say(body["prompt"])
+    return Response(status=202)
+
+
+@bp.get("/kiosk/pinyin.json")
+def pinyin():
+    """Syllable → candidate characters for the on-screen name keyboard (about 32 kB)."""
+    response = jsonify(candidates())
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response
 
 
 @bp.get("/kiosk/qr.svg")

@@ -24,6 +24,8 @@ _CHECKED_IN = {"type": "object", "required": ["greeting", "checkin_token", "chec
                "description": "What a device gets: the greeting the screen shows and the single-use token that "
                               "links the ticket or case taken next (staff get the visit's fields as well)",
                "properties": {"greeting": GREETING, "checkin_token": {"type": "string"},
+                              "photo_taken": {"type": "boolean",
+                                              "description": "the check-in took a camera snapshot"},
                               "checkin_token_expires_at": {"type": "string", "format": "date-time"},
                               "print": {"type": "object", "description": "visitor registrations: the pass's "
                                                                          "print status"}}}

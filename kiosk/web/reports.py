@@ -8,6 +8,7 @@ import re
 from datetime import datetime
 
 from flask import Blueprint, Response, abort, jsonify, render_template, request
+from flask_babel import get_locale
 
 from kiosk.errors import Forbidden, Invalid, NotFound
 from kiosk.reports import render
@@ -67,7 +68,7 @@ def view(kind: str):
     k = services()
     actions = k.quality.actions(period) if kind == "monthly" else []
     return render_template("reports_view.html", site=k.config.site, report=report, kind=kind, period=period,
-                           body=render.fragment(report), actions=actions)
+                           body=render.fragment(report, str(get_locale())), actions=actions)
 
 
 @bp.get("/reports/<kind>/<period>.<fmt>")
@@ -99,7 +100,8 @@ def spot_check(check_id: int):
 def profiles():
     q = request.args.get("q", "").strip()[:50]
     k = services()
-    return render_template("reports_residents.html", site=k.config.site, q=q, results=k.residents.search(q))
+    results = k.residents.search(q) if q else k.residents.recent()
+    return render_template("reports_residents.html", site=k.config.site, q=q, results=results)
 
 
 @bp.get("/residents/<resident_id>")

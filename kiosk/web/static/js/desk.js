@@ -51,6 +51,7 @@
     var t = current();
     currentCard.setAttribute("data-status", t ? t.status : "");
     currentCard.setAttribute("data-ticket", t ? t.number : "");
+    currentCard.setAttribute("data-since", t ? t.called_at || "" : "");
     currentNumber.textContent = t ? t.number : "—";
     currentStatus.textContent = t ? K.t("status_" + t.status) : "";
     currentStatus.className = "status-badge" + (t ? " status-" + t.status : "");
@@ -106,7 +107,7 @@
     callNextBtn.disabled = busy;
     queueBody.textContent = "";
     if (!mine.length) {
-      queueBody.appendChild(K.el("tr", { class: "empty" }, [K.el("td", { colspan: "4", text: K.t("queue_empty") })]));
+      queueBody.appendChild(K.el("tr", { class: "empty" }, [K.el("td", { colspan: "5", text: K.t("queue_empty") })]));
       return;
     }
     mine.forEach(function (t) {
@@ -120,6 +121,7 @@
           t.transferred ? K.el("span", { class: "badge badge-transfer", text: K.t("transferred") }) : null]),
         K.el("td", { class: "q-service", text: serviceName(t) }),
         K.el("td", { class: "q-time", text: K.hhmm(t.issued_at) }),
+        K.el("td", { class: "q-waited", "data-since": t.issued_at, text: K.t("waited", { n: K.minutesSince(t.issued_at) }) }),
         K.el("td", { class: "q-action" }, [callBtn]),
       ]);
       row.addEventListener("click", function () { callTicket(t); });

@@ -82,7 +82,7 @@
       ]);
     });
     note.value = "";
-    setDone(call.case_id ? K.t("phone.case_link", { id: call.case_id }) : "", call.case_id);
+    setDone(call.case_id ? K.t("phone.case_link", { id: K.caseNumber(call.case_id) }) : "", call.case_id);
     caseBtn.disabled = !!call.case_id;
     handledBtn.disabled = call.status === "handled";
     pop.hidden = false;
@@ -126,16 +126,17 @@
     if (!current) return;
     var call = current;
     var text = note.value.trim() || K.t("phone.case_description", { caller: callerLabel(call), time: K.hhmm(call.started_at) });
-    var body = { type: "inquiry", channel: "phone", call_id: call.id, description: text };
+    var picked = document.querySelector('input[name="phone-pop-type"]:checked');
+    var body = { type: picked ? picked.value : "inquiry", channel: "phone", call_id: call.id, description: text };
     if (call.resident) body.resident_id = call.resident.id;
     caseBtn.disabled = true;
     K.api("POST", "/api/v1/cases", body).then(function (created) {
       call.case_id = created.id;
       call.status = "handled";
       handledBtn.disabled = true;
-      setDone(K.t("phone.case_link", { id: created.id }), created.id);
+      setDone(K.t("phone.case_link", { id: K.caseNumber(created.id) }), created.id);
       pop.dataset.caseId = String(created.id);
-      K.toast(K.t("phone.case_opened", { id: created.id }), "success");
+      K.toast(K.t("phone.case_opened", { id: K.caseNumber(created.id) }), "success");
       refreshMissed();
     }, function (err) {
       caseBtn.disabled = false;

@@ -87,6 +87,10 @@
     (services || []).forEach(function (s) {
       var el = document.querySelector('#waiting [data-service="' + s.letter + '"] [data-field="waiting"]');
       if (el) el.textContent = String(s.waiting);
+      var eta = document.querySelector('#waiting [data-service="' + s.letter + '"] [data-field="eta"]');
+      if (eta && s.estimated_wait_s !== undefined) {
+        eta.textContent = s.waiting ? K.t("eta", { n: Math.max(1, Math.round(s.estimated_wait_s / 60)) }) : "";
+      }
     });
   }
 

@@ -33,6 +33,14 @@
     document.addEventListener(name, function () { lastActivity = Date.now(); }, { passive: true });
   });
 
+  /** A deadline as people say it, in the site's time zone: 12月7日 02:27 / 7 Dec, 02:27. */
+  function localTime(iso) {
+    if (!iso) return "";
+    var tz = document.body.getAttribute("data-tz") || undefined;
+    return new Intl.DateTimeFormat(K.lang === "en" ? "en-GB" : "zh-CN", { timeZone: tz, month: K.lang === "en" ? "short" : "numeric",
+      day: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).format(new Date(iso));
+  }
+
   /* ---- filing ---- */
   var fileType = null;
   var category = null;
@@ -62,7 +70,7 @@
       var no = K.caseNumber(c.id);
       $("kc-case-no").textContent = K.t("kc.case_no", { no: no });
       $("kc-case-no").setAttribute("data-case-no", no);
-      $("kc-reply-by").textContent = K.t("kc.reply_by", { time: (c.due_at || "").slice(0, 16).replace("T", " ") });
+      $("kc-reply-by").textContent = K.t("kc.reply_by", { time: localTime(c.due_at) });
       var status = (c.print && c.print.status) || "queued";
       $("kc-print").textContent = K.t("kc." + status);
       $("kc-print").setAttribute("data-status", status);
@@ -74,11 +82,13 @@
   var target = null;
   var score = null;
   var stars = Array.prototype.slice.call(document.querySelectorAll(".kc-star"));
+  // one tap on a score sends the rating (with the comment typed before it, if any)
   stars.forEach(function (b) {
     b.addEventListener("click", function () {
+      if (sending) return;
       score = Number(b.dataset.score);
       radio(stars, b);
-      $("kc-rate-send").disabled = false;
+      sendRating();
     });
   });
   /** target: {ticket_id, number, counter} (the tablet) or {code, number} (a scanned ticket). */
@@ -86,7 +96,6 @@
     target = ticket;
     score = null;
     radio(stars, null);
-    $("kc-rate-send").disabled = true;
     $("kc-rate-comment").value = "";
     $("kc-rate-ticket").textContent = ticket.number ? K.t("kc.ticket", { number: ticket.number }) : K.t("kc.your_ticket");
     show("kc-rate");
@@ -110,22 +119,23 @@
     rateTicket({ code: code, number: numberOf(code) });
     return true;
   };
-  if ($("kc-rate-send")) $("kc-rate-send").addEventListener("click", function () {
+  var sending = false;
+  function sendRating() {
     if (!target || !score) return;
     var body = target.code ? { ticket_code: target.code } : { ticket_id: target.ticket_id, counter: target.counter };
     body.score = score;
     body.channel = tablet ? "tablet" : "kiosk";
     if ($("kc-rate-comment").value.trim()) body.comment = $("kc-rate-comment").value.trim();
-    $("kc-rate-send").disabled = true;
+    sending = true;
     K.api("POST", "/api/v1/surveys", body).then(function () {
       show("kc-thanks");
     }, function (err) {
+      radio(stars, null);
       if (err.code === "already_answered") { K.toast(K.t("kc.already_answered")); show(null); return; }
       if (K.strings["kc." + err.code]) { K.toast(K.t("kc." + err.code)); show(null); return; }
-      $("kc-rate-send").disabled = false;
       K.toastError(err);
-    });
-  });
+    }).then(function () { sending = false; });
+  }
 
   /* ---- the counter tablet: offer the rating when the counter finishes a ticket ---- */
   if (tablet) {
@@ -169,6 +179,8 @@
         group.appendChild(b);
       });
       row.appendChild(group);
+      row.appendChild(K.el("p", { class: "kc-q-ends", "aria-hidden": "true" }, [
+        K.el("span", { text: "1 · " + K.t("kc.scale_low") }), K.el("span", { text: K.t("kc.scale_high") + " · 5" })]));
       box.appendChild(row);
     });
     $("kc-quest-send").disabled = true;

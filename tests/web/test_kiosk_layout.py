@@ -1,0 +1,181 @@
+"""Every kiosk screen at every kiosk size, in both languages: home, ticket, the QR/ID
+greeting, ID number, "not in the directory", visitor registration (empty and with a
+missing field), a refused scan, filing a case and its receipt, choosing a ticket to rate,
+rating, the questionnaire, the network error and the error page. Each screen is reached
+the way a resident reaches it (taps, scans, a real finished ticket) and must fit: nothing
+clipped by the viewport or by its box, no hidden scroll content, no overlapping text.
+`KIOSK_SCREENSHOTS=DIR` keeps the pictures in DIR/kiosk-layout/."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.checkin.conftest import RESIDENTS_CSV, ZHANG_ID, with_check_char
+from tests.web.layout import LAYOUT_JS, SMALLEST_TEXT_JS
+
+pytestmark = pytest.mark.browser
+expect = pytest.importorskip("playwright.sync_api").expect
+
+SIZES = {
+    "1080x1920": {"width": 1080, "height": 1920},
+    "1920x1080": {"width": 1920, "height": 1080},
+    "1280x800": {"width": 1280, "height": 800},
+    "768x1366": {"width": 768, "height": 1366},
+}
+#: A valid ID number (check digit right) that is in nobody's record.
+STRANGER_ID = with_check_char("44030419900307001")
+#: The smallest text a kiosk screen may show in normal mode.
+MIN_KIOSK_TEXT_PX = 20
+
+
+class Screens:
+    """Looks at one screen after another on one page and keeps every problem found."""
+
+    def __init__(self, page, folder, prefix: str) -> None:
+        self.page = page
+        self.folder = folder
+        self.prefix = prefix
+        self.problems: list[str] = []
+
+    def check(self, screen: str, *roots: str) -> None:
+        page = self.page
+        page.evaluate("document.fonts.ready")
+        page.wait_for_timeout(60)  # the result screen's entry animation
+        roots_all = [".topbar", *roots]
+        found = page.evaluate(LAYOUT_JS, roots_all)
+        self.problems += [f"{self.prefix} {screen}: {p}" for p in found]
+        size, text = page.evaluate(SMALLEST_TEXT_JS, roots_all)
+        if size < MIN_KIOSK_TEXT_PX:
+            self.problems.append(f"{self.prefix} {screen}: text of {size}px: {text!r}")
+        page.screenshot(path=str(self.folder / f"{self.prefix}-{screen}.png"), animations="disabled")
+
+
+def tap(page, selector: str) -> None:
+    page.locator(selector).first.tap()
+
+
+def keys(page, text: str, pad: str = "#ci-id") -> None:
+    for ch in text:
+        tap(page, f'{pad} .ci-key[data-key="{ch}"]')
+
+
+@pytest.mark.parametrize("lang", ["zh_CN", "en"])
+@pytest.mark.parametrize("size", list(SIZES))
+def test_every_kiosk_screen_fits(open_page, kiosk, screenshot_dir, size, lang):
+    from kiosk.queue.rules import Action
+
+    kiosk.visits.import_residents(RESIDENTS_CSV)
+    folder = screenshot_dir / "kiosk-layout"
+    folder.mkdir(exist_ok=True)
+    page = open_page(SIZES[size], touch=True)
+    s = Screens(page, folder, f"{size}-{lang}")
+    page.goto(f"/kiosk?lang={lang}")
+    page.wait_for_selector('body[data-live="open"]', state="attached")
+    s.check("home", "#home")
+
+    tap(page, "#ci-id-open")
+    keys(page, ZHANG_ID[:9])
+    s.check("id", "#ci-id .ci-box")
+    keys(page, ZHANG_ID[9:])
+    tap(page, "#ci-id-submit")
+    expect(page.locator("#ci-greeting")).to_be_visible()
+    s.check("greeting", "#ci-greeting .ci-box")
+    tap(page, "#ci-greet-ok")
+
+    tap(page, "#ci-id-open")
+    keys(page, STRANGER_ID)
+    tap(page, "#ci-id-submit")
+    # answered alike whoever it was (no oracle): the greeting offers visitor registration
+    tap(page, "#ci-greet-visitor")
+    expect(page.locator("#ci-visitor")).to_be_visible()
+    expect(page.locator("#ci-v-id")).to_have_value(STRANGER_ID)
+    s.check("id-not-found", "#ci-visitor .ci-box")
+    page.keyboard.press("Escape")
+
+    tap(page, "#ci-visitor-open")
+    s.check("visitor", "#ci-visitor .ci-box")
+    tap(page, "#ci-v-phone")
+    s.check("visitor-digits", "#ci-visitor .ci-box")
+    tap(page, "#ci-v-unit")
+    s.check("visitor-unit", "#ci-visitor .ci-box")
+    tap(page, "#ci-v-name")
+    tap(page, "#ci-visitor-submit")
+    expect(page.locator("#ci-visitor-error")).not_to_be_empty()
+    s.check("visitor-missing", "#ci-visitor .ci-box")
+    page.keyboard.press("Escape")
+
+    # a scanner reads something that is not a card; the outcome comes back as the `qr.scanned` event
+    page.evaluate("Kiosk.api('POST', '/api/v1/scans', {payload: 'NOT-A-CARD-AT-ALL'})")
+    expect(page.locator("#ci-message")).to_be_visible()
+    s.check("scan-refused", "#ci-message .ci-box")
+    page.keyboard.press("Escape")
+
+    tap(page, "#kc-open-file")
+    tap(page, '.kc-opt[data-type="complaint"]')
+    tap(page, ".kc-cat")
+    s.check("case", "#kc-file")
+    tap(page, "#kc-file-send")
+    expect(page.locator("#kc-filed")).to_be_visible()
+    s.check("case-filed", "#kc-filed")
+    tap(page, "#kc-filed [data-kc-close]")
+
+    tap(page, '.tile[data-letter="A"]')
+    expect(page.locator("#r-number")).to_have_text(re.compile(r"^A\d{3}$"))
+    page.wait_for_function("() => document.getElementById('r-qr').naturalWidth > 0")
+    expect(page.locator("#r-print")).not_to_have_attribute("data-status", "")
+    s.check("ticket", "#result")
+    tap(page, "#r-done")
+
+    called = kiosk.queue.call_next("1", "reception1")
+    kiosk.queue.act(called["id"], Action.FINISH, actor="reception1")
+    tap(page, "#kc-open-rate")
+    expect(page.locator("#kc-pick")).to_be_visible()
+    s.check("rating-pick", "#kc-pick")
+    # the kiosk lists no tickets: the resident scans theirs (a keyboard-wedge scanner types it)
+    page.keyboard.type(kiosk.queue.get(called["id"])["reference"], delay=1)
+    page.keyboard.press("Enter")
+    expect(page.locator("#kc-rate")).to_be_visible()
+    s.check("rating", "#kc-rate")
+    page.keyboard.press("Escape")
+    page.evaluate("document.getElementById('kc-overlay').hidden = true")
+
+    page.context.set_offline(True)
+    tap(page, '.tile[data-letter="C"]')
+    expect(page.locator("#k-error")).to_be_visible()
+    s.check("network-error", "#k-error .k-error-box")
+    page.context.set_offline(False)
+
+    kiosk.config.survey.idle_prompt_s = 1
+    page.goto(f"/kiosk?lang={lang}")
+    expect(page.locator("#kc-quest")).to_be_visible(timeout=30_000)
+    s.check("survey", "#kc-quest")
+
+    page.goto(f"/kiosk/no-such-screen?lang={lang}")
+    s.check("error-page", ".error-wrap")
+
+    assert not s.problems, "\n".join(s.problems)
+
+
+@pytest.mark.parametrize("lang", ["zh_CN", "en"])
+def test_the_rating_tablet_fits_at_1280x800(open_page, kiosk, screenshot_dir, lang):
+    from kiosk.queue.rules import Action
+
+    folder = screenshot_dir / "kiosk-layout"
+    folder.mkdir(exist_ok=True)
+    page = open_page(SIZES["1280x800"], touch=True)
+    s = Screens(page, folder, f"tablet-1280x800-{lang}")
+    page.goto(f"/rate?counter=1&lang={lang}")
+    page.wait_for_selector('body[data-live="open"]', state="attached")
+    s.check("idle", ".rate")
+    t = kiosk.queue.issue("D").ticket
+    kiosk.queue.call_next("1", "reception1")
+    kiosk.queue.act(t["id"], Action.FINISH, actor="reception1")
+    expect(page.locator("#kc-rate")).to_be_visible()
+    s.check("rating", "#kc-rate")
+    tap(page, '.kc-star[data-score="5"]')  # one tap sends it
+    expect(page.locator("#kc-thanks")).to_be_visible()
+    s.check("thanks", "#kc-thanks")
+    assert kiosk.db.scalar("SELECT score FROM surveys") == 5
+    assert not s.problems, "\n".join(s.problems)
