@@ -1,25 +1,88 @@
-"""Helpers shared by the benchmarks (each is run as a script: `python bench/NAME.py`)."""
+"""Helpers shared by the benchmarks (each is run as a script: `python bench/NAME.py`).
+
+A benchmark's server is `tests/served.py: ServedKiosk` (a real `kiosk serve` with its own
+config in a throw-away folder), the same the schemathesis run uses."""
 
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
+import os
 import socket
+import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.peers import free_port
+from tests.served import ServedKiosk
+
+__all__ = ["Api", "ServedKiosk", "free_port", "pct", "proc_status", "process_cpu_s", "record_sse_arrivals",
+           "served_kiosk"]
+
+#: Every benchmark's client is the one local kiosk, so the request limits are off
+#: (tests/web/test_limits.py covers them).
+BENCH_TOML = "[limits]\nenabled = false\n"
+
+
+def served_kiosk(data_dir: Path, *, server_toml: str = "", extra_toml: str = "") -> ServedKiosk:
+    """A benchmark's `kiosk serve` (not started): the preview printer with its default wait."""
+    return ServedKiosk(data_dir, BENCH_TOML + extra_toml, server_toml=server_toml, printer_toml="")
+
+
+class Api:
+    """One keep-alive HTTP connection to the kiosk on 127.0.0.1; `retries` reconnects after a
+    dropped connection (a long soak outlives some)."""
+
+    def __init__(self, port: int, token: str | None = None, *, timeout: float = 30, retries: int = 0) -> None:
+        self.port, self.timeout, self.retries = port, timeout, retries
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+        self.headers = {"Content-Type": "application/json"}
+        if token:
+            self.headers["Authorization"] = f"Bearer {token}"
+
+    def request(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict | None]:
+        for attempt in range(self.retries + 1):
+            try:
+                self.conn.request(method, path, body=None if body is None else json.dumps(body),
+                                  headers=self.headers)
+                r = self.conn.getresponse()
+                data = r.read()
+                return r.status, (json.loads(data) if data else None)
+            except (OSError, http.client.HTTPException):
+                self.conn.close()
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
+                if attempt == self.retries:
+                    raise
+        raise AssertionError("unreachable")
+
+    def post(self, path: str, body: dict | None = None) -> tuple[int, dict | None]:
+        return self.request("POST", path, body or {})
+
+
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of process `pid` so far (Linux). Unlike latency, CPU per
+    ticket hardly moves when other work shares the machine: the figure to track."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def proc_status(pid: int, field: str) -> int:
+    """A number from /proc/PID/status (VmRSS in kB, Threads)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise KeyError(field)
 
 
 def pct(values: list[float], p: float) -> float:
     """The p-th percentile by nearest rank."""
     values = sorted(values)
     return values[max(0, min(len(values) - 1, int(round(p / 100 * (len(values) - 1)))))]
-
-
-def free_port() -> int:
-    """A loopback port where nothing listens yet."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def record_sse_arrivals(port: int, types: str, arrivals: dict, clock: Callable[[], float],

@@ -24,12 +24,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import http.client
 import json
 import os
 import random
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,22 +35,9 @@ import threading
 import time
 from pathlib import Path
 
-from benchlib import free_port, pct
+from benchlib import Api, pct, proc_status, process_cpu_s, served_kiosk
 
 CALLED = re.compile(rb"event: ticket\.called\ndata: \{\"id\":(\d+),")
-
-
-def process_cpu_s(pid: int) -> float:
-    """User + system CPU seconds of process `pid` so far (Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def proc_status(pid: int, field: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise KeyError(field)
 
 
 # -- the reader process -----------------------------------------------------------------------
@@ -104,20 +89,6 @@ async def _readers(port: int, streams: int, out: Path) -> None:
 
 
 # -- the driver -------------------------------------------------------------------------------
-class Api:
-    def __init__(self, port: int, token: str | None = None) -> None:
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        self.headers = {"Content-Type": "application/json"}
-        if token:
-            self.headers["Authorization"] = f"Bearer {token}"
-
-    def request(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict | None]:
-        self.conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=self.headers)
-        r = self.conn.getresponse()
-        data = r.read()
-        return r.status, (json.loads(data) if data else None)
-
-
 def drive(port: int, token: str, args: argparse.Namespace, stop_at: float) -> dict:
     issue_lat: list[float] = []
     board_lat: list[float] = []
@@ -176,27 +147,14 @@ def main() -> int:
         asyncio.run(_readers(int(args.reader[0]), args.streams, Path(args.reader[1])))
         return 0
 
-    root = Path(__file__).resolve().parent.parent
     load_before = os.getloadavg()[0]
-    kiosk_bin = str(Path(sys.executable).parent / "kiosk")
     with tempfile.TemporaryDirectory() as tmp:
-        port = free_port()
-        cfg = Path(tmp) / "kiosk.toml"
-        cfg.write_text(f'[database]\npath = "{tmp}/var/kiosk.db"\n[server]\nport = {port}\n'
-                       '[tts]\noutput = "off"\n[printer]\nbackend = "preview"\n[camera]\nsource = ""\n'
-                       '[limits]\nenabled = false\n')
-        env = {**os.environ, "KIOSK_CONFIG": str(cfg)}
-        token = subprocess.run([kiosk_bin, "token", "create", "--role", "receptionist"], env=env, check=True,
-                               capture_output=True, text=True).stdout.strip()
-        server = subprocess.Popen([kiosk_bin, "serve"], env=env, cwd=root, stderr=subprocess.DEVNULL)
+        served = served_kiosk(Path(tmp))
+        port, token = served.port, served.token("receptionist")
+        server = served.start().process
+        assert server is not None
         reader = None
         try:
-            for _ in range(100):
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                    break
-                except OSError:
-                    time.sleep(0.1)
             warm = Api(port)
             for n in range(200):
                 warm.request("POST", "/api/v1/tickets", {"service": "ABCDEF"[n % 6]})
@@ -225,8 +183,7 @@ def main() -> int:
         finally:
             if reader is not None and reader.poll() is None:
                 reader.kill()
-            server.terminate()
-            server.wait(10)
+            served.stop()
     fanout, complete = [], 0
     for ticket_id, sent in result["calls"].items():
         seen = arrivals.get(ticket_id, [])

@@ -19,43 +19,25 @@ by the processes), and the ticket issue latency under that load.
     .venv/bin/python bench/phone_follow.py [--phones 300] [--calls 120] [--rate 50] [--interval 1.0]
 
 Targets (issue 17): each call reaches its phone p99 <= 500 ms; ticket issue p99 <= 50 ms.
-`--threads` sizes waitress (one thread per open stream with the threaded transport).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import http.client
 import json
 import multiprocessing as mp
 import os
 import random
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-from benchlib import free_port, pct
+from benchlib import Api, pct, served_kiosk
 
 STREAM = "/api/v1/events?types=ticket.called,ticket.updated"
-
-
-class Api:
-    def __init__(self, port: int, token: str | None = None) -> None:
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        self.headers = {"Content-Type": "application/json"}
-        if token:
-            self.headers["Authorization"] = f"Bearer {token}"
-
-    def post(self, path: str, body: dict | None = None) -> tuple[int, dict | None]:
-        self.conn.request("POST", path, body=json.dumps(body or {}), headers=self.headers)
-        r = self.conn.getresponse()
-        data = r.read()
-        return r.status, (json.loads(data) if data else None)
 
 
 # -- the phones (own process) ---------------------------------------------------------------
@@ -202,34 +184,18 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=120, help="calls in all (two desks share them)")
     parser.add_argument("--rate", type=float, default=50.0, help="tickets/s the 8 kiosk clients offer together")
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between one desk's calls")
-    parser.add_argument("--threads", type=int, default=360, help="waitress threads (server.threads)")
     parser.add_argument("--baseline", type=float, default=15.0,
                         help="seconds of the same ticket issue load after the phones left (0: skip)")
     args = parser.parse_args()
     calls = min(args.calls, args.phones)
-    root = Path(__file__).resolve().parent.parent
-    kiosk_bin = str(Path(sys.executable).parent / "kiosk")
     with tempfile.TemporaryDirectory() as tmp:
-        port = free_port()
-        cfg = Path(tmp) / "kiosk.toml"
-        cfg.write_text(f'[database]\npath = "{tmp}/var/kiosk.db"\n[server]\nport = {port}\nthreads = {args.threads}\n'
-                       '[tts]\noutput = "off"\n[printer]\nbackend = "preview"\n[camera]\nsource = ""\n'
-                       '[phone]\nport = ""\n[site]\npublic_url = "http://127.0.0.1"\n[limits]\nenabled = false\n')
-        env = {**os.environ, "KIOSK_CONFIG": str(cfg)}
         # every phone here shares 127.0.0.1: lift the per-address stream cap above them
-        cfg.write_text(cfg.read_text().replace("[server]\n", f"[server]\nstreams_per_address = {args.phones + 50}\n",
-                                               1))
-        token = subprocess.run([kiosk_bin, "token", "create", "--role", "receptionist"], env=env, check=True,
-                               capture_output=True, text=True).stdout.strip()
-        server_log = open(Path(tmp) / "serve.log", "wb")  # noqa: SIM115 - closed with the directory
-        server = subprocess.Popen([kiosk_bin, "serve"], env=env, cwd=root, stderr=server_log)
+        served = served_kiosk(Path(tmp), server_toml=f"streams_per_address = {args.phones + 50}\n",
+                              extra_toml='[phone]\nport = ""\n[site]\npublic_url = "http://127.0.0.1"\n')
+        port, token = served.port, served.token("receptionist")
+        server = served.start().process
+        assert server is not None
         try:
-            for _ in range(100):
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                    break
-                except OSError:
-                    time.sleep(0.1)
             api = Api(port)
             caps = []
             for i in range(args.phones):  # the followed tickets, in services A-E (the kiosks issue F)
@@ -273,13 +239,12 @@ def main() -> int:
         finally:
             if server.poll() is not None:
                 print(f"kiosk serve exited with {server.returncode}:", file=sys.stderr)
-                sys.stderr.write((Path(tmp) / "serve.log").read_text(errors="replace")[-3000:])
-            server.terminate()
-            server.wait(10)
+                sys.stderr.write(served.log.read_text(errors="replace")[-3000:])
+            served.stop()
     lat = [arrivals[n] - t0 for n, t0 in sent.items() if n in arrivals]
     from_due = [d for d, _ in issued]
     answered = [a for _, a in issued]
-    print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}; waitress threads {args.threads}")
+    print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}")
     print(f"{args.phones} phones following tickets, 8 kiosk clients offering {args.rate:.0f} tickets/s, "
           f"2 desks calling every {args.interval:.2f} s each, {elapsed:.0f} s")
     if lat:

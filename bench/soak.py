@@ -23,53 +23,21 @@ issuing and reports the figures reached so far.
 from __future__ import annotations
 
 import argparse
-import http.client
-import json
 import os
 import random
 import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-from benchlib import free_port
-
-ROOT = Path(__file__).resolve().parent.parent
+from benchlib import Api, proc_status, served_kiosk
 
 
 def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-class Api:
-    def __init__(self, port: int, token: str | None = None) -> None:
-        self.port = port
-        self.headers = {"Content-Type": "application/json"}
-        if token:
-            self.headers["Authorization"] = f"Bearer {token}"
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-
-    def call(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict | None]:
-        for attempt in range(3):
-            try:
-                self.conn.request(method, path, body=None if body is None else json.dumps(body),
-                                  headers=self.headers)
-                r = self.conn.getresponse()
-                data = r.read()
-                return r.status, (json.loads(data) if data else None)
-            except (OSError, http.client.HTTPException):
-                self.conn.close()
-                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
+    return proc_status(pid, "VmRSS") / 1024
 
 
 class Load:
@@ -100,15 +68,15 @@ class Load:
             return self.issued
 
     def kiosk(self, i: int) -> None:
-        kiosk, desk = Api(self.port), Api(self.port, self.token)
+        kiosk, desk = Api(self.port, timeout=60, retries=2), Api(self.port, self.token, timeout=60, retries=2)
         rng = random.Random(i)
         while (n := self._next()) is not None:
-            status, body = kiosk.call("POST", "/api/v1/tickets", {"service": "ABCDEF"[n % 6]})
+            status, body = kiosk.request("POST", "/api/v1/tickets", {"service": "ABCDEF"[n % 6]})
             if status != 201:
                 self._fail(f"issue {status}")
                 continue
             if n % self.checkin_every == 0:
-                status, _ = kiosk.call("POST", "/api/v1/checkins", {"method": "manual", "visitor": {
+                status, _ = kiosk.request("POST", "/api/v1/checkins", {"method": "manual", "visitor": {
                     "name": f"Visitor {n}", "phone": f"139{n % 100_000_000:08d}", "unit": f"{n % 30}-{n % 6}01",
                     "purpose": "soak"}})
                 if status == 201:
@@ -116,7 +84,7 @@ class Load:
                         self.checkins += 1
                 else:
                     self._fail(f"checkin {status}")
-            status, _ = desk.call("POST", f"/api/v1/counters/{1 + n % 2}/call-next")
+            status, _ = desk.request("POST", f"/api/v1/counters/{1 + n % 2}/call-next")
             if status in (200, 204):
                 with self.lock:
                     self.calls += status == 200
@@ -124,7 +92,7 @@ class Load:
                 self._fail(f"call-next {status}")
             if rng.random() < 0.05:
                 for path in ("/api/v1/board", "/api/v1/services", f"/api/v1/tickets/{body['id']}"):
-                    status, _ = kiosk.call("GET", path)
+                    status, _ = kiosk.request("GET", path)
                     if status != 200:
                         self._fail(f"GET {path.split('/')[3]} {status}")
 
@@ -167,31 +135,17 @@ def main() -> int:
     # also when started in the background, where a shell leaves SIGINT ignored
     signal.signal(signal.SIGINT, signal.default_int_handler)
     warmup = args.warmup if args.warmup is not None else args.tickets // 10
-    kiosk_bin = str(Path(sys.executable).parent / "kiosk")
     tmp_holder = None if args.keep else tempfile.TemporaryDirectory()
     tmp = Path(args.keep or tmp_holder.name)  # type: ignore[union-attr]
-    tmp.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    cfg = tmp / "kiosk.toml"
-    cfg.write_text(f'[database]\npath = "{tmp}/var/kiosk.db"\n[server]\nport = {port}\n'
-                   '[tts]\noutput = "off"\n[printer]\nbackend = "preview"\n[camera]\nsource = ""\n'
-                       '[limits]\nenabled = false\n')
-    env = {**os.environ, "KIOSK_CONFIG": str(cfg)}
+    served = served_kiosk(tmp)
     if args.trace:
-        env["KIOSK_TRACEMALLOC"] = str(tmp / "tracemalloc")
-    token = subprocess.run([kiosk_bin, "token", "create", "--role", "receptionist"], env=env, check=True,
-                           capture_output=True, text=True).stdout.strip()
-    log = (tmp / "serve.log").open("wb")
-    server = subprocess.Popen([kiosk_bin, "serve"], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        served.env["KIOSK_TRACEMALLOC"] = str(tmp / "tracemalloc")
+    port, token = served.port, served.token("receptionist")
+    server = served.start().process
+    assert server is not None
     samples: list[tuple[float, int, float]] = []
     marks: dict[str, tuple[float, int, float]] = {}
     try:
-        for _ in range(300):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
         load = Load(port, token, args.tickets, args.checkin_every)
         start = time.monotonic()
         sampler_stop = threading.Event()
@@ -240,9 +194,7 @@ def main() -> int:
         time.sleep(args.idle_s)
         marks["idle"] = sample()
     finally:
-        server.terminate()
-        server.wait(30)
-        log.close()
+        served.stop()
     warm, end, idle = marks["warmup"], marks["end"], marks["idle"]
     growth = end[2] - warm[2]
     print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}; "

@@ -22,41 +22,16 @@ call-next -> display event p99 <= 50 ms.
 from __future__ import annotations
 
 import argparse
-import http.client
-import json
 import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-from benchlib import free_port, pct, record_sse_arrivals
-
-
-class Api:
-    def __init__(self, port: int, token: str | None = None) -> None:
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        self.headers = {"Content-Type": "application/json"}
-        if token:
-            self.headers["Authorization"] = f"Bearer {token}"
-
-    def post(self, path: str, body: dict | None = None) -> tuple[int, dict | None]:
-        self.conn.request("POST", path, body=json.dumps(body or {}), headers=self.headers)
-        r = self.conn.getresponse()
-        data = r.read()
-        return r.status, (json.loads(data) if data else None)
-
-
-def process_cpu_s(pid: int) -> float:
-    """User + system CPU seconds of process `pid` so far (Linux). Unlike latency, CPU per
-    ticket hardly moves when other work shares the machine: the figure to track."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+from benchlib import Api, pct, process_cpu_s, record_sse_arrivals, served_kiosk
 
 
 def issue_run(port: int, clients: int, total: int) -> dict:
@@ -155,25 +130,12 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--rate", type=float, default=300.0, help="tickets/s offered in the paced run")
     args = parser.parse_args()
-    root = Path(__file__).resolve().parent.parent
-    kiosk_bin = str(Path(sys.executable).parent / "kiosk")
     with tempfile.TemporaryDirectory() as tmp:
-        port = free_port()
-        cfg = Path(tmp) / "kiosk.toml"
-        cfg.write_text(f'[database]\npath = "{tmp}/var/kiosk.db"\n[server]\nport = {port}\n'
-                       '[tts]\noutput = "off"\n[printer]\nbackend = "preview"\n[camera]\nsource = ""\n'
-                       '[limits]\nenabled = false\n')
-        env = {**os.environ, "KIOSK_CONFIG": str(cfg)}
-        token = subprocess.run([kiosk_bin, "token", "create", "--role", "receptionist"], env=env, check=True,
-                               capture_output=True, text=True).stdout.strip()
-        server = subprocess.Popen([kiosk_bin, "serve"], env=env, cwd=root, stderr=subprocess.DEVNULL)
+        served = served_kiosk(Path(tmp))
+        port, token = served.port, served.token("receptionist")
+        server = served.start().process
+        assert server is not None
         try:
-            for _ in range(100):
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                    break
-                except OSError:
-                    time.sleep(0.1)
             issue_run(port, 1, 50)  # warm up
             results = []
             for clients, total in ((1, args.issues // 4), (8, args.issues)):
@@ -183,8 +145,7 @@ def main() -> int:
             paced = paced_run(port, 8, args.rate, args.issues)
             sse = sse_run(port, token, args.calls)
         finally:
-            server.terminate()
-            server.wait(10)
+            served.stop()
     print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}")
     for r in results:
         print(f"ticket issue, {r['clients']} client(s): {r['tickets']} tickets, p50 {r['p50_ms']:.1f} ms, "

@@ -22,22 +22,23 @@ class ServedKiosk:
     """`kiosk serve` with its own config under `data_dir`; `token(role)` mints a bearer
     token through the CLI (`kiosk token create`), as an operator would."""
 
-    def __init__(self, data_dir: Path, extra_toml: str = "") -> None:
+    def __init__(self, data_dir: Path, extra_toml: str = "", *, server_toml: str = "",
+                 printer_toml: str = "wait_s = 0.5\n") -> None:
         self.data_dir = data_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         data_dir.mkdir(parents=True, exist_ok=True)
         self.config = data_dir / "kiosk.toml"
         self.config.write_text(
-            f'[database]\npath = "{data_dir}/var/kiosk.db"\n[server]\nport = {self.port}\n'
-            '[tts]\noutput = "off"\n[printer]\nbackend = "preview"\nwait_s = 0.5\n[camera]\nsource = ""\n'
+            f'[database]\npath = "{data_dir}/var/kiosk.db"\n[server]\nport = {self.port}\n{server_toml}'
+            f'[printer]\nbackend = "preview"\n{printer_toml}[tts]\noutput = "off"\n[camera]\nsource = ""\n'
             + extra_toml)
         self.env = {**os.environ, "KIOSK_CONFIG": str(self.config)}
         self.log = data_dir / "serve.log"
         self.process: subprocess.Popen | None = None
 
     def token(self, role: str) -> str:
-        return subprocess.run([KIOSK, "token", "create", "--role", role, "--name", f"fuzz-{role}"], env=self.env,
+        return subprocess.run([KIOSK, "token", "create", "--role", role, "--name", f"served-{role}"], env=self.env,
                               check=True, capture_output=True, text=True).stdout.strip()
 
     def start(self, timeout_s: float = 30.0) -> ServedKiosk:

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 import click
 
 from kiosk.cli.common import config_option, runtime
+
+if TYPE_CHECKING:
+    from kiosk.services.auth import AuthService
 
 
 @click.group()
@@ -40,15 +46,7 @@ def user_add(config_path: str | None, username: str, role: str, display_name: st
               help="At least 8 characters (prompted when not given).")
 def user_passwd(config_path: str | None, username: str, password: str) -> None:
     """Set a new password; every open session of the user ends."""
-    from kiosk.errors import DomainError
-
-    k = runtime(config_path)
-    try:
-        k.auth.change_password(username, password)
-    except DomainError as exc:
-        raise click.ClickException(exc.message) from None
-    finally:
-        k.stop()
+    _change(config_path, lambda auth: auth.change_password(username, password))
     click.echo(f"password of {username} changed; their sessions ended", err=True)
 
 
@@ -57,7 +55,7 @@ def user_passwd(config_path: str | None, username: str, password: str) -> None:
 @click.argument("username")
 def user_disable(config_path: str | None, username: str) -> None:
     """Disable an account: it cannot sign in, and every open session of it ends."""
-    _set_active(config_path, username, False)
+    _change(config_path, lambda auth: auth.set_active(username, False))
     click.echo(f"user {username} disabled; their sessions ended", err=True)
 
 
@@ -66,16 +64,17 @@ def user_disable(config_path: str | None, username: str) -> None:
 @click.argument("username")
 def user_enable(config_path: str | None, username: str) -> None:
     """Enable a disabled account again."""
-    _set_active(config_path, username, True)
+    _change(config_path, lambda auth: auth.set_active(username, True))
     click.echo(f"user {username} enabled", err=True)
 
 
-def _set_active(config_path: str | None, username: str, active: bool) -> None:
+def _change(config_path: str | None, change: Callable[[AuthService], None]) -> None:
+    """Apply one account change; a refused one (unknown user, short password) is a CLI error."""
     from kiosk.errors import DomainError
 
     k = runtime(config_path)
     try:
-        k.auth.set_active(username, active)
+        change(k.auth)
     except DomainError as exc:
         raise click.ClickException(exc.message) from None
     finally:

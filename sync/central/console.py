@@ -227,22 +227,30 @@ def _export_name(ext: str) -> str:
     return f"central-{who}-{day_from}-{day_to}.{ext}"
 
 
-@bp.get("/export.csv")
-def export_csv() -> Response:
+#: Each export format: how the report becomes a file, and its media type.
+_EXPORTS: dict[str, tuple[Callable[[Any], str | bytes], str]] = {
+    "csv": (to_csv, "text/csv"),
+    "xlsx": (to_xlsx, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")}
+
+
+def _export(ext: str) -> Response:
+    """The dashboard's report as a file (cells neutralised by kiosk/cells.py), audited."""
+    render, mimetype = _EXPORTS[ext]
     report = _report(request.args.get("site") or None)
     user = current_user()
-    store().audit(user["name"] if user else "-", "export.csv", request.args.get("site") or "all", report.period)
-    return Response(to_csv(report), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{_export_name("csv")}"'})
+    store().audit(user["name"] if user else "-", f"export.{ext}", request.args.get("site") or "all", report.period)
+    return Response(render(report), mimetype=mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="{_export_name(ext)}"'})
+
+
+@bp.get("/export.csv")
+def export_csv() -> Response:
+    return _export("csv")
 
 
 @bp.get("/export.xlsx")
 def export_xlsx() -> Response:
-    report = _report(request.args.get("site") or None)
-    user = current_user()
-    store().audit(user["name"] if user else "-", "export.xlsx", request.args.get("site") or "all", report.period)
-    return Response(to_xlsx(report), mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f'attachment; filename="{_export_name("xlsx")}"'})
+    return _export("xlsx")
 
 
 @bp.get("/api/v1/dashboard")
