@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import qrcode
 from escpos.constants import QR_ECLEVEL_M
@@ -250,7 +250,7 @@ def _qr_version(payload: str) -> int:
 
 
 @lru_cache(maxsize=256)
-def _version_of(segments: tuple[tuple[int, int], ...]) -> int:
+def _version_of(segments: tuple[tuple[Literal[1, 2, 4], int], ...]) -> int:
     """The version for data split into these (mode, length) segments, as `QRCode.add_data`
     splits it. Fitting builds the whole bit stream in Python, about 1 ms; every phone link
     (a random capability) has the same segments, so it is fitted once."""
