@@ -1,6 +1,6 @@
 """A real `kiosk serve` process stops cleanly on SIGTERM: open event streams end, a request
-in flight gets its answer, the process exits with status 0 (0.4–0.5 s here on a quiet
-host; the target is 2 s), and a new process binds the same port at once."""
+in flight gets its answer, the process exits with status 0 within 2 s, and a new process
+binds the same port at once."""
 
 from __future__ import annotations
 
@@ -18,10 +18,10 @@ from tests.deploy.conftest import REPO
 from tests.peers import TcpPrinterStub, free_port
 
 GUARD_S = 30
-#: The exit is timed against this, not the 2 s target: the suite shares its host with other
-#: work, and a loaded host stretches the interpreter's exit. Waiting for a stream's next
-#: keep-alive or for the printer (what took ~10 s before) still fails it.
-EXIT_BOUND_S = 5.0
+#: The issue's target. Of the 0.5-0.9 s this takes at load 10, the server stops in ~0.15 s
+#: and the rest is the print worker waiting for the slow printer's answer to the job in
+#: flight (so the job is not printed twice after a restart) and the interpreter's exit.
+EXIT_BOUND_S = 2.0
 
 
 def start(config) -> subprocess.Popen:
