@@ -47,7 +47,9 @@ DAY0 = date(2026, 11, 1)
 
 
 def records_for(site: str, start: int, n: int, days: int = 30) -> list[dict]:
-    """n records of a site: tickets (two versions), cases (three) and ratings, spread over `days`."""
+    """n records of a site: tickets (two versions; waits to the second, so the dashboard's
+    wait histogram has about as many rows as tickets), cases (three) and ratings, spread
+    over `days`."""
     out = []
     i = start
     while len(out) < n:
@@ -57,7 +59,7 @@ def records_for(site: str, start: int, n: int, days: int = 30) -> list[dict]:
         if kind_pick < 7:
             local, version = divmod(i, 2)
             issued = f"{d}T09:{i % 60:02d}:00+08:00"
-            called = f"{d}T10:{i % 60:02d}:00+08:00"
+            called = f"{d}T{10 + i % 2}:{i * 13 % 60:02d}:{i * 31 % 60:02d}+08:00"  # waits of 1 s to 3 h
             data = {"id": local, "number": f"A{local % 999:03d}", "service": "A", "origin_service": "A", "day": d,
                     "status": "done" if version else "waiting", "counter": "1", "recalls": 0,
                     "resident_id": None, "visit_id": None, "version": version + 1, "priority": False,
