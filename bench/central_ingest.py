@@ -86,6 +86,10 @@ def records_for(site: str, start: int, n: int, days: int = 30) -> list[dict]:
     return out
 
 
+def load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def client_process(url: str, sites: list[str], secret: str, batches: int, batch_size: int, go: float) -> None:
     def one_site(site: str) -> None:
         with httpx.Client(timeout=120) as client:
@@ -160,7 +164,8 @@ def main() -> None:
         stored = store.record_count()
         print(f"ingest: {args.sites} sites x {args.batches} batches x {args.batch_size} records, "
               f"{args.procs} client processes, receiver threads {args.threads}")
-        print(f"  stored {stored:,} of {expected:,} in {elapsed:.1f} s = {stored / elapsed:,.0f} records/s")
+        print(f"  stored {stored:,} of {expected:,} in {elapsed:.1f} s = {stored / elapsed:,.0f} records/s "
+              f"(load average {load()})")
 
         # the dashboard over --seed records
         t0 = time.time()
@@ -209,7 +214,7 @@ def main() -> None:
         k = r.json()["kpis"]
         print(f"dashboard over {total:,} records (7 days, {args.sites} sites; {k['tickets']:,} tickets, "
               f"{k['open_cases']:,} open cases): median {pct(times, 50):.0f} ms, p95 {pct(times, 95):.0f} ms "
-              f"({args.runs} runs)")
+              f"({args.runs} runs; load average {load()})")
         store.close()
         print(f"measured {datetime.now().isoformat(timespec='seconds')} while other work shared the host")
     finally:

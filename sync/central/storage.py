@@ -125,7 +125,8 @@ def facts(kind: str, data: dict[str, Any]) -> tuple[Any, ...]:
 
 @dataclass
 class Aggregates:
-    """What the console's figures are made of (sync.central.figures), summed in SQL.
+    """What the console's figures are made of (sync.central.figures), summed in SQL from the
+    counters kept at ingest (sync.central.rollup).
     daily: day -> (tickets, no-shows, waits counted, sum of waits in s); p90_s: day ->
     nearest-rank 90th percentile wait in s, "" for the whole period; open_cases: site ->
     n; cases: (site, type) -> (n, breaches); categories: (day, category) -> n; ratings:
