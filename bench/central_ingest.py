@@ -47,7 +47,9 @@ DAY0 = date(2026, 11, 1)
 
 
 def records_for(site: str, start: int, n: int, days: int = 30) -> list[dict]:
-    """n records of a site: tickets (two versions), cases (three) and ratings, spread over `days`."""
+    """n records of a site: tickets (two versions; waits to the second, so the dashboard's
+    wait histogram has about as many rows as tickets), cases (three) and ratings, spread
+    over `days`."""
     out = []
     i = start
     while len(out) < n:
@@ -57,7 +59,7 @@ def records_for(site: str, start: int, n: int, days: int = 30) -> list[dict]:
         if kind_pick < 7:
             local, version = divmod(i, 2)
             issued = f"{d}T09:{i % 60:02d}:00+08:00"
-            called = f"{d}T10:{i % 60:02d}:00+08:00"
+            called = f"{d}T{10 + i % 2}:{i * 13 % 60:02d}:{i * 31 % 60:02d}+08:00"  # waits of 1 s to 3 h
             data = {"id": local, "number": f"A{local % 999:03d}", "service": "A", "origin_service": "A", "day": d,
                     "status": "done" if version else "waiting", "counter": "1", "recalls": 0,
                     "resident_id": None, "visit_id": None, "version": version + 1, "priority": False,
@@ -82,6 +84,10 @@ def records_for(site: str, start: int, n: int, days: int = 30) -> list[dict]:
                         "occurred_at": data["created_at"], "data": data})
         i += 1
     return out
+
+
+def load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def client_process(url: str, sites: list[str], secret: str, batches: int, batch_size: int, go: float) -> None:
@@ -158,7 +164,8 @@ def main() -> None:
         stored = store.record_count()
         print(f"ingest: {args.sites} sites x {args.batches} batches x {args.batch_size} records, "
               f"{args.procs} client processes, receiver threads {args.threads}")
-        print(f"  stored {stored:,} of {expected:,} in {elapsed:.1f} s = {stored / elapsed:,.0f} records/s")
+        print(f"  stored {stored:,} of {expected:,} in {elapsed:.1f} s = {stored / elapsed:,.0f} records/s "
+              f"(load average {load()})")
 
         # the dashboard over --seed records
         t0 = time.time()
@@ -207,7 +214,7 @@ def main() -> None:
         k = r.json()["kpis"]
         print(f"dashboard over {total:,} records (7 days, {args.sites} sites; {k['tickets']:,} tickets, "
               f"{k['open_cases']:,} open cases): median {pct(times, 50):.0f} ms, p95 {pct(times, 95):.0f} ms "
-              f"({args.runs} runs)")
+              f"({args.runs} runs; load average {load()})")
         store.close()
         print(f"measured {datetime.now().isoformat(timespec='seconds')} while other work shared the host")
     finally:

@@ -33,6 +33,7 @@ from werkzeug.exceptions import HTTPException
 
 from sync import protocol
 from sync.central.storage import CentralStore, open_store
+from sync.central.throttle import LoginThrottle
 
 
 class _Utf8Json(DefaultJSONProvider):
@@ -112,6 +113,7 @@ def create_app(db: str | CentralStore, *, secrets: Mapping[str, str] | None = No
     faults = Faults(fail_every, delay_s)
     app.extensions["kiosk_central"] = store
     app.extensions["kiosk_central_faults"] = faults
+    app.extensions["kiosk_central_throttle"] = LoginThrottle()
 
     def authenticate(site_id: str, body: bytes) -> None:
         if not SITE_ID.fullmatch(site_id):

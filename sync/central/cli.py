@@ -5,6 +5,7 @@
     kiosk-central site list | site remove SITE_ID
     kiosk-central residents import FILE.csv [--replace]
     kiosk-central residents remove ID...
+    kiosk-central copy-store --from FILE --to postgresql://…   (SQLite central -> PostgreSQL)
 
 The database is --db, else $KIOSK_CENTRAL_DB, else central.db in the kiosk config's
 data directory. Site secrets come from the database (`site add`), from
@@ -277,3 +278,20 @@ def residents_remove(config_path, db_path, ids) -> None:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+@main.command("copy-store")
+@click.option("--from", "source", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="The SQLite central store (central.db).")
+@click.option("--to", "target", required=True, help="An empty PostgreSQL database: postgresql://…")
+def copy_store_cmd(source, target) -> None:
+    """Copy an SQLite central store into PostgreSQL: everything into an empty database in one
+    transaction; run again, it adds only what the file gained since."""
+    from sync.central.copy import CopyError, copy_store
+
+    try:
+        result = copy_store(source, target, log=lambda line: click.echo(line, err=True))
+    except CopyError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{result.mode} copy into {describe(target)}: "
+               + ", ".join(f"{k} {v:,}" for k, v in sorted(result.rows.items())))

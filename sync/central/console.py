@@ -10,7 +10,9 @@ login form uses a double-submit cookie since no session exists yet.
 Roles: `office_manager` (everything, the directory's changes included) and `auditor`
 (reads every page and export and the audit log, changes nothing). Everything but the
 signed site endpoints, the login page and `/healthz` from the box itself needs a login:
-pages redirect to /login, the JSON API answers 401 `login_required`.
+pages redirect to /login, the JSON API answers 401 `login_required`. Wrong passwords lock
+a name (and an address) out for a while (sync.central.throttle): the login page answers
+429 with `Retry-After` and says how long to wait.
 """
 
 from __future__ import annotations
@@ -30,10 +32,12 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from kiosk.errors import TooMany
 from kiosk.reports.render import fragment, to_csv, to_xlsx
 from sync.central import figures
 from sync.central.directory import Entry, id_hash, read_csv, valid_id_number
 from sync.central.storage import CentralStore
+from sync.central.throttle import LoginThrottle
 
 COOKIE = "kc_session"
 LOGIN_CSRF_COOKIE = "kc_login_csrf"
@@ -147,12 +151,25 @@ def login_post() -> ResponseReturnValue:
                                error=_("The form expired. Please try again."), next=""), 400
     name = request.form.get("username", "").strip()
     password = request.form.get("password", "")
+    address = request.remote_addr or ""
+    now = _now().timestamp()
     user = store().user(name) if name else None
     ok = check_password_hash(user["password_hash"] if user else DUMMY_HASH, password)  # same time for unknown names
+    throttle: LoginThrottle = current_app.extensions["kiosk_central_throttle"]
+    try:
+        throttle.check(name, address, now)
+    except TooMany as exc:
+        store().audit(name or "-", "login.locked", f"user:{name}", address)
+        page = render_template("central/login.html", login_csrf=cookie, next=request.form.get("next", ""),
+                               error=_("Too many wrong passwords. Try again in %(seconds)s seconds.",
+                                       seconds=exc.retry_after))
+        return page, 429, {"Retry-After": str(exc.retry_after)}
     if not user or not ok or not int(user["active"]):
-        store().audit(name or "-", "login.failed", f"user:{name}", request.remote_addr or "")
+        throttle.failed(name, address, now)
+        store().audit(name or "-", "login.failed", f"user:{name}", address)
         return render_template("central/login.html", login_csrf=cookie, error=_("Wrong user name or password."),
                                next=request.form.get("next", "")), 401
+    throttle.succeeded(name)
     token = secrets.token_urlsafe(32)
     store().create_session(_sid_hash(token), user["name"], secrets.token_urlsafe(24), time.time())
     store().audit(user["name"], "login", f"user:{user['name']}", request.remote_addr or "")

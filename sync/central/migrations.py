@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sync.central.rollup import MIGRATION_POSTGRES, MIGRATION_SQLITE
+
 
 @dataclass(frozen=True)
 class Migration:
@@ -128,10 +130,12 @@ _FACTS_SQLITE = (
 )
 _FACTS_POSTGRES = tuple(s.replace(" REAL", " DOUBLE PRECISION") for s in _FACTS_SQLITE)
 
+# 4: the dashboard's counters kept at ingest (sync.central.rollup), filled from `latest`.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "base", _BASE_SQLITE, _BASE_POSTGRES),
     Migration(2, "entities, latest state, tombstones, console users and audit",
               _ENTITY_SQLITE + _CONSOLE_COMMON + _AUDIT_SQLITE,
               _ENTITY_POSTGRES + _CONSOLE_COMMON + _AUDIT_POSTGRES, backfill="entities"),
     Migration(3, "facts of the newest versions for the console", _FACTS_SQLITE, _FACTS_POSTGRES, backfill="facts"),
+    Migration(4, "dashboard counters per site and day", MIGRATION_SQLITE, MIGRATION_POSTGRES, backfill="rollup"),
 )

@@ -19,6 +19,7 @@ from sync.central.storage import Row, SqlStore, run_migrations
 
 _MIGRATION_LOCK = 7_341_001  # advisory lock ids: one process migrates at a time
 _DIRECTORY_LOCK = 7_341_002
+_SITE_LOCK = 7_341_003  # with the site id's hash: one batch of a site at a time
 
 
 def _pg(sql: str) -> str:
@@ -99,12 +100,8 @@ class PostgresStore(SqlStore):
             cur.execute("TRUNCATE staging")
         return [r for r in rows if r.key in new_keys]
 
-    def _ticket_waits_p90(self, day_from: str, day_to: str, site_id: str | None) -> dict[str, float]:
-        where, params = self._where("ticket", site_id)
-        rows = self._read("SELECT day, percentile_disc(0.9) WITHIN GROUP (ORDER BY wait_s) AS p FROM latest "
-                          f"WHERE {where} AND day >= ? AND day <= ? AND wait_s IS NOT NULL GROUP BY ROLLUP (day)",
-                          [*params, day_from, day_to])
-        return {r["day"] or "": float(r["p"]) for r in rows if r["p"] is not None}
+    def _lock_site(self, tx: Any, site_id: str) -> None:
+        tx.run(f"SELECT pg_advisory_xact_lock({_SITE_LOCK}, hashtext(?))", (site_id,))
 
     def close(self) -> None:
         self.pool.close()

@@ -20,7 +20,6 @@ itself is stored (its key, like any other, once), so resending it changes nothin
 from __future__ import annotations
 
 import json
-import math
 import re
 import secrets as secrets_mod
 from collections import Counter
@@ -30,7 +29,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
+from sync.central import rollup
 from sync.central.directory import Entry
+from sync.central.rollup import Deltas, State, nearest_rank
 
 ROLES = ("office_manager", "auditor")
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -124,7 +125,8 @@ def facts(kind: str, data: dict[str, Any]) -> tuple[Any, ...]:
 
 @dataclass
 class Aggregates:
-    """What the console's figures are made of (sync.central.figures), summed in SQL.
+    """What the console's figures are made of (sync.central.figures), summed in SQL from the
+    counters kept at ingest (sync.central.rollup).
     daily: day -> (tickets, no-shows, waits counted, sum of waits in s); p90_s: day ->
     nearest-rank 90th percentile wait in s, "" for the whole period; open_cases: site ->
     n; cases: (site, type) -> (n, breaches); categories: (day, category) -> n; ratings:
@@ -135,13 +137,6 @@ class Aggregates:
     cases: dict[tuple[str, str], tuple[int, int]]
     categories: dict[tuple[str, str], int]
     ratings: dict[str, tuple[int, int, int]]
-
-
-def nearest_rank_p90(values: Sequence[float]) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(0.9 * len(ordered)) - 1)]
 
 
 class Tx(Protocol):
@@ -267,6 +262,7 @@ class SqlStore:
         at = at or utc_now()
         rows = [to_row(site_id, r) for r in records]
         with self._tx() as tx:
+            self._lock_site(tx, site_id)
             tombstones = self._tombstones_for(tx, site_id, rows)
             upserts, deletes = plan_batch(rows, tombstones)
             kept = {r.key for r in upserts}
@@ -275,8 +271,10 @@ class SqlStore:
             new_rows = self._insert_records(tx, stored, batch_id, at) if stored else []
             new_upserts = [r for r in new_rows if r.op != "delete"]
             new_deletes = [r for r in new_rows if r.op == "delete"]
-            if new_upserts:
-                self._update_latest(tx, new_upserts)
+            newest = self._newest(new_upserts)
+            self._roll_up(tx, site_id, newest, new_deletes)
+            if newest:
+                self._update_latest(tx, newest)
             held: Counter[str] = Counter(r.kind for r in new_upserts + new_deletes)
             for d in new_deletes:
                 held[d.kind] -= self._apply_delete(tx, d, at)
@@ -300,19 +298,61 @@ class SqlStore:
                 (site_id, new, len(rows) - new - len(dropped), len(rejected), at, backlog, agent))
         return new
 
+    def _lock_site(self, tx: Tx, site_id: str) -> None:
+        """Serialise the batches of one site (the dashboard counters read, then add)."""
+
+    def _by_kind(self, tx: Tx, columns: str, table: str, site_id: str,
+                 entities: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
+        """Rows of `table` (keyed site, kind, local_id) for `entities`, one query per kind."""
+        ids: dict[str, set[str]] = {}
+        for kind, local_id in entities:
+            ids.setdefault(kind, set()).add(local_id)
+        out: list[dict[str, Any]] = []
+        for kind, wanted in sorted(ids.items()):
+            for chunk in iter_chunks(sorted(wanted), 5000):
+                out += tx.rows(f"SELECT kind, local_id, {columns} FROM {table} WHERE site_id = ? AND kind = ? "
+                               "AND local_id IN (" + ",".join("?" * len(chunk)) + ")", (site_id, kind, *chunk))
+        return out
+
     def _tombstones_for(self, tx: Tx, site_id: str, rows: Sequence[Row]) -> dict[tuple[str, str], int]:
-        ids = sorted({r.local_id for r in rows})
-        if not ids:
-            return {}
-        found = tx.rows("SELECT kind, local_id, version FROM tombstones WHERE site_id = ? AND local_id IN "
-                        "(" + ",".join("?" * len(ids)) + ")", (site_id, *ids))
+        found = self._by_kind(tx, "version", "tombstones", site_id, {r.entity for r in rows})
         return {(t["kind"], t["local_id"]): int(t["version"]) for t in found}
 
-    def _update_latest(self, tx: Tx, rows: list[Row]) -> None:
+    @staticmethod
+    def _newest(rows: list[Row]) -> dict[tuple[str, str], tuple[Row, tuple[Any, ...]]]:
+        """The highest version of each entity among `rows`, with its facts."""
         newest: dict[tuple[str, str], Row] = {}
         for r in rows:
             if r.entity not in newest or newest[r.entity].version < r.version:
                 newest[r.entity] = r
+        return {e: (r, facts(r.kind, r.obj or json.loads(r.data))) for e, r in newest.items()}
+
+    def _roll_up(self, tx: Tx, site_id: str, newest: dict[tuple[str, str], tuple[Row, tuple[Any, ...]]],
+                 deletes: list[Row]) -> None:
+        """Move the dashboard counters (sync.central.rollup) from each touched entity's
+        stored newest version to what it is after this batch."""
+        touched = set(newest) | {d.entity for d in deletes}
+        if not touched:
+            return
+        before: dict[tuple[str, str], tuple[int, State]] = {
+            (r["kind"], r["local_id"]): (int(r["version"]), State.of(site_id, r["kind"], r["day"],
+                                                                     [r[c] for c in FACT_COLUMNS]))
+            for r in self._by_kind(tx, "version, day, " + ", ".join(FACT_COLUMNS), "latest", site_id, touched)}
+        after = dict(before)
+        for entity, (r, f) in newest.items():
+            if entity not in after or after[entity][0] < r.version:
+                after[entity] = (r.version, State.of(site_id, r.kind, r.day, f))
+        for d in deletes:
+            if d.entity in after and after[d.entity][0] < d.version:
+                del after[d.entity]
+        deltas = Deltas()
+        for entity in touched:
+            old, new = before.get(entity), after.get(entity)
+            deltas.move(old[1] if old else None, new[1] if new else None)
+        for sql, rows in deltas.statements():
+            tx.many(sql, rows)
+
+    def _update_latest(self, tx: Tx, newest: dict[tuple[str, str], tuple[Row, tuple[Any, ...]]]) -> None:
         tx.many("INSERT INTO latest (site_id, kind, local_id, version, day, occurred_at, data, status, wait_s, "
                 "ctype, category, due_ts, stop_ts, score) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (site_id, kind, local_id) DO UPDATE SET "
@@ -320,8 +360,8 @@ class SqlStore:
                 "data = excluded.data, status = excluded.status, wait_s = excluded.wait_s, ctype = excluded.ctype, "
                 "category = excluded.category, due_ts = excluded.due_ts, stop_ts = excluded.stop_ts, "
                 "score = excluded.score WHERE latest.version < excluded.version",
-                [(r.site_id, r.kind, r.local_id, r.version, r.day, r.occurred_at, r.data,
-                  *facts(r.kind, r.obj or json.loads(r.data))) for r in newest.values()])
+                [(r.site_id, r.kind, r.local_id, r.version, r.day, r.occurred_at, r.data, *f)
+                 for r, f in newest.values()])
 
     def _apply_delete(self, tx: Tx, d: Row, at: str) -> int:
         """Apply one new delete record (every version below its own goes); returns how many
@@ -413,49 +453,54 @@ class SqlStore:
             r["data"] = json.loads(r["data"])
         return out
 
-    def _where(self, kind: str, site_id: str | None) -> tuple[str, list[Any]]:
-        return ("kind = ?" + (" AND site_id = ?" if site_id is not None else ""),
-                [kind] + ([site_id] if site_id is not None else []))
+    def _ranged(self, table: str, site_id: str | None, day_from: str, day_to: str) -> tuple[str, list[Any]]:
+        where = f"{table}.day >= ? AND {table}.day <= ?"
+        return (where + " AND site_id = ?", [day_from, day_to, site_id]) if site_id is not None \
+            else (where, [day_from, day_to])
 
-    def _ticket_waits_p90(self, day_from: str, day_to: str, site_id: str | None) -> dict[str, float]:
-        """Nearest-rank p90 of ticket waits per day and ("") for the period; PostgreSQL
-        does it in SQL (percentile_disc), this default in Python."""
-        where, params = self._where("ticket", site_id)
-        by_day: dict[str, list[float]] = {}
-        for r in self._read(f"SELECT day, wait_s FROM latest WHERE {where} AND day >= ? AND day <= ? "
-                            "AND wait_s IS NOT NULL", [*params, day_from, day_to]):
-            by_day.setdefault(r["day"], []).append(float(r["wait_s"]))
-        out = {d: v for d, v in ((d, nearest_rank_p90(w)) for d, w in by_day.items()) if v is not None}
-        overall = nearest_rank_p90([w for ws in by_day.values() for w in ws])
+    def _waits_p90(self, day_from: str, day_to: str, site_id: str | None) -> dict[str, float]:
+        """Nearest-rank p90 of ticket waits per day and ("") for the period, from the histogram."""
+        where, params = self._ranged("agg_waits", site_id, day_from, day_to)
+        by_day: dict[str, list[tuple[float, int]]] = {}
+        for r in self._read(f"SELECT day, wait_s, SUM(n) AS n FROM agg_waits WHERE {where} AND n <> 0 "
+                            "GROUP BY day, wait_s", params):
+            by_day.setdefault(r["day"], []).append((float(r["wait_s"]), int(r["n"])))
+        out = {d: v for d, v in ((d, nearest_rank(h)) for d, h in by_day.items()) if v is not None}
+        overall = nearest_rank([p for h in by_day.values() for p in h])
         if overall is not None:
             out[""] = overall
         return out
 
     def aggregates(self, day_from: str, day_to: str, now_ts: float, site_id: str | None = None) -> Aggregates:
-        period = [day_from, day_to]
-        where, params = self._where("ticket", site_id)
-        daily = {r["day"]: (int(r["n"]), int(r["ns"] or 0), int(r["nw"]), float(r["sw"] or 0.0)) for r in self._read(
-            "SELECT day, COUNT(*) AS n, SUM(CASE WHEN status = 'no_show' THEN 1 ELSE 0 END) AS ns, "
-            f"COUNT(wait_s) AS nw, SUM(wait_s) AS sw FROM latest WHERE {where} AND day >= ? AND day <= ? "
-            "GROUP BY day", [*params, *period])}
-        where, params = self._where("case", site_id)
+        """The console's figures from the counters kept at ingest (sync.central.rollup)."""
+        def ranged(table: str) -> tuple[str, list[Any]]:
+            return self._ranged(table, site_id, day_from, day_to)
+
+        where, params = ranged("agg_tickets")
+        daily = {r["day"]: (int(r["n"]), int(r["ns"]), int(r["nw"]), int(r["ms"]) / 1000) for r in self._read(
+            "SELECT day, SUM(tickets) AS n, SUM(no_shows) AS ns, SUM(waits_n) AS nw, SUM(waits_ms) AS ms "
+            f"FROM agg_tickets WHERE {where} GROUP BY day HAVING SUM(tickets) <> 0", params)}
+        site_filter, site_params = ("WHERE site_id = ?", [site_id]) if site_id is not None else ("", [])
         open_cases = {r["site_id"]: int(r["n"]) for r in self._read(
-            f"SELECT site_id, COUNT(*) AS n FROM latest WHERE {where} AND status <> 'closed' GROUP BY site_id",
-            params)}
-        cases = {(r["site_id"], r["ctype"] or ""): (int(r["n"]), int(r["b"] or 0)) for r in self._read(
-            "SELECT site_id, ctype, COUNT(*) AS n, SUM(CASE WHEN due_ts IS NOT NULL AND "
-            "COALESCE(stop_ts, ?) > due_ts THEN 1 ELSE 0 END) AS b "
-            f"FROM latest WHERE {where} AND day >= ? AND day <= ? GROUP BY site_id, ctype",
-            [now_ts, *params, *period])}
-        categories = {(r["day"], r["category"] or ""): int(r["n"]) for r in self._read(
-            f"SELECT day, category, COUNT(*) AS n FROM latest WHERE {where} AND ctype = 'complaint' "
-            "AND day >= ? AND day <= ? GROUP BY day, category", [*params, *period])}
-        where, params = self._where("survey", site_id)
+            f"SELECT site_id, n FROM agg_open_cases {site_filter}", site_params) if int(r["n"])}
+        where, params = ranged("agg_cases")
+        counted = {(r["site_id"], r["ctype"]): (int(r["n"]), int(r["b"])) for r in self._read(
+            f"SELECT site_id, ctype, SUM(cases) AS n, SUM(breached) AS b FROM agg_cases WHERE {where} "
+            "GROUP BY site_id, ctype HAVING SUM(cases) <> 0", params)}
+        where, params = ranged("agg_case_due")
+        overdue = {(r["site_id"], r["ctype"]): int(r["n"]) for r in self._read(
+            f"SELECT site_id, ctype, SUM(n) AS n FROM agg_case_due WHERE {where} AND due_ts < ? "
+            "GROUP BY site_id, ctype", [*params, now_ts])}
+        cases = {k: (n, b + overdue.get(k, 0)) for k, (n, b) in counted.items()}
+        where, params = ranged("agg_cases")
+        categories = {(r["day"], r["category"]): int(r["n"]) for r in self._read(
+            f"SELECT day, category, SUM(cases) AS n FROM agg_cases WHERE {where} AND ctype = 'complaint' "
+            "GROUP BY day, category HAVING SUM(cases) <> 0", params)}
+        where, params = ranged("agg_ratings")
         ratings = {r["site_id"]: (int(r["n"]), int(r["s"]), int(r["good"])) for r in self._read(
-            "SELECT site_id, COUNT(*) AS n, SUM(score) AS s, SUM(CASE WHEN score >= 4 THEN 1 ELSE 0 END) AS good "
-            f"FROM latest WHERE {where} AND score IS NOT NULL AND day >= ? AND day <= ? GROUP BY site_id",
-            [*params, *period])}
-        return Aggregates(daily, self._ticket_waits_p90(day_from, day_to, site_id), open_cases, cases, categories,
+            "SELECT site_id, SUM(ratings) AS n, SUM(total) AS s, SUM(good) AS good "
+            f"FROM agg_ratings WHERE {where} GROUP BY site_id HAVING SUM(ratings) <> 0", params)}
+        return Aggregates(daily, self._waits_p90(day_from, day_to, site_id), open_cases, cases, categories,
                           ratings)
 
     # -- the directory -------------------------------------------------------------------
@@ -674,6 +719,8 @@ def run_migrations(tx_factory: Any, dialect: str, current: int) -> int:
                 backfill_entities(tx)
             elif m.backfill == "facts":
                 backfill_facts(tx)
+            elif m.backfill == "rollup":
+                rollup.backfill(tx)
             tx.run("INSERT INTO schema_migrations (number, name, applied_at) VALUES (?, ?, ?)",
                    (m.number, m.name, utc_now()))
         current = m.number

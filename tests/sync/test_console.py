@@ -150,6 +150,47 @@ def test_login_sessions_end_on_logout_idle_absolute_new_password_and_disable(app
     assert "login.failed" in actions and "login" in actions and "logout" in actions and "user.disabled" in actions
 
 
+def attempt(app, name, password, address="192.0.2.10", lang=""):
+    client = app.test_client()
+    env = {"REMOTE_ADDR": address}
+    page = client.get("/login" + (f"?lang={lang}" if lang else ""), environ_base=env)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    return client.post("/login", data={"csrf_token": token, "username": name, "password": password},
+                       environ_base=env)
+
+
+def test_wrong_passwords_lock_the_name_then_the_address_with_a_doubling_lockout(app, clock):
+    add_user(app)
+    add_user(app, "bob", password="password-2")
+    for _ in range(5):
+        assert attempt(app, "alice", "wrong").status_code == 401
+    r = attempt(app, "alice", "password-1")  # the right password while locked out
+    assert r.status_code == 429 and r.headers["Retry-After"] == "30" and console.COOKIE not in r.headers.get(
+        "Set-Cookie", "")
+    assert "密码错误次数过多，请 30 秒后再试。" in r.text
+    assert "Try again in 30 seconds." in attempt(app, "alice", "x", lang="en").text
+    assert attempt(app, "bob", "password-2").status_code == 302  # another name from the same address
+    clock.now += timedelta(seconds=31)
+    assert attempt(app, "alice", "wrong").status_code == 401  # the 6th in a row: locked twice as long
+    r = attempt(app, "alice", "password-1")
+    assert r.status_code == 429 and r.headers["Retry-After"] == "60"
+    clock.now += timedelta(seconds=61)
+    assert attempt(app, "alice", "password-1").status_code == 302  # and the count starts again
+    for _ in range(4):
+        assert attempt(app, "alice", "wrong").status_code == 401
+    assert attempt(app, "alice", "password-1").status_code == 302
+
+    # an unknown name locks like a real one; 20 wrong from one address lock the address for every name
+    for _ in range(5):
+        assert attempt(app, "ghost", "wrong", address="198.51.100.7").status_code == 401
+    assert attempt(app, "ghost", "wrong", address="198.51.100.8").status_code == 429
+    for n in range(15):
+        assert attempt(app, f"nobody{n}", "wrong", address="198.51.100.7").status_code == 401
+    assert attempt(app, "bob", "password-2", address="198.51.100.7").status_code == 429
+    assert attempt(app, "bob", "password-2", address="198.51.100.9").status_code == 302
+    assert "login.locked" in [a["action"] for a in app.extensions["kiosk_central"].audit_log(50)]
+
+
 def test_user_add_prompts_for_the_password_when_omitted(app):
     db = app.extensions["kiosk_central"].target
     result = CliRunner().invoke(central_cli, ["user", "add", "bob", "--role", "auditor", "--db", db],
