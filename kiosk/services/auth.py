@@ -4,9 +4,8 @@ systems, scripts).
 A login session is a row in `staff_sessions`; the browser holds only a random session id
 (inside Flask's signed cookie) whose SHA-256 the row stores. Logging out, the idle timeout,
 the absolute lifetime, a password change and disabling the user end the row, so a copied
-cookie stops working at once. Wrong passwords are counted per user name and per address in
-memory; past `limits.login_free_failures` each further one locks that name (or address)
-out for twice as long as the last time. Every login attempt checks one password hash, a
+cookie stops working at once. Wrong passwords lock the name, then the address, out for a
+while (kiosk/throttle.py). Every login attempt checks one password hash, a
 dummy one for unknown or disabled users and for locked-out attempts, so the answer takes
 the same time whether the user exists or not.
 """
@@ -14,9 +13,7 @@ the same time whether the user exists or not.
 from __future__ import annotations
 
 import hashlib
-import math
 import secrets
-import threading
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -24,8 +21,9 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from kiosk.clock import Clock, db_time, from_db_time
 from kiosk.config import Config
-from kiosk.errors import Invalid, NotFound, TooMany, Unavailable
+from kiosk.errors import Invalid, NotFound, Unavailable
 from kiosk.store.db import Database
+from kiosk.throttle import LoginThrottle
 
 ROLES = ("receptionist", "specialist", "security", "manager")
 TOKEN_PREFIX = "kst_"
@@ -59,25 +57,13 @@ def _token_hash(token: str) -> str:
 
 #: How often a session's last_seen_at is written (the idle timeout is this precise).
 TOUCH_EVERY = timedelta(seconds=60)
-#: Counters kept for the login throttle before the stale ones are dropped.
-MAX_TRACKED = 10_000
-
-
-@dataclass
-class _Failures:
-    count: int = 0
-    locked_until: float = 0.0
-    last: float = 0.0
-
-
 class AuthService:
     def __init__(self, db: Database, clock: Clock, config: Config | None = None) -> None:
         self.db = db
         self.clock = clock
         self.config = config or Config()
         self._dummy_hash = generate_password_hash(secrets.token_hex(16))
-        self._failures: dict[tuple[str, str], _Failures] = {}
-        self._failures_lock = threading.Lock()
+        self._throttle = LoginThrottle(self.config.limits)
 
     def add_user(self, username: str, password: str, role: str, display_name: str | None = None) -> None:
         _check_role(role)
@@ -95,38 +81,14 @@ class AuthService:
         """The user when the password is right; None when not; `TooMany("login_locked")`
         while the name or the address is locked out (also with the right password)."""
         now = self.clock.now().timestamp()
-        keys = [("user", username[:150].casefold()), ("addr", address)]
         row = self.db.query_one("SELECT * FROM users WHERE username = ? AND active = 1", (username,))
         right = check_password_hash(row["password_hash"] if row else self._dummy_hash, password) and row is not None
-        wait = self._locked_for(keys, now)
-        if wait > 0:
-            raise TooMany("login_locked", "too many wrong passwords: try again later", math.ceil(wait))
+        self._throttle.check(username, address, now)
         if right and row is not None:
-            with self._failures_lock:
-                self._failures.pop(keys[0], None)
+            self._throttle.succeeded(username)
             return Principal(row["username"], row["role"], row["display_name"])
-        self._failed(keys, now)
+        self._throttle.failed(username, address, now)
         return None
-
-    def _locked_for(self, keys: list[tuple[str, str]], now: float) -> float:
-        with self._failures_lock:
-            return max((f.locked_until - now for k in keys if (f := self._failures.get(k))), default=0.0)
-
-    def _failed(self, keys: list[tuple[str, str]], now: float) -> None:
-        limits = self.config.limits
-        with self._failures_lock:
-            if len(self._failures) > MAX_TRACKED:
-                stale = now - limits.login_lockout_max_s
-                for key in [k for k, f in self._failures.items() if f.last < stale and f.locked_until < now]:
-                    del self._failures[key]
-            for key in keys:
-                free = limits.login_free_failures * (1 if key[0] == "user" else 4)
-                entry = self._failures.setdefault(key, _Failures())
-                entry.count += 1
-                entry.last = now
-                if entry.count >= free:
-                    lock = min(limits.login_lockout_s * 2 ** min(entry.count - free, 30), limits.login_lockout_max_s)
-                    entry.locked_until = now + lock
 
     # -- sessions ------------------------------------------------------------------------
     def start_session(self, username: str, address: str = "") -> str:

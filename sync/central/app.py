@@ -31,9 +31,9 @@ from flask.json.provider import DefaultJSONProvider
 from flask_babel import Babel
 from werkzeug.exceptions import HTTPException
 
+from kiosk.throttle import LoginThrottle
 from sync import protocol
 from sync.central.storage import CentralStore, open_store
-from sync.central.throttle import LoginThrottle
 
 
 class _Utf8Json(DefaultJSONProvider):

@@ -11,7 +11,7 @@ Roles: `office_manager` (everything, the directory's changes included) and `audi
 (reads every page and export and the audit log, changes nothing). Everything but the
 signed site endpoints, the login page and `/healthz` from the box itself needs a login:
 pages redirect to /login, the JSON API answers 401 `login_required`. Wrong passwords lock
-a name (and an address) out for a while (sync.central.throttle): the login page answers
+a name (and an address) out for a while (kiosk/throttle.py): the login page answers
 429 with `Retry-After` and says how long to wait.
 """
 
@@ -34,10 +34,10 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from kiosk.errors import TooMany
 from kiosk.reports.render import fragment, to_csv, to_xlsx
+from kiosk.throttle import LoginThrottle
 from sync.central import figures
 from sync.central.directory import Entry, id_hash, read_csv, valid_id_number
 from sync.central.storage import CentralStore
-from sync.central.throttle import LoginThrottle
 
 COOKIE = "kc_session"
 LOGIN_CSRF_COOKIE = "kc_login_csrf"

@@ -1,15 +1,10 @@
-"""The console's login throttle, the same rule as the kiosk's staff login
-(kiosk.services.auth): wrong passwords are counted per user name and per address; from the
-`login_free_failures`-th in a row (4x that per address) each further one locks that name
-(or address) out for twice as long as the last time, from `login_lockout_s` up to
-`login_lockout_max_s` (the kiosk's `LimitsConfig` defaults: 5, 20 per address, 30 s, 1 h).
-A right password clears the name's count. Counters live in this process's memory, as the
-kiosk's do; a restart forgets them.
-
-The kiosk keeps its counters inside `AuthService` next to its staff table, which the
-central console cannot use (another database), so the rule is restated here with the
-kiosk's own limits and its `TooMany("login_locked")` error.
-"""
+"""The staff login throttle of the kiosk and of the central console: wrong passwords are
+counted per user name and per address; from the `login_free_failures`-th in a row (4x that
+per address) each further one locks that name (or address) out for twice as long as the
+last time, from `login_lockout_s` up to `login_lockout_max_s` (`LimitsConfig`). A right
+password clears the name's count. Counters live in the process's memory; a restart forgets
+them. The callers check one password hash on every attempt, locked or not, so the answer
+takes the same time whether the user exists or not."""
 
 from __future__ import annotations
 
@@ -32,6 +27,8 @@ class _Failures:
 
 
 class LoginThrottle:
+    """Times are seconds on any one clock (`check`, `failed`: `now`)."""
+
     def __init__(self, limits: LimitsConfig | None = None) -> None:
         self.limits = limits or LimitsConfig()
         self._failures: dict[tuple[str, str], _Failures] = {}
