@@ -76,7 +76,8 @@ class Kiosk:
             visits=self.visits, residents=ResidentService(self.db, self.clock), person=self.person,
             previews=PrintPreviews(config.data_dir, config.printer.profile),
             follow=FollowService(self.db, self.clock, self.queue, self.cases, self.surveys),
-            prompts=PromptService(self.speaker), notices=NoticeService(self.db, self.clock))
+            prompts=PromptService(self.speaker), notices=NoticeService(self.db, self.clock),
+            camera_feedback=self.checkin.camera_feedback)
         self._started = False
         if start_workers:
             self.start()

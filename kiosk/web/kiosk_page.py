@@ -9,8 +9,9 @@ import qrcode.image.svg
 from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, url_for
 
 from kiosk import capability
+from kiosk.audience import LOCAL_DEVICE
 from kiosk.pinyin_table import candidates
-from kiosk.web.access import device_or_staff
+from kiosk.web.access import current_device, device_or_staff
 from kiosk.web.context import services
 
 bp = Blueprint("kiosk", __name__)
@@ -27,10 +28,14 @@ def index():
 @bp.get("/kiosk")
 def touchscreen():
     k = services()
+    device = current_device()
+    # the box's camera belongs to the box's own screen, as its scans' greetings do (kiosk/audience.py)
+    own_camera = device is not None and device.kind == "kiosk" and device.name == LOCAL_DEVICE
     # no units: the directory's units are personal data (which flats have residents), and the
     # touchscreen is a public page; the unit keyboard falls back to digits and "-"
     return render_template("kiosk.html", services=k.queue.services(), site=k.config.site,
-                           printer=k.printer_availability(), units=[])
+                           printer=k.printer_availability(), units=[],
+                           camera_feedback=k.camera_feedback() if own_camera else "off")
 
 
 @bp.post("/kiosk/prompt")

@@ -12,6 +12,8 @@ import re
 
 import pytest
 
+from kiosk.audience import LOCAL_DEVICE
+from kiosk.events import CameraStatus
 from tests.checkin.conftest import RESIDENTS_CSV, ZHANG_ID, with_check_char
 from tests.web.layout import LAYOUT_JS, SMALLEST_TEXT_JS
 
@@ -73,6 +75,9 @@ def test_every_kiosk_screen_fits(open_page, kiosk, screenshot_dir, size, lang):
     s = Screens(page, folder, f"{size}-{lang}")
     page.goto(f"/kiosk?lang={lang}")
     page.wait_for_selector('body[data-live="open"]', state="attached")
+    # the box's camera hint with its longest words, as the camera would publish it
+    kiosk.bus.publish(CameraStatus("unreadable", LOCAL_DEVICE))
+    expect(page.locator("#ci-scan-state")).to_have_attribute("data-state", "unreadable")
     s.check("home", "#home")
 
     tap(page, "#ci-id-open")
