@@ -51,7 +51,7 @@ class Kiosk:
         self.devices = DeviceService(self.db, config, self.clock)
         self.printer = printer or create_printer(config.printer, config.data_dir)
         self.spooler = PrintSpooler(self.db, self.printer, config.printer, self.bus, self.clock)
-        self.speaker: Speaker = create_speaker(config.tts, now=self.clock.now)
+        self.speaker: Speaker = create_speaker(config.tts, now=self.clock.now, data_dir=config.data_dir)
         self.queue = QueueService(self.db, config, self.clock, self.bus, self.spooler, self.speaker)
         self.calls = CallService(self.db, config, self.clock, self.bus)
         self.phone = create_phone(config.phone, on_call=self.calls.incoming)  # the caller-ID modem worker
