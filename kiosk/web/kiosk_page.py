@@ -12,6 +12,7 @@ from kiosk import capability
 from kiosk.audience import LOCAL_DEVICE
 from kiosk.pinyin_table import candidates
 from kiosk.web.access import current_device, device_or_staff
+from kiosk.web.api import json_body
 from kiosk.web.context import services
 
 bp = Blueprint("kiosk", __name__)
@@ -39,14 +40,14 @@ def touchscreen():
 
 
 @bp.post("/kiosk/prompt")
-@device_or_staff("kiosk", "tablet")
+@device_or_staff("kiosk", "tablet", limit="prompts")
 def prompt():
     """Elder mode: say the prompt of the screen just shown (a fixed text, see PromptService).
     An anonymous write (it makes the hall's speaker talk): an enrolled kiosk or tablet, or staff."""
-    body = request.get_json(silent=True) or {}
+    body = json_body({"prompt": (str, True)})
     prompts = services().prompts
-    if prompts is None or not isinstance(body.get("prompt"), str):
-        abort(400, description="prompt is required")
+    if prompts is None:
+        abort(400, description="elder mode has no speaker here")
     prompts.say(body["prompt"])
     return Response(status=202)
 
