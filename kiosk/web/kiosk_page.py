@@ -32,11 +32,20 @@ def touchscreen():
     device = current_device()
     # the box's camera belongs to the box's own screen, as its scans' greetings do (kiosk/audience.py)
     own_camera = device is not None and device.kind == "kiosk" and device.name == LOCAL_DEVICE
-    # no units: the directory's units are personal data (which flats have residents), and the
-    # touchscreen is a public page; the unit keyboard falls back to digits and "-"
     return render_template("kiosk.html", services=k.queue.services(), site=k.config.site,
-                           printer=k.printer_availability(), units=[],
+                           printer=k.printer_availability(),
                            camera_feedback=k.camera_feedback() if own_camera else "off")
+
+
+@bp.get("/kiosk/units.json")
+@device_or_staff("kiosk")
+def units():
+    """The units of the resident directory (no names) for the visitor form's unit picker.
+    Which flats have residents is personal data and /kiosk is open to the LAN: only an
+    enrolled kiosk (or staff) gets them; elsewhere the unit keyboard has digits and "-"."""
+    response = jsonify({"units": services().residents.units()})
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.post("/kiosk/prompt")
