@@ -28,17 +28,19 @@ SIZES = {
 }
 #: A valid ID number (check digit right) that is in nobody's record.
 STRANGER_ID = with_check_char("44030419900307001")
-#: The smallest text a kiosk screen may show in normal mode.
+#: The smallest text a kiosk screen may show in normal mode, and in elder mode.
 MIN_KIOSK_TEXT_PX = 20
+MIN_ELDER_TEXT_PX = 32
 
 
 class Screens:
     """Looks at one screen after another on one page and keeps every problem found."""
 
-    def __init__(self, page, folder, prefix: str) -> None:
+    def __init__(self, page, folder, prefix: str, min_text_px: int = MIN_KIOSK_TEXT_PX) -> None:
         self.page = page
         self.folder = folder
         self.prefix = prefix
+        self.min_text_px = min_text_px
         self.problems: list[str] = []
 
     def check(self, screen: str, *roots: str) -> None:
@@ -49,7 +51,7 @@ class Screens:
         found = page.evaluate(LAYOUT_JS, roots_all)
         self.problems += [f"{self.prefix} {screen}: {p}" for p in found]
         size, text = page.evaluate(SMALLEST_TEXT_JS, roots_all)
-        if size < MIN_KIOSK_TEXT_PX:
+        if size < self.min_text_px:
             self.problems.append(f"{self.prefix} {screen}: text of {size}px: {text!r}")
         page.screenshot(path=str(self.folder / f"{self.prefix}-{screen}.png"), animations="disabled")
 
@@ -171,6 +173,53 @@ def test_every_kiosk_screen_fits(open_page, kiosk, screenshot_dir, size, lang):
     page.goto(f"/kiosk/no-such-screen?lang={lang}")
     s.check("error-page", ".error-wrap")
 
+    assert not s.problems, "\n".join(s.problems)
+
+
+@pytest.mark.parametrize("lang", ["zh_CN", "en"])
+@pytest.mark.parametrize("size", list(SIZES))
+def test_elder_mode_screens_fit(open_page, kiosk, screenshot_dir, size, lang):
+    """Elder mode (all text at least 32 px) on the screens a resident meets first: home with
+    the camera hint, the greeting of a QR card read by the camera, the ID keypad, the visitor
+    form with its keyboard, and the ticket."""
+    kiosk.visits.import_residents(RESIDENTS_CSV)
+    card = kiosk.visits.issue_card("r-zhang", 30)
+    folder = screenshot_dir / "kiosk-layout"
+    folder.mkdir(exist_ok=True)
+    page = open_page(SIZES[size], touch=True)
+    s = Screens(page, folder, f"elder-{size}-{lang}", min_text_px=MIN_ELDER_TEXT_PX)
+    page.goto(f"/kiosk?lang={lang}")
+    page.wait_for_selector('body[data-live="open"]', state="attached")
+    tap(page, "#elder")
+    expect(page.locator("body")).to_have_class(re.compile(r"\belder\b"))
+    kiosk.bus.publish(CameraStatus("unreadable", LOCAL_DEVICE))
+    expect(page.locator("#ci-scan-state")).to_have_attribute("data-state", "unreadable")
+    s.check("home", "#home")
+
+    kiosk.visits.scan(card, source="camera")  # as the box's camera reads it
+    expect(page.locator("#ci-greeting")).to_be_visible()
+    s.check("qr-greeting", "#ci-greeting .ci-box")
+    tap(page, "#ci-greet-ok")
+
+    tap(page, "#ci-id-open")
+    keys(page, ZHANG_ID[:9])
+    s.check("id", "#ci-id .ci-box")
+    page.keyboard.press("Escape")
+
+    tap(page, "#ci-visitor-open")
+    s.check("visitor", "#ci-visitor .ci-box")
+    tap(page, "#ci-v-name")
+    expect(page.locator("#ci-visitor .kb")).to_have_attribute("data-kind", "pinyin")
+    s.check("visitor-pinyin", "#ci-visitor .ci-box")
+    tap(page, "#ci-v-phone")
+    s.check("visitor-digits", "#ci-visitor .ci-box")
+    page.keyboard.press("Escape")
+
+    tap(page, '.tile[data-letter="A"]')
+    expect(page.locator("#r-number")).to_have_text(re.compile(r"^A\d{3}$"))
+    page.wait_for_function("() => document.getElementById('r-qr').naturalWidth > 0")
+    expect(page.locator("#r-print")).not_to_have_attribute("data-status", "")
+    s.check("ticket", "#result")
     assert not s.problems, "\n".join(s.problems)
 
 
