@@ -6,7 +6,8 @@ can print). Personal data (visits, calls, cases, ratings) travels on `/api/v1/st
 which needs a login or a bearer token, and then only as far as the role needs it. A kiosk
 device on the public stream also gets the greeting of a check-in made at that device (a
 scan at the box's own camera or scanner belongs to the box's own screen, the device named
-`LOCAL_DEVICE`), with the name masked and nothing else about the person.
+`LOCAL_DEVICE`), with the name masked and nothing else about the person, and the state of
+that camera's live hint (`camera.status`: offline, looking, unreadable, read; nothing read).
 
 The transports (the threaded fallback and the asyncio hub) call `view()` and never decide
 this themselves.
@@ -113,8 +114,12 @@ def view(name: str, data: dict[str, Any], audience: Audience) -> dict[str, Any] 
     if audience.kind == DEVICE:
         if public is not None:
             return public
-        if name == ev.QR_SCANNED and audience.device_kind == "kiosk" and data.get("device") == audience.device:
+        if audience.device_kind != "kiosk" or data.get("device") != audience.device:
+            return None
+        if name == ev.QR_SCANNED:
             return _greeting(data)
+        if name == ev.CAMERA_STATUS:
+            return {"state": data.get("state")}
         return None
     role = audience.role
     if role is None:
@@ -134,7 +139,7 @@ def visible_names(audience: Audience) -> frozenset[str] | None:
         return None
     names = set(_TICKETS) | {ev.PRINTER_STATUS}
     if audience.kind == DEVICE and audience.device_kind == "kiosk":
-        names.add(ev.QR_SCANNED)
+        names |= {ev.QR_SCANNED, ev.CAMERA_STATUS}
     if audience.kind == STAFF and audience.role:
         names |= {name for name, roles in _ROLES_FOR.items() if audience.role in roles}
         if audience.role == "security":

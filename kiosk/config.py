@@ -72,6 +72,8 @@ class LimitsConfig:
     cases: str = _f("5 per 15 seconds;15 per minute", "Cases filed at the kiosk per kiosk or address.")
     surveys: str = _f("10 per 15 seconds;30 per minute", "Ratings per kiosk, tablet or address.")
     questionnaire: str = _f("5 per 15 seconds;15 per minute", "Questionnaire answers per kiosk, tablet or address.")
+    prompts: str = _f("10 per 15 seconds;40 per minute", "Elder mode's spoken prompts (one per screen shown) per "
+                                                         "kiosk, tablet or address.")
     pairing: str = _f("10 per minute", "Pairing-page requests per address.")
     login_per_address: str = _f("30 per minute;200 per hour", "Login form posts per address.")
     login_free_failures: int = _f(5, "Wrong passwords in a row (per user name, and 4x this per address) before a "

@@ -111,6 +111,20 @@ class CallIncoming:
         return {"id": self.id, "kind": self.kind, "started_at": self.started_at, "matched": self.matched}
 
 
+@dataclass(frozen=True, slots=True)
+class CameraStatus:
+    """The check-in camera's live hint changed (`kiosk.devices.camera_feedback.STATES`):
+    offline, looking, a code in view but unreadable, a code read. Never what the code says;
+    `device` is the screen the camera belongs to (kiosk/audience.py)."""
+
+    name: ClassVar[str] = CAMERA_STATUS
+    state: str
+    device: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"state": self.state, "device": self.device}
+
+
 # -- check-in ---------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class VisitSummary:

@@ -51,7 +51,7 @@ class Kiosk:
         self.devices = DeviceService(self.db, config, self.clock)
         self.printer = printer or create_printer(config.printer, config.data_dir)
         self.spooler = PrintSpooler(self.db, self.printer, config.printer, self.bus, self.clock)
-        self.speaker: Speaker = create_speaker(config.tts, now=self.clock.now)
+        self.speaker: Speaker = create_speaker(config.tts, now=self.clock.now, data_dir=config.data_dir)
         self.queue = QueueService(self.db, config, self.clock, self.bus, self.spooler, self.speaker)
         self.calls = CallService(self.db, config, self.clock, self.bus)
         self.phone = create_phone(config.phone, on_call=self.calls.incoming)  # the caller-ID modem worker
@@ -76,7 +76,8 @@ class Kiosk:
             visits=self.visits, residents=ResidentService(self.db, self.clock), person=self.person,
             previews=PrintPreviews(config.data_dir, config.printer.profile),
             follow=FollowService(self.db, self.clock, self.queue, self.cases, self.surveys),
-            prompts=PromptService(self.speaker), notices=NoticeService(self.db, self.clock))
+            prompts=PromptService(self.speaker), notices=NoticeService(self.db, self.clock),
+            camera_feedback=self.checkin.camera_feedback)
         self._started = False
         if start_workers:
             self.start()

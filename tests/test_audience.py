@@ -28,7 +28,7 @@ EVENTS = {
     ev.PRINTER_STATUS: {"status": "down", "reason": "offline", "error": "connect to 10.0.0.5 refused"},
     ev.CALL_INCOMING: {"id": 1, "kind": "normal", "started_at": "t", "matched": True},
     ev.QR_SCANNED: SCAN, ev.VISIT_CHECKED_IN: VISIT, ev.VISIT_CHECKED_OUT: VISIT,
-    ev.CAMERA_STATUS: {"status": "ok"},
+    ev.CAMERA_STATUS: {"state": "unreadable", "device": "local"},
     ev.CASE_CREATED: CASE, ev.CASE_UPDATED: CASE, ev.CASE_DUE_SOON: CASE, ev.CASE_OVERDUE: CASE,
     ev.CASE_ESCALATED: {**CASE, "to": "manager"},
     ev.SURVEY_ANSWERED: {"id": 1, "score": 2, "comment": "MARK-TEXT", "case_id": 3},
@@ -60,11 +60,15 @@ def test_unknown_events_reach_no_one_but_managers():
 
 def test_a_kiosk_gets_the_masked_greeting_of_its_own_scans_only():
     mine = received(device("local", "kiosk"))
-    assert set(mine) == {ev.TICKET_ISSUED, ev.TICKET_CALLED, ev.TICKET_UPDATED, ev.PRINTER_STATUS, ev.QR_SCANNED}
+    assert set(mine) == {ev.TICKET_ISSUED, ev.TICKET_CALLED, ev.TICKET_UPDATED, ev.PRINTER_STATUS, ev.QR_SCANNED,
+                         ev.CAMERA_STATUS}
+    assert mine[ev.CAMERA_STATUS] == {"state": "unreadable"}
     assert mine[ev.QR_SCANNED] == {"kind": "resident", "source": "camera", "ok": True, "action": "checked_in",
                                    "visit": {"id": 9, "name": "M***"}}
     assert not has_marker(mine)
     assert ev.QR_SCANNED not in received(device("lobby-2", "kiosk"))  # another kiosk's scan
+    assert ev.CAMERA_STATUS not in received(device("lobby-2", "kiosk"))  # the box's camera is not its
+    assert ev.CAMERA_STATUS not in received(PUBLIC_AUDIENCE)
     assert ev.QR_SCANNED not in received(device("local", "display"))  # a display greets no one
     refused = {**SCAN, "ok": False, "action": "refused", "visit": None,
                "error": {"code": "token_expired", "message": "expired"}}

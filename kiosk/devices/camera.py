@@ -7,7 +7,10 @@ queues (as Frigate does), each looping on a stop event with a poll timeout.
   decoder through a queue of one (a slow decoder skips frames, never lags behind). When
   the source fails it closes it and reopens it with exponential back-off; health says so.
 * decode: grayscale, QR decode (pyzbar in binary mode, or zxing-cpp), de-duplication
-  of a code seen in consecutive frames (`kiosk.devices.dedup.Deduper`).
+  of a code seen in consecutive frames (`kiosk.devices.dedup.Deduper`); when nothing
+  decodes, at most every `detect_every_s` a look for a code that is in view but not
+  readable. What it saw feeds the kiosk's live hint (`kiosk.devices.camera_feedback`),
+  whose changes go to `on_status`.
 * scans: encodes the frame the code was read in as the JPEG snapshot and calls the
   handler (the visit service's `scan`), off the capture and decode threads.
 
@@ -28,6 +31,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
 
+from kiosk.devices import camera_feedback as fb
 from kiosk.devices.dedup import Deduper
 from kiosk.devices.health import DISCONNECTED, NOT_CONFIGURED, STARTING_GRACE_S, DeviceHealth, starting
 
@@ -135,15 +139,24 @@ class Scan:
 
 
 ScanHandler = Callable[[str, bytes | None, datetime | None], Any]
+#: Told each new state of the live hint (`kiosk.devices.camera_feedback.STATES`).
+StatusHandler = Callable[[str], None]
 
 
 class Camera:
     def __init__(self, source: FrameSource | None, decode: Callable[[Any], list[str]] | None,
                  on_scan: ScanHandler, *, now: Callable[[], datetime], fps: float = 10.0, repeat_s: float = 30.0,
                  jpeg_quality: int = 80, backoff_initial_s: float = 0.5, backoff_max_s: float = 30.0,
-                 starting_grace_s: float = STARTING_GRACE_S) -> None:
+                 starting_grace_s: float = STARTING_GRACE_S, on_status: StatusHandler | None = None,
+                 detect: Callable[[Any], bool] | None = None, detect_every_s: float = 0.3) -> None:
         self.source = source
         self._decode = decode
+        self._detect = detect
+        self._detect_every_s = detect_every_s
+        self._detected_at = 0.0
+        self._on_status = on_status
+        self._feedback = fb.Feedback(state=fb.OFF if source is None else fb.OFFLINE)
+        self._feedback_lock = threading.Lock()
         self._on_scan = on_scan
         self._now = now
         self._interval = 1.0 / fps if fps > 0 else 0.0
@@ -200,6 +213,11 @@ class Camera:
         ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, int(self._quality)])
         return buf.tobytes() if ok else None
 
+    @property
+    def feedback(self) -> str:
+        """What the kiosk's camera hint says now (`kiosk.devices.camera_feedback.STATES`)."""
+        return self._feedback.state
+
     def health(self) -> DeviceHealth:
         details = {"source": self.source.name if self.source else "", "frames": self.frames, "scans": self.scans,
                    "reconnects": self.reconnects, "last_error": self.last_error}
@@ -229,6 +247,9 @@ class Camera:
                     source.open()
                     opened, backoff = True, 0.0
                     self.state = "ok"
+                    with self._feedback_lock:  # without a decoder no code is ever read
+                        change = self._feedback.connected(self._decode is not None)
+                    self._report(change)
                 except Exception as exc:  # noqa: BLE001 - any driver failure means "retry later"
                     backoff = min(self._backoff_max, max(self._backoff_initial, backoff * 2))
                     self._failed(source, f"{exc}; retrying in {backoff:.1f} s")
@@ -257,6 +278,24 @@ class Camera:
             log.warning("camera %s: %s", source.name, error)
         self.state = "reconnecting"
         self.last_error = error
+        with self._feedback_lock:
+            change = self._feedback.connected(False)
+        self._report(change)
+
+    def _report(self, state: str | None) -> None:
+        if state is not None and self._on_status is not None:
+            try:
+                self._on_status(state)
+            except Exception:
+                log.exception("reporting the camera state %s failed", state)
+
+    def _sight(self, gray: Any, payloads: list[str], read_at: float) -> str:
+        if payloads:
+            return fb.SAW_CODE
+        if self._detect is None or read_at - self._detected_at < self._detect_every_s:
+            return fb.SAW_NOTHING
+        self._detected_at = read_at
+        return fb.SAW_UNREADABLE if self._detect(gray) else fb.SAW_NOTHING
 
     def _decode_loop(self) -> None:
         import cv2
@@ -269,9 +308,13 @@ class Camera:
             try:
                 gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if frame.ndim == 3 else frame
                 payloads = self._decode(gray) if self._decode else []
+                sight = self._sight(gray, payloads, read_at)
             except Exception:
                 log.exception("QR decoding failed")
                 continue
+            with self._feedback_lock:
+                change = self._feedback.saw(sight, read_at)
+            self._report(change)
             for payload in payloads:
                 if payload and self._dedup.is_new(payload, read_at):
                     try:

@@ -79,6 +79,20 @@ def frame_decoder(name: str = "pyzbar") -> Callable[[Any], list[str]]:
     return decode_gray_pyzbar
 
 
+def code_detector() -> Callable[[Any], bool]:
+    """A function telling whether a grayscale frame shows a QR code, readable or not (OpenCV
+    finds its three corner squares without decoding it; ~5 ms at 640×480). One per thread."""
+    import cv2
+
+    detector = cv2.QRCodeDetector()
+
+    def in_view(gray: Any) -> bool:
+        found, _points = detector.detect(gray)
+        return bool(found)
+
+    return in_view
+
+
 def find_qr_payloads(image: Image.Image) -> list[str]:
     """QR payloads in `image`, decoded by zbar in binary mode so UTF-8 comes back exact."""
     try:

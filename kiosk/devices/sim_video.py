@@ -50,6 +50,19 @@ def frame_with_qr(width: int, height: int, payload: str, *, fraction: float = 0.
     return frame
 
 
+def frame_with_unreadable_qr(width: int, height: int, payload: str, *, fraction: float = 0.45, t: float = 0.0,
+                             label: str = "") -> np.ndarray:
+    """A frame whose card keeps the QR code's three corner squares but has noise where its
+    data is: a code in view that no decoder reads (a card held tilted, wet or torn)."""
+    frame = frame_with_qr(width, height, payload, fraction=fraction, t=t, label=label)
+    size = int(height * fraction)
+    y, x = (height - size) // 2, (width - size) // 2
+    lo, hi = size // 3, 2 * size // 3
+    noise = np.random.default_rng(7).integers(0, 2, (hi - lo, hi - lo), dtype=np.uint8) * 255
+    frame[y + lo:y + hi, x + lo:x + hi] = noise[:, :, None]
+    return frame
+
+
 def write_video(path: str | Path, payload: str | None, *, seconds: float = 8.0, fps: int = 8,
                 size: tuple[int, int] = (640, 480), qr_from_s: float = 2.0, qr_until_s: float | None = 6.0,
                 label: str = "camera sim") -> Path:

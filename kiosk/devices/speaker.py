@@ -8,7 +8,10 @@ stale call is worth less than the newest one.
 Back-ends (`create_speaker` picks one from `TtsConfig`):
 - off: announcements are accepted and discarded, no thread;
 - wav:<dir>: one WAV per announcement, rendered with the espeak-ng command line;
-- speaker: pyttsx3's espeak driver, which plays through `aplay`.
+- speaker: pyttsx3's espeak driver, which plays through `aplay`. Without `aplay` (a fresh
+  machine before `make run` installed alsa-utils) it says so in one log line and writes
+  WAV files into the data directory's announcements/ instead, keeping the newest
+  `WAV_FALLBACK_KEEP`; health is then degraded (`no_audio_output`).
 """
 
 from __future__ import annotations
@@ -50,6 +53,8 @@ _UTTERANCE_TIMEOUT_S = 60.0
 
 
 NO_AUDIO_OUTPUT = "no_audio_output"
+#: How many WAV files the fallback for a missing `aplay` keeps (the oldest go first).
+WAV_FALLBACK_KEEP = 200
 
 
 class SpeakerError(RuntimeError):
@@ -100,10 +105,13 @@ class WavBackend:
     Each sentence is rendered by the espeak-ng CLI (`-w`) and the
     sentences are joined with `wave`. The file appears atomically (tmp + rename) as
     `<YYYYmmdd-HHMMSS-ffffff>-<key>.wav`, stamped with the time of the `announce()`.
+    With `keep`, only the newest `keep` files stay.
     """
 
-    def __init__(self, directory: str | os.PathLike[str], voice_zh: str, voice_en: str, rate: int) -> None:
+    def __init__(self, directory: str | os.PathLike[str], voice_zh: str, voice_en: str, rate: int,
+                 keep: int | None = None) -> None:
         self.directory = Path(directory)
+        self.keep = keep
         self.output = f"wav:{directory}"
         self.configured = {"zh": voice_zh, "en": voice_en}
         self.voices: dict[str, str] = {}
@@ -161,6 +169,9 @@ class WavBackend:
             os.replace(partial, final)
         finally:
             partial.unlink(missing_ok=True)
+        if self.keep is not None:
+            for old in sorted(self.directory.glob("*.wav"))[:-self.keep]:
+                old.unlink(missing_ok=True)
 
 
 def _silence_wav(seconds: float = 0.05, rate: int = 22050) -> bytes:
@@ -299,8 +310,10 @@ class Speaker:
     """
 
     def __init__(self, backend: Backend | None, *, maxsize: int = 32, on_done: OnDone | None = None,
-                 now: Callable[[], datetime] = datetime.now) -> None:
+                 now: Callable[[], datetime] = datetime.now, stand_in: str | None = None) -> None:
         self.backend = backend
+        #: Why `backend` stands in for the output asked for (health stays degraded while it does).
+        self.stand_in = stand_in
         self.output = backend.output if backend else "off"
         self._queue: queue.Queue[_Item] = queue.Queue(maxsize=maxsize)
         self._put_lock = threading.Lock()
@@ -460,14 +473,17 @@ class Speaker:
                 return DeviceHealth("down", NO_AUDIO_OUTPUT, self._last_error, details)
             if self._last_ok is False:
                 return DeviceHealth("degraded", "announcement_failed", self._last_error, details)
+            if self.stand_in is not None:
+                return DeviceHealth("degraded", NO_AUDIO_OUTPUT, self.stand_in, details)
             return DeviceHealth("ok", details=details)
 
 
-def create_speaker(cfg: TtsConfig, *, on_done: OnDone | None = None, maxsize: int = 32,
+def create_speaker(cfg: TtsConfig, *, data_dir: Path, on_done: OnDone | None = None, maxsize: int = 32,
                    now: Callable[[], datetime] = datetime.now) -> Speaker:
     """The speaker `cfg` asks for; not started. A relative wav dir is relative to the
-    working directory."""
+    working directory. `speaker` without `aplay` writes WAV files to `data_dir`/announcements."""
     output = cfg.output.strip()
+    stand_in = None
     if not cfg.enabled or output == "off":
         backend: Backend | None = None
     elif output.startswith("wav:"):
@@ -475,8 +491,13 @@ def create_speaker(cfg: TtsConfig, *, on_done: OnDone | None = None, maxsize: in
         if not directory:
             raise ValueError("tts.output 'wav:' needs a directory, e.g. wav:var/announcements")
         backend = WavBackend(directory, cfg.voice_zh, cfg.voice_en, cfg.rate)
+    elif output == "speaker" and shutil.which("aplay") is None:
+        fallback = Path(data_dir) / "announcements"
+        stand_in = f"aplay not found (install alsa-utils): announcements are written as WAV files to {fallback}"
+        log.warning("%s instead", stand_in)
+        backend = WavBackend(fallback, cfg.voice_zh, cfg.voice_en, cfg.rate, keep=WAV_FALLBACK_KEEP)
     elif output == "speaker":
         backend = Pyttsx3Backend(cfg.voice_zh, cfg.voice_en, cfg.rate)
     else:
         raise ValueError(f"tts.output {cfg.output!r} must be speaker, off or wav:<dir>")
-    return Speaker(backend, maxsize=maxsize, on_done=on_done, now=now)
+    return Speaker(backend, maxsize=maxsize, on_done=on_done, now=now, stand_in=stand_in)

@@ -61,6 +61,9 @@ class Services:
     previews: PrintPreviews
     #: The residents' phone pages (a ticket or case reached by its capability).
     follow: FollowService
+    #: The state of the live hint of the box's camera on its own kiosk screen
+    #: (`kiosk.devices.camera_feedback.STATES`; "off" without a camera).
+    camera_feedback: Callable[[], str]
     #: Elder mode's spoken prompts on the touchscreen.
     prompts: PromptService | None = None
     #: The hall display's notices, kept by the manager.

@@ -4,10 +4,11 @@
 carries (set by the pairing page), else the kiosk named "local" when the request comes from
 an address in `server.kiosk_addresses`, else None. `device_or_staff(*kinds)` guards the
 writes the hall's screens make (tickets, check-ins, scans, kiosk cases, ratings, questionnaire
-answers): a device of one of `kinds`, a staff login (with its CSRF token) or a bearer token
-passes; anyone else gets 401 `device_required`. Each guarded view also carries the name of
-its limit in `[limits]`, which the app factory applies per device or address
-(kiosk/web/limits.py); staff are not counted.
+answers) and what only they may read (the kiosk's unit list): a device of one of `kinds`,
+a staff login (with its CSRF token on a write) or a bearer token passes; anyone else gets
+401 `device_required`. Each guarded write also carries the name of its limit in `[limits]`,
+which the app factory applies per device or address (kiosk/web/limits.py); staff are not
+counted.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def _staff_passes() -> bool:
         return True
     if current_principal() is None:
         return False
-    if not g.get("via_token"):
+    if not g.get("via_token") and request.method not in ("GET", "HEAD"):
         try:
             validate_csrf(request.headers.get("X-CSRFToken", ""))
         except (ValidationError, CSRFError):
@@ -65,7 +66,8 @@ def _staff_passes() -> bool:
 
 
 def device_or_staff(*kinds: str, limit: str | None = None) -> Callable:
-    """Guard an anonymous write: an enrolled device of `kinds`, staff, or 401 `device_required`.
+    """Guard an anonymous write (or a read meant for the hall's devices only): an enrolled
+    device of `kinds`, staff, or 401 `device_required`.
 
     `limit` names the `[limits]` field counted per device or address for this write."""
     def decorate(view: Callable) -> Callable:

@@ -19,8 +19,9 @@ def error_response(status: int, code: str, message: str) -> Response:
     return response
 
 
-#: Paths outside /api/ that answer JSON errors (the touchscreen's elder-mode prompt is a device write).
-JSON_PATHS = ("/healthz", "/kiosk/prompt")
+#: Paths outside /api/ that answer JSON errors (the touchscreen's elder-mode prompt and its
+#: unit list are a device's write and read).
+JSON_PATHS = ("/healthz", "/kiosk/prompt", "/kiosk/units.json")
 
 
 def _wants_json() -> bool:

@@ -9,8 +9,10 @@ import qrcode.image.svg
 from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, url_for
 
 from kiosk import capability
+from kiosk.audience import LOCAL_DEVICE
 from kiosk.pinyin_table import candidates
-from kiosk.web.access import device_or_staff
+from kiosk.web.access import current_device, device_or_staff
+from kiosk.web.api import json_body
 from kiosk.web.context import services
 
 bp = Blueprint("kiosk", __name__)
@@ -27,21 +29,34 @@ def index():
 @bp.get("/kiosk")
 def touchscreen():
     k = services()
-    # no units: the directory's units are personal data (which flats have residents), and the
-    # touchscreen is a public page; the unit keyboard falls back to digits and "-"
+    device = current_device()
+    # the box's camera belongs to the box's own screen, as its scans' greetings do (kiosk/audience.py)
+    own_camera = device is not None and device.kind == "kiosk" and device.name == LOCAL_DEVICE
     return render_template("kiosk.html", services=k.queue.services(), site=k.config.site,
-                           printer=k.printer_availability(), units=[])
+                           printer=k.printer_availability(),
+                           camera_feedback=k.camera_feedback() if own_camera else "off")
+
+
+@bp.get("/kiosk/units.json")
+@device_or_staff("kiosk")
+def units():
+    """The units of the resident directory (no names) for the visitor form's unit picker.
+    Which flats have residents is personal data and /kiosk is open to the LAN: only an
+    enrolled kiosk (or staff) gets them; elsewhere the unit keyboard has digits and "-"."""
+    response = jsonify({"units": services().residents.units()})
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.post("/kiosk/prompt")
-@device_or_staff("kiosk", "tablet")
+@device_or_staff("kiosk", "tablet", limit="prompts")
 def prompt():
     """Elder mode: say the prompt of the screen just shown (a fixed text, see PromptService).
     An anonymous write (it makes the hall's speaker talk): an enrolled kiosk or tablet, or staff."""
-    body = request.get_json(silent=True) or {}
+    body = json_body({"prompt": (str, True)})
     prompts = services().prompts
-    if prompts is None or not isinstance(body.get("prompt"), str):
-        abort(400, description="prompt is required")
+    if prompts is None:
+        abort(400, description="elder mode has no speaker here")
     prompts.say(body["prompt"])
     return Response(status=202)
 

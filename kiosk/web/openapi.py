@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from kiosk import __version__
+from kiosk.services.prompts import PROMPTS
 from kiosk.web.openapi_calls import calls_paths
 from kiosk.web.openapi_cases import cases_paths
 from kiosk.web.openapi_common import (
@@ -113,6 +114,13 @@ def openapi_document() -> dict[str, Any]:
                 {"200": {"description": "the called ticket", **_json(_TICKET)},
                  "204": {"description": "nobody waits"}}, staff=True),
                 "parameters": _COUNTER, "requestBody": EMPTY_BODY}},
+            "/kiosk/prompt": {"post": {**_op(
+                "Elder mode: say the prompt of the screen just shown through the hall speaker (an enrolled kiosk "
+                "or tablet, or staff); the words are fixed per prompt",
+                {"202": {"description": "queued for the speaker"}},
+                body={"type": "object", "required": ["prompt"], "additionalProperties": False,
+                      "properties": {"prompt": {"type": "string", "enum": sorted(PROMPTS)}}}),
+                "security": [{}, {"bearer": []}, {"session": []}]}},
             **visit_paths(),
             **cases_paths(_op, _json),
             **events_paths(),

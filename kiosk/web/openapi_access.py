@@ -16,6 +16,7 @@ DEVICE_WRITES: dict[tuple[str, str], tuple[tuple[str, ...], bool]] = {
     ("/api/v1/cases", "post"): (("kiosk",), True),
     ("/api/v1/surveys", "post"): (("kiosk", "tablet"), False),
     ("/api/v1/questionnaire", "post"): (("kiosk", "tablet"), False),
+    ("/kiosk/prompt", "post"): (("kiosk", "tablet"), False),
 }
 
 _ERROR = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}

@@ -34,7 +34,8 @@ def events_paths() -> dict[str, Any]:
               "; `printer.status` with only `status` and `reason`. Nothing about people. An enrolled kiosk (the "
               "box's own screen: an address in `server.kiosk_addresses`) also gets `qr.scanned` for scans made "
               "at it (its camera and scanner), as a greeting: kind, source, ok, action, `visit` {id, name "
-              "masked to its first character}, or `error`.")
+              "masked to its first character}, or `error`; and `camera.status` {state: offline, looking, "
+              "unreadable or read} of its camera's live hint.")
     staff = ("Every live event the caller's role may see; login session or bearer token. All roles: tickets "
              "(whole) and `printer.status` (with `error`), and `camera.status`. receptionist: "
              "`case.*` and `call.incoming`, no visits; specialist: `case.*`, `call.incoming`, "

@@ -3,8 +3,10 @@ real pyttsx3 (speaker mode, played by a fake `aplay` that keeps what it is given
 
 from __future__ import annotations
 
+import logging
 import os
 import re
+import shutil
 import subprocess
 import threading
 import wave
@@ -24,7 +26,7 @@ from kiosk.devices.announcement import (
     spoken_en,
     spoken_zh,
 )
-from kiosk.devices.speaker import Speaker, SpeakerError, create_speaker, resolve_voice
+from kiosk.devices.speaker import Speaker, SpeakerError, WavBackend, create_speaker, resolve_voice
 
 WAIT_S = 60.0
 WAV_NAME = re.compile(r"^\d{8}-\d{6}-\d{6}-(?P<key>[A-Za-z0-9_-]+)\.wav$")
@@ -32,7 +34,7 @@ WAV_NAME = re.compile(r"^\d{8}-\d{6}-\d{6}-(?P<key>[A-Za-z0-9_-]+)\.wav$")
 
 def wav_speaker(directory: Path, **kwargs) -> Speaker:
     tts = {k: kwargs.pop(k) for k in ("voice_zh", "voice_en", "enabled") if k in kwargs}
-    speaker = create_speaker(TtsConfig(output=f"wav:{directory}", **tts), **kwargs)
+    speaker = create_speaker(TtsConfig(output=f"wav:{directory}", **tts), data_dir=directory, **kwargs)
     speaker.start()
     return speaker
 
@@ -222,7 +224,7 @@ def test_full_queue_drops_the_oldest(tmp_path: Path, stopper) -> None:
 def test_off_writes_nothing(tmp_path: Path, tts: dict) -> None:
     out = tmp_path / "announcements"
     cfg = TtsConfig(**{k: v.format(dir=out) if isinstance(v, str) else v for k, v in tts.items()})
-    speaker = create_speaker(cfg)
+    speaker = create_speaker(cfg, data_dir=tmp_path)
     speaker.start()
 
     speaker.announce(call_announcement("A012", "2"))
@@ -287,7 +289,7 @@ def test_an_announcement_with_nothing_to_say_fails_alone(tmp_path: Path, stopper
 
 
 def test_stop_discards_queued_and_later_announcements(tmp_path: Path) -> None:
-    speaker = create_speaker(TtsConfig(output=f"wav:{tmp_path}"))
+    speaker = create_speaker(TtsConfig(output=f"wav:{tmp_path}"), data_dir=tmp_path)
     speaker.announce(call_announcement("A001", "1"))
     assert speaker.stop()
     speaker.announce(call_announcement("A002", "1"))
@@ -320,7 +322,7 @@ def test_speaker_mode_says_mandarin_then_english(fake_aplay: Path, tmp_path: Pat
     the old rate. Each audible sentence must last as long as the CLI's rendering of it
     (the samples differ slightly after the first sentence: espeak carries some state
     over). An empty play, before the backend says a silent sentence again, is inaudible."""
-    speaker = create_speaker(TtsConfig(output="speaker"))
+    speaker = create_speaker(TtsConfig(output="speaker"), data_dir=tmp_path)
     stopper(speaker)
     speaker.start()
 
@@ -342,17 +344,38 @@ def test_speaker_mode_says_mandarin_then_english(fake_aplay: Path, tmp_path: Pat
         assert w.readframes(w.getnframes()) == cli_frames(expected[0][1], expected[0][0], tmp_path)
 
 
-def test_speaker_mode_without_aplay_reports_and_goes_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                        stopper) -> None:
-    monkeypatch.setenv("PATH", str(tmp_path))
-    speaker = create_speaker(TtsConfig(output="speaker"))
+def test_speaker_mode_without_aplay_writes_wavs_and_says_so_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                 stopper, caplog: pytest.LogCaptureFixture) -> None:
+    """A fresh machine without alsa-utils: one log line, then each announcement as a WAV
+    file under the data directory."""
+    bin_dir = tmp_path / "bin"  # espeak-ng and nothing else: no aplay
+    bin_dir.mkdir()
+    (bin_dir / "espeak-ng").symlink_to(shutil.which("espeak-ng"))
+    monkeypatch.setenv("PATH", str(bin_dir))
+    data_dir = tmp_path / "var"
+    with caplog.at_level(logging.INFO, logger="kiosk.devices.speaker"):
+        speaker = create_speaker(TtsConfig(output="speaker"), data_dir=data_dir)
+        stopper(speaker)
+        speaker.start()
+        for i in range(2):
+            speaker.announce(call_announcement(f"A00{i}", "1"))
+        assert speaker.wait_finished(2, WAIT_S)
+
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines == [f"aplay not found (install alsa-utils): announcements are written as WAV files to "
+                     f"{data_dir / 'announcements'} instead"]
+    assert [WAV_NAME.match(p.name)["key"] for p in wavs(data_dir / "announcements")] == ["A000-1", "A001-1"]
+    assert duration_s(wavs(data_dir / "announcements")[-1]) > 1.0
+    health = speaker.health().to_dict()
+    assert (health["status"], health["reason"], health["spoken"]) == ("degraded", "no_audio_output", 2)
+    assert "aplay not found" in health["message"]
+
+
+def test_wav_files_kept_are_bounded_the_oldest_go(tmp_path: Path, stopper) -> None:
+    speaker = Speaker(WavBackend(tmp_path, "sit/cmn-latn-pinyin", "en", 150, keep=2))
     stopper(speaker)
     speaker.start()
-
-    for i in range(2):
+    for i in range(3):
         speaker.announce(call_announcement(f"A00{i}", "1"))
-        assert speaker.wait_finished(i + 1, WAIT_S)
-
-    health = speaker.health().to_dict()
-    assert (health["status"], health["reason"]) == ("down", "no_audio_output") and health["failed"] == 2
-    assert "aplay not found" in health["last_error"]
+    assert speaker.wait_finished(3, WAIT_S)
+    assert [WAV_NAME.match(p.name)["key"] for p in wavs(tmp_path)] == ["A001-1", "A002-1"]

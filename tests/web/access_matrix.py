@@ -50,6 +50,8 @@ EXPECTED: dict[str, str] = {
     "POST /api/v1/questionnaire": "device:kiosk,tablet",
     "POST /api/v1/surveys": "device:kiosk,tablet",
     "POST /kiosk/prompt": "device:kiosk,tablet",
+    # what only the hall's kiosks read: the directory's units for the unit picker
+    "GET /kiosk/units.json": "device:kiosk",
     # the counters
     "GET /api/v1/tickets": "api:receptionist,specialist",
     "GET /api/v1/counters/<counter>": "api:receptionist,specialist",

@@ -28,6 +28,7 @@ WRITES = [
     ("/api/v1/cases", {"type": "repair", "description": "灯坏了"}, ("kiosk",)),
     ("/api/v1/surveys", {"score": 5}, ("kiosk", "tablet")),
     ("/api/v1/questionnaire", {"answers": [5, 4, 5]}, ("kiosk", "tablet")),
+    ("/kiosk/prompt", {"prompt": "home"}, ("kiosk", "tablet")),
 ]
 
 

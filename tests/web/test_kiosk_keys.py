@@ -10,6 +10,7 @@ import pytest
 from kiosk.pinyin_table import candidates
 from kiosk.services.visits import Snapshot
 from tests.checkin.conftest import RESIDENTS_CSV, jpeg, with_check_char
+from tests.conftest import bearer
 from tests.web.conftest import KIOSK_PORTRAIT, LANDSCAPE
 
 pytestmark = pytest.mark.browser
@@ -47,12 +48,12 @@ def test_visitor_registers_with_a_chinese_name_using_only_on_screen_keys(open_pa
     expect(page.locator("#ci-visitor .kb")).to_have_attribute("data-kind", "digits")
     keys(*"13900001111")
     page.locator("#ci-v-unit").tap()
-    # the public touchscreen carries no list of the directory's units: the unit is typed on digits and "-"
-    expect(page.locator("#ci-visitor .kb")).to_have_attribute("data-kind", "digits")
-    keys(*"3-2-")
-    expect(page.locator("#ci-v-unit")).to_have_value("3-2-")
+    # the box's own kiosk is enrolled: the directory's units, building first
+    expect(page.locator("#ci-visitor .kb")).to_have_attribute("data-kind", "unit")
+    expect(page.locator("#ci-visitor .kb-units [data-k]")).to_have_text(["1", "3"])
+    keys("unit:3-", "unit:2-")
     shot(page, f"keys-unit-{size['width']}x{size['height']}")
-    keys(*"501")
+    keys("unit:501")
     expect(page.locator("#ci-v-unit")).to_have_value("3-2-501")
     page.locator("#ci-visitor-submit").tap()
     expect(page.locator("#ci-pass")).to_be_visible()
@@ -60,6 +61,38 @@ def test_visitor_registers_with_a_chinese_name_using_only_on_screen_keys(open_pa
     visit = kiosk.db.query_one("SELECT name, phone, unit, method FROM visits")
     assert visit == {"name": "张三", "phone": "13900001111", "unit": "3-2-501", "method": "manual"}
     assert keyboard_events == []  # taps only
+
+
+def test_a_screen_on_the_lan_gets_no_units_and_types_the_unit_on_digits(open_page, kiosk, lan_only):
+    kiosk.visits.import_residents(RESIDENTS_CSV)
+    page = open_page(KIOSK_PORTRAIT, touch=True)
+    units_answers = []
+    page.on("response", lambda r: "/kiosk/units.json" in r.url and units_answers.append((r.status, r.text())))
+    page.goto("/kiosk")
+    page.locator("#ci-visitor-open").tap()
+    page.locator("#ci-v-unit").tap()
+    expect(page.locator("#ci-visitor .kb")).to_have_attribute("data-kind", "digits")
+    for label in "3-2-501":
+        page.locator(f'.kb:visible [data-k="{label}"]').tap()
+    expect(page.locator("#ci-v-unit")).to_have_value("3-2-501")
+    assert [status for status, _ in units_answers] == [401]
+    assert "3-2-501" not in units_answers[0][1] and "1-1-1203" not in units_answers[0][1]
+
+
+def test_the_unit_list_is_for_enrolled_kiosks_and_staff_only(app, kiosk, tokens):
+    kiosk.visits.import_residents(RESIDENTS_CSV)
+    kiosk.config.server.kiosk_addresses = ["192.0.2.50"]
+    lan = app.test_client()
+    lan.environ_base["REMOTE_ADDR"] = "192.0.2.10"
+    refused = lan.get("/kiosk/units.json")
+    assert refused.status_code == 401 and refused.get_json()["error"]["code"] == "device_required"
+    assert "3-2-501" not in refused.get_data(as_text=True)
+    box = app.test_client()
+    box.environ_base["REMOTE_ADDR"] = "192.0.2.50"
+    answer = box.get("/kiosk/units.json")
+    assert answer.get_json() == {"units": ["1-1-1203", "3-2-501"]}  # units only, no names
+    assert answer.headers["Cache-Control"] == "no-store"
+    assert lan.get("/kiosk/units.json", headers=bearer(tokens["receptionist"])).status_code == 200
 
 
 def test_an_id_not_in_the_directory_leads_to_visitor_registration_with_the_id_kept(open_page, kiosk):

@@ -11,10 +11,11 @@ from kiosk.web import create_app
 from tests.conftest import bearer
 from tests.web.test_devices import WRITES, lan_client, pair
 
-BURSTS = {"tickets": 10, "checkins": 10, "scans": 20, "checkouts": 20, "cases": 5, "surveys": 10, "questionnaire": 5}
+BURSTS = {"tickets": 10, "checkins": 10, "scans": 20, "checkouts": 20, "cases": 5, "surveys": 10, "questionnaire": 5,
+          "prompts": 10}
 LIMIT_OF = {"/api/v1/tickets": "tickets", "/api/v1/checkins": "checkins", "/api/v1/scans": "scans",
             "/api/v1/checkouts": "checkouts", "/api/v1/cases": "cases", "/api/v1/surveys": "surveys",
-            "/api/v1/questionnaire": "questionnaire"}
+            "/api/v1/questionnaire": "questionnaire", "/kiosk/prompt": "prompts"}
 
 
 def test_the_defaults_are_the_documented_hall_rates():

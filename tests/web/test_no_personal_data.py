@@ -26,6 +26,10 @@ def site(config, clock):
     k.stop()
 
 
+#: Routes that give an enrolled kiosk some personal data on purpose, and which markers.
+DEVICE_ONLY = {"/kiosk/units.json": ("resident unit", "resident unit 2")}
+
+
 def leaks(text: str, sent: str = "") -> list[str]:
     """The markers in an answer, except those the request itself carried (an echo of the
     caller's own URL, as the login redirect's `next`, discloses nothing)."""
@@ -49,7 +53,9 @@ def test_markers_are_in_the_store(site):
 
 @pytest.mark.parametrize("address", [OUTSIDER, KIOSK_ADDRESS], ids=["anonymous", "kiosk"])
 def test_every_route_answers_an_anonymous_caller_without_personal_data(site, address):
-    """Someone on the LAN, and the kiosk itself (whose screen anyone in the hall reads)."""
+    """Someone on the LAN, and the kiosk itself (whose screen anyone in the hall reads).
+    The one exception: an enrolled kiosk gets the directory's units (no names) for the
+    visitor form's unit picker (DEVICE_ONLY); someone on the LAN gets nothing of them."""
     k, seeded = site
     if address == KIOSK_ADDRESS:
         k.config.server.kiosk_addresses = [KIOSK_ADDRESS]
@@ -70,6 +76,8 @@ def test_every_route_answers_an_anonymous_caller_without_personal_data(site, add
                 walked += 1
                 assert resp.status_code < 500, f"{method} {url} answered {resp.status_code}"
                 problems = leaks(answer_text(resp), sent=url)
+                if address == KIOSK_ADDRESS:
+                    problems = [p for p in problems if p not in DEVICE_ONLY.get(rule.rule, ())]
                 if problems:
                     found[f"{method} {url} ({resp.status_code})"] = problems
     assert walked > 60

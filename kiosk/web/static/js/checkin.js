@@ -108,8 +108,27 @@
     } else if (outcome.error) message(errorText(outcome.error));
   }
 
+  /* ---- the live hint of the box's camera ("hold your code up to the camera") ---------- */
+
+  var cameraLine = $("ci-scan-state");
+  /** `state`: off, offline, looking, unreadable, read (camera.status), or refused (the
+   * camera's code was read and its scan turned down). */
+  function cameraState(state) {
+    if (!cameraLine) return;
+    cameraLine.hidden = state === "off";
+    cameraLine.setAttribute("data-state", state);
+    cameraLine.textContent = state === "off" ? "" : K.t("checkin.camera_" + state);
+  }
+  if (cameraLine) cameraState(cameraLine.getAttribute("data-state"));
+
   // The camera and a serial scanner report through the server (one path for all readers).
-  K.events({ "qr.scanned": function (outcome) { onScan(outcome, true); } });
+  K.events({
+    "qr.scanned": function (outcome) {
+      if (outcome && outcome.source === "camera") cameraState(outcome.ok ? "read" : "refused");
+      onScan(outcome, true);
+    },
+    "camera.status": function (status) { cameraState(status.state); },
+  });
 
   /* ---- keyboard-wedge scanners ----------------------------------------------------- */
 

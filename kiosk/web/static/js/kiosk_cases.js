@@ -53,6 +53,7 @@
   if ($("kc-open-file")) $("kc-open-file").addEventListener("click", function () {
     fileType = null; category = null; radio(opts, null); radio(cats, null);
     ["kc-desc", "kc-unit", "kc-phone"].forEach(function (id) { $(id).value = ""; });
+    $("kc-file").dispatchEvent(new Event("reset"));  // the on-screen keyboard closes (kiosk_keys.js)
     fileReady();
     show("kc-file");
   });
@@ -97,6 +98,7 @@
     score = null;
     radio(stars, null);
     $("kc-rate-comment").value = "";
+    $("kc-rate").dispatchEvent(new Event("reset"));
     $("kc-rate-ticket").textContent = ticket.number ? K.t("kc.ticket", { number: ticket.number }) : K.t("kc.your_ticket");
     show("kc-rate");
   }

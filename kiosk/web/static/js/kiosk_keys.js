@@ -3,7 +3,8 @@
  *   digits  – phone numbers (and "X" for ID numbers with data-keyboard-x)
  *   pinyin  – Chinese by pinyin: letters compose a syllable, candidates come from
  *             /kiosk/pinyin.json (built from an offline table); "ABC" types Latin letters
- *   unit    – the units of the resident directory, picked part by part (3 → 2 → 501)
+ *   unit    – the units of the resident directory, picked part by part (3 → 2 → 501), on an
+ *             enrolled kiosk (/kiosk/units.json); elsewhere digits and "-"
  * Only taps: nothing here listens for key presses, so a hardware keyboard or a wedge
  * scanner still types into the fields as before. */
 (function () {
@@ -15,8 +16,18 @@
   var table = null;
   var tableLoading = null;
   var units = [];
-  var unitsEl = document.getElementById("kiosk-units");
-  if (unitsEl) { try { units = JSON.parse(unitsEl.textContent) || []; } catch (e) { units = []; } }
+  var unitsAsked = false;
+
+  /** The directory's units, given to an enrolled kiosk only; anywhere else the unit field
+   * keeps the digits keyboard (and "-"). Asked once, when a unit field is first used. */
+  function loadUnits(board) {
+    if (unitsAsked) return;
+    unitsAsked = true;
+    K.api("GET", "/kiosk/units.json").then(function (answer) {
+      units = (answer && answer.units) || [];
+      if (board.field && board.field.getAttribute("data-keyboard") === "unit") board.draw();
+    }, function () { /* not an enrolled kiosk: digits and "-" */ });
+  }
 
   function loadTable() {
     if (table || tableLoading) return tableLoading;
@@ -60,6 +71,7 @@
     if (field) {
       field.classList.add("kb-target");
       if (field.getAttribute("data-keyboard") === "pinyin") loadTable() && loadTable().then(this.draw.bind(this));
+      if (field.getAttribute("data-keyboard") === "unit") loadUnits(this);
     }
     this.draw();
   };
@@ -148,7 +160,7 @@
   Board.prototype.draw = function () {
     var box = this.box;
     var kind = this.field && this.field.getAttribute("data-keyboard");
-    if (kind === "unit" && !units.length) kind = "digits";  // no unit list on a public page: typed on digits and "-"
+    if (kind === "unit" && !units.length) kind = "digits";  // no unit list (yet, or not for this screen)
     box.textContent = "";
     box.hidden = !kind;
     box.setAttribute("data-kind", kind || "");
