@@ -30,6 +30,8 @@ LOCAL_NAME = "local"
 CREDENTIAL_PREFIX = "kdv_"
 #: last_seen_at is written at most this often per device (a display polls all day).
 SEEN_EVERY = timedelta(minutes=5)
+#: Addresses whose "local kiosk" answer is remembered before the memory is cleared.
+MAX_ADDRESSES_KNOWN = 1024
 _NAME = re.compile(r"[\w.-]{1,40}")
 
 
@@ -59,6 +61,8 @@ class DeviceService:
         self.clock = clock
         self.config = config
         self._networks: tuple[tuple[str, ...], list[ipaddress.IPv4Network | ipaddress.IPv6Network]] = ((), [])
+        #: address -> in `server.kiosk_addresses`: every guarded request asks, parsing is not free
+        self._local_addresses: dict[str, bool] = {}
 
     def add(self, name: str, kind: str, created_by: str = "") -> Pairing:
         """A new device and its one-time pairing token (shown once, valid PAIRING_MINUTES)."""
@@ -113,21 +117,18 @@ class DeviceService:
 
     def from_address(self, address: str | None) -> Device | None:
         """The "local" kiosk when `address` is one of `server.kiosk_addresses`."""
+        if not address:
+            return None
         addresses = tuple(self.config.server.kiosk_addresses)
         if self._networks[0] != addresses:
             self._networks = (addresses, [ipaddress.ip_network(a, strict=False) for a in addresses])
-        networks = self._networks[1]
-        if not address or not networks:
-            return None
-        try:
-            ip = ipaddress.ip_address(address.split("%", 1)[0])
-        except ValueError:
-            return None
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-            ip = ip.ipv4_mapped
-        if any(ip.version == net.version and ip in net for net in networks):
-            return Device(LOCAL_NAME, "kiosk")
-        return None
+            self._local_addresses = {}
+        local = self._local_addresses.get(address)
+        if local is None:
+            if len(self._local_addresses) >= MAX_ADDRESSES_KNOWN:
+                self._local_addresses.clear()
+            local = self._local_addresses[address] = _in_networks(address, self._networks[1])
+        return Device(LOCAL_NAME, "kiosk") if local else None
 
     def revoke(self, name: str) -> None:
         with self.db.write() as conn:
@@ -163,3 +164,13 @@ class DeviceService:
         if row is None or row["pairing_expires_at"] <= db_time(self.clock.now()):
             return None
         return row
+
+
+def _in_networks(address: str, networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return any(ip.version == net.version and ip in net for net in networks)

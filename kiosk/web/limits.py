@@ -38,6 +38,8 @@ def init_app(app: Flask) -> Limiter:
     limiter = Limiter(_address_key, app=app, storage_uri="memory://", strategy="moving-window",
                       enabled=limits.enabled, headers_enabled=False, key_prefix=f"kiosk{id(app)}")
     app.extensions[EXTENSION] = limiter
+    if not limits.enabled:
+        return limiter  # no wrapper left in the way of each request
     for endpoint, view in list(app.view_functions.items()):
         name = getattr(view, LIMIT_ATTRIBUTE, None)
         if name is not None:
