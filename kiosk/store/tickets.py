@@ -142,6 +142,6 @@ def active_counters(conn: sqlite3.Connection, since: str) -> set[str]:
 
 def recent_calls(conn: sqlite3.Connection, day: str, limit: int) -> list[dict]:
     return [dict(r) for r in conn.execute(
-        "SELECT * FROM tickets WHERE day = ? AND called_at IS NOT NULL ORDER BY called_at DESC LIMIT ?",
+        "SELECT * FROM tickets WHERE day = ? AND called_at IS NOT NULL ORDER BY called_at DESC, id DESC LIMIT ?",
         (day, limit),
     )]

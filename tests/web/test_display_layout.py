@@ -1,6 +1,7 @@
 """The hall display fits on a 1920×1080 hall screen, in both languages, on a busy
 morning: six recent calls (the English rows are the longest), both counters serving,
-every service with people waiting and an estimated wait, and a notice. Nothing clipped by
+every service with people waiting and an estimated wait, a notice, and the latest call in
+the banner (two lines in Chinese). Nothing clipped by
 the viewport or its panel, no hidden scroll content, no overlapping text.
 `KIOSK_SCREENSHOTS=DIR` keeps the pictures in DIR/display-layout/."""
 
@@ -36,6 +37,9 @@ def test_the_display_fits_with_six_recent_calls(open_page, kiosk, screenshot_dir
     page.goto(f"/display?lang={lang}")
     page.wait_for_selector('body[data-live="open"]', state="attached")
     expect(page.locator("#recent .d-recent-row")).to_have_count(6)
+    # every call has the test clock's one time: the later call (the higher id) still comes first
+    expect(page.locator("#recent .d-recent-row").first).to_contain_text("D002")
+    expect(page.locator("#banner-main")).to_contain_text("D002")
     expect(page.locator("#notice")).not_to_be_empty()
     page.evaluate("document.fonts.ready")
     problems = page.evaluate(LAYOUT_JS, [".topbar", "#banner", ".d-grid"])
