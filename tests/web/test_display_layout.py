@@ -1,4 +1,4 @@
-"""The hall display fits on a 1920×1080 hall screen, in both languages, on a busy
+"""The hall display fits on a 1920×1080 hall screen and on a 1366×768 one, in both languages, on a busy
 morning: six recent calls (the English rows are the longest), both counters serving,
 every service with people waiting and an estimated wait, a notice, and the latest call in
 the banner (two lines in Chinese). Nothing clipped by
@@ -14,7 +14,7 @@ from tests.web.layout import LAYOUT_JS
 pytestmark = pytest.mark.browser
 expect = pytest.importorskip("playwright.sync_api").expect
 
-SIZES = {"1920x1080": {"width": 1920, "height": 1080}}
+SIZES = {"1920x1080": {"width": 1920, "height": 1080}, "1366x768": {"width": 1366, "height": 768}}
 
 
 @pytest.mark.parametrize("lang", ["zh_CN", "en"])
