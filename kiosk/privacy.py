@@ -9,7 +9,7 @@ from typing import Any
 #: The ticket fields an anonymous caller sees: queue facts only.
 TICKET_FIELDS = ("id", "number", "service", "origin_service", "day", "status", "counter", "recalls", "priority",
                  "transferred", "issued_at", "called_at", "started_at", "finished_at", "no_show_at", "version",
-                 "service_name_zh", "service_name_en", "reference", "position", "people_ahead",
+                 "service_name_zh", "service_name_en", "position", "people_ahead",
                  "estimated_wait_s", "print")
 #: The case fields the touchscreen needs after filing: the number, the deadline, the slip.
 CASE_FIELDS = ("id", "type", "channel", "status", "due_at", "created_at", "print")

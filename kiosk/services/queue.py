@@ -164,18 +164,24 @@ class QueueService:
             raise NotFound("not_found", "no such ticket")
         return self._public(row, with_position=True)
 
+    def by_link(self, payload: str) -> dict[str, Any] | None:
+        """The ticket whose phone link `payload` is (a scanned ticket's QR code), with its
+        place; None for anything else. Holding the link is the proof of holding the ticket."""
+        link = capability.from_link(payload)
+        if link is None or link[0] != capability.TICKET:
+            return None
+        try:
+            return self.by_capability(link[1])
+        except NotFound:
+            return None
+
     def from_code(self, payload: str) -> dict[str, Any] | None:
         """The ticket a scanned code names: its phone link, or an old `KT1:` reference of this
         site (both with the ticket's place); None when the code is neither. An old reference
-        of an earlier day reads `expired`, as the ticket does."""
-        link = capability.from_link(payload)
-        if link is not None:
-            if link[0] != capability.TICKET:
-                return None
-            try:
-                return self.by_capability(link[1])
-            except NotFound:
-                return None
+        of an earlier day reads `expired`, as the ticket does. The reference is no proof of
+        holding the ticket (its id and number are queue facts): rating takes `by_link`."""
+        if capability.from_link(payload) is not None:
+            return self.by_link(payload)
         parts = (payload or "").strip().split(":")
         if len(parts) != 4 or parts[0] != "KT1" or parts[1] != self.config.site.id or \
                 not (parts[2].isascii() and parts[2].isdigit() and len(parts[2]) <= 18):
@@ -197,20 +203,9 @@ class QueueService:
 
     def ticket_reference(self, ticket: dict[str, Any]) -> str:
         """The ticket's reference: site, local id and number. Printed in the QR code before the
-        phone pages (now the QR holds the phone link); such codes are still recognised."""
+        phone pages (now the QR holds the phone link); such codes are still recognised by
+        `from_code`. Not in any answer: only the phone link proves holding the ticket."""
         return f"KT1:{self.config.site.id}:{ticket['id']}:{ticket['number']}"
-
-    def find_by_reference(self, code: str) -> dict[str, Any] | None:
-        """The ticket whose QR code holds `code` (a scanned ticket), or None: another site's,
-        malformed, or an id and number that do not belong together."""
-        parts = code.strip().split(":")
-        if len(parts) != 4 or parts[0] != "KT1" or parts[1] != self.config.site.id or not parts[2].isascii() \
-                or not parts[2].isdigit() or len(parts[2]) > 18:
-            return None
-        row = store.get(self.db.conn, int(parts[2]))
-        if row is None or row["number"] != parts[3]:
-            return None
-        return self._public(row)
 
     # -- counter actions --------------------------------------------------------------
     def call_next(self, counter: str, actor: str | None = None) -> dict[str, Any] | None:
@@ -338,7 +333,6 @@ class QueueService:
         service = self.config.service(ticket["service"])
         data["service_name_zh"] = service.name_zh if service else ticket["service"]
         data["service_name_en"] = service.name_en if service else ticket["service"]
-        data["reference"] = self.ticket_reference(ticket)
         if with_position:
             conn = conn or self.db.conn
             queued = status in (Status.WAITING, Status.TRANSFERRED)  # not expired: no place, no wait

@@ -71,7 +71,7 @@ def pinyin():
 
 @bp.get("/kiosk/qr.svg")
 def qr_svg():
-    """The QR code of `data` (a ticket reference) as SVG, for the result screen."""
+    """The QR code of `data` (a ticket's phone link) as SVG, for the result screen."""
     data = request.args.get("data", "")
     if not data:
         abort(400, description="the data parameter is required")

@@ -158,7 +158,6 @@ def openapi_document() -> dict[str, Any]:
                     "people_ahead": {"type": "integer"},
                     "estimated_wait_s": {"type": "integer", "description": "0 when not queued"},
                     "issued_at": {"type": "string", "format": "date-time"},
-                    "reference": {"type": "string"},
                     "phone_url": {"type": "string", "description": (
                         "only in the answer to the issue: the ticket's phone page {site.public_url}/t/{cap}, "
                         "the link its QR code holds")},

@@ -135,9 +135,9 @@ def _device_rating_target(body: dict) -> int:
     if body.get("ticket_code"):
         if body.get("ticket_id") is not None or body.get("counter"):
             raise Invalid("invalid_target", "send ticket_code alone, or ticket_id with counter")
-        ticket = k.queue.find_by_reference(body["ticket_code"][:512])
+        ticket = k.queue.by_link(body["ticket_code"][:512])
         if ticket is None:
-            raise Invalid("unknown_code", "this is not a ticket of this service centre")
+            raise Invalid("unknown_code", "this is not the code of a ticket of this service centre")
         return int(ticket["id"])
     if body.get("ticket_id") is None or not body.get("counter"):
         raise Invalid("invalid_target", "rate the ticket just finished at a counter, or scan your ticket")

@@ -4,15 +4,18 @@ else's ticket is listed, and a case is not rated by its id without a staff login
 
 from __future__ import annotations
 
+from kiosk import capability
 from kiosk.queue.rules import Action
 from tests.conftest import bearer
 
 
 def served(kiosk, counter: str = "1", service: str = "A") -> dict:
-    t = kiosk.queue.issue(service).ticket
+    """A ticket finished at `counter`, with the phone link its QR code holds."""
+    issued = kiosk.queue.issue(service)
+    t = issued.ticket
     kiosk.queue.call(t["id"], counter, "reception1")
     kiosk.queue.act(t["id"], Action.FINISH, actor="reception1")
-    return kiosk.queue.get(t["id"])
+    return {**kiosk.queue.get(t["id"]), "phone_url": issued.phone_url}
 
 
 def rate(client, **body):
@@ -44,16 +47,20 @@ def test_the_tablet_offers_nothing_once_the_rating_window_of_the_counter_passes(
 
 def test_the_kiosk_rates_a_scanned_ticket(client, kiosk):
     mine = served(kiosk)
-    resp = rate(client, ticket_code=mine["reference"])
+    # the old KT1 reference (site, id, number) is made of queue facts anyone can read: no proof
+    other = served(kiosk)
+    resp = rate(client, ticket_code=kiosk.queue.ticket_reference(other))
+    assert resp.status_code == 400 and resp.get_json()["error"]["code"] == "unknown_code"
+    resp = rate(client, ticket_code=mine["phone_url"])
     assert resp.status_code == 201 and resp.get_json()["ticket_id"] == mine["id"]
-    assert rate(client, ticket_code=mine["reference"]).status_code == 409  # once
-    waiting = kiosk.queue.get(kiosk.queue.issue("B").ticket["id"])
-    assert rate(client, ticket_code=waiting["reference"]).get_json()["error"]["code"] == "not_finished"
-    forged = mine["reference"].rsplit(":", 1)[0] + ":A999"  # a real id with a number not its own
-    for code in (forged, "KT1:other-site:1:A001", "KT1:demo-site:99999:A001", "garbage"):
+    assert rate(client, ticket_code=mine["phone_url"]).status_code == 409  # once
+    waiting = kiosk.queue.issue("B")
+    assert rate(client, ticket_code=waiting.phone_url).get_json()["error"]["code"] == "not_finished"
+    forged = mine["phone_url"].rsplit("/", 1)[0] + "/" + capability.new()  # a link to no ticket
+    for code in (forged, "KT1:other-site:1:A001", "garbage"):
         resp = rate(client, ticket_code=code)
         assert resp.status_code == 400 and resp.get_json()["error"]["code"] == "unknown_code", code
-    assert rate(client, ticket_code=mine["reference"], ticket_id=mine["id"]).status_code == 400
+    assert rate(client, ticket_code=mine["phone_url"], ticket_id=mine["id"]).status_code == 400
     assert kiosk.db.scalar("SELECT COUNT(*) FROM surveys") == 1
 
 

@@ -9,6 +9,7 @@ clipped by the viewport or by its box, no hidden scroll content, no overlapping 
 from __future__ import annotations
 
 import re
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 
@@ -137,6 +138,8 @@ def test_every_kiosk_screen_fits(open_page, kiosk, screenshot_dir, size, lang):
     page.wait_for_function("() => document.getElementById('r-qr').naturalWidth > 0")
     expect(page.locator("#r-print")).not_to_have_attribute("data-status", "")
     s.check("ticket", "#result")
+    taken = page.locator("#r-number").text_content()
+    phone_link = parse_qs(urlparse(page.locator("#r-qr").get_attribute("src")).query)["data"][0]
     tap(page, "#r-done")
     if lang != "zh_CN":  # the kiosk goes back to its default language after a ticket; this walk stays in its own
         page.wait_for_url(re.compile(r"lang=zh_CN"))
@@ -149,7 +152,8 @@ def test_every_kiosk_screen_fits(open_page, kiosk, screenshot_dir, size, lang):
     expect(page.locator("#kc-pick")).to_be_visible()
     s.check("rating-pick", "#kc-pick")
     # the kiosk lists no tickets: the resident scans theirs (a keyboard-wedge scanner types it)
-    page.keyboard.type(kiosk.queue.get(called["id"])["reference"], delay=1)
+    assert called["number"] == taken
+    page.keyboard.type(phone_link, delay=1)  # its QR code: the phone link
     page.keyboard.press("Enter")
     expect(page.locator("#kc-rate")).to_be_visible()
     s.check("rating", "#kc-rate")

@@ -149,7 +149,7 @@ def test_a_kiosks_own_answers_carry_no_personal_data(config, clock):
             answers.append(f"GET {path}: " + answer_text(kiosk.get(path)))
         k.queue.call(ticket["id"], "1", "reception1")
         k.queue.act(ticket["id"], Action.FINISH, actor="reception1")
-        post("/api/v1/surveys", {"ticket_code": ticket["reference"], "score": 5, "comment": "ok"})
+        post("/api/v1/surveys", {"ticket_code": ticket["phone_url"], "score": 5, "comment": "ok"})
         found = {a.split(":")[0]: leaks(a) for a in answers if leaks(a)}
         assert found == {}
     finally:

@@ -13,10 +13,12 @@ expect = pytest.importorskip("playwright.sync_api").expect
 
 
 def served(kiosk, service: str) -> dict:
-    t = kiosk.queue.issue(service).ticket
+    """A ticket finished at counter 1, with the phone link its QR code holds."""
+    issued = kiosk.queue.issue(service)
+    t = issued.ticket
     kiosk.queue.call(t["id"], "1", "reception1")
     kiosk.queue.act(t["id"], Action.FINISH, actor="reception1")
-    return kiosk.queue.get(t["id"])
+    return {**kiosk.queue.get(t["id"]), "phone_url": issued.phone_url}
 
 
 def test_kiosk_rates_the_scanned_ticket_and_lists_none(open_page, kiosk, shot):
@@ -35,7 +37,7 @@ def test_kiosk_rates_the_scanned_ticket_and_lists_none(open_page, kiosk, shot):
     page.keyboard.type("hello-not-a-ticket", delay=1)
     page.keyboard.press("Enter")
     expect(page.locator("#kc-scan-error")).to_contain_text("不是排队号票")
-    page.keyboard.type(mine["reference"], delay=1)
+    page.keyboard.type(mine["phone_url"], delay=1)
     page.keyboard.press("Enter")
     expect(page.locator("#kc-rate")).to_be_visible()
     expect(page.locator("#kc-rate-ticket")).to_contain_text(mine["number"])

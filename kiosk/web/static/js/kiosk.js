@@ -125,7 +125,7 @@
     fill("r-wait", String(seconds > 0 ? Math.max(1, Math.round(seconds / 60)) : 0));
     var qr = document.getElementById("r-qr");
     // the ticket's phone page (what the printed QR holds too)
-    qr.src = "/kiosk/qr.svg?data=" + encodeURIComponent(ticket.phone_url || ticket.reference || ticket.number);
+    qr.src = "/kiosk/qr.svg?data=" + encodeURIComponent(ticket.phone_url || ticket.number);
     printLine(ticket.print ? ticket.print.status : "queued");
     result.setAttribute("data-ticket", ticket.number);
 

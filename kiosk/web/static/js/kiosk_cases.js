@@ -102,23 +102,25 @@
     $("kc-rate-ticket").textContent = ticket.number ? K.t("kc.ticket", { number: ticket.number }) : K.t("kc.your_ticket");
     show("kc-rate");
   }
-  /** The number a scanned ticket code shows (KT1:site:id:number), or "" when it does not say. */
-  function numberOf(code) {
-    var parts = code.split(":");
-    return parts.length === 4 && parts[0] === "KT1" ? parts[3] : "";
-  }
   if ($("kc-open-rate")) $("kc-open-rate").addEventListener("click", function () {
     $("kc-scan-error").textContent = "";
     show("kc-pick");
   });
-  // a keyboard-wedge scan (checkin.js) while the kiosk waits for a ticket: rate that ticket
+  // a keyboard-wedge scan (checkin.js) while the kiosk waits for a ticket: rate that ticket.
+  // Its QR code is its phone link (…/t/<cap>), the proof of holding it; the phone page's
+  // answer gives the number to show.
   K.takeScan = function (code) {
     if (!$("kc-pick") || $("kc-pick").hidden) return false;
-    if (code.indexOf("KT1:") !== 0 && code.indexOf("/t/") < 0) {
+    var cap = /\/t\/([A-Za-z0-9_-]+)$/.exec(code.trim());
+    if (!cap) {
       $("kc-scan-error").textContent = K.t("kc.not_a_ticket");
       return true;
     }
-    rateTicket({ code: code, number: numberOf(code) });
+    K.api("GET", "/api/v1/t/" + cap[1]).then(function (ticket) {
+      rateTicket({ code: code.trim(), number: ticket.number });
+    }, function () {
+      $("kc-scan-error").textContent = K.t("kc.not_a_ticket");
+    });
     return true;
   };
   var sending = false;
