@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kiosk import events as ev
+from kiosk.privacy import mask_name
 
 #: The device name of the box's own kiosk screen (an address in `server.kiosk_addresses`).
 LOCAL_DEVICE = "local"
@@ -76,15 +77,6 @@ def device(name: str, kind: str) -> Audience:
     return Audience(DEVICE, device=name, device_kind=kind)
 
 
-def masked_name(name: str | None) -> str:
-    """The name a greeting shows on a screen others can read: the first character, then
-    one `*` for each further character up to three (张三 -> 张*, 欧阳娜娜 -> 欧***)."""
-    text = (name or "").strip()
-    if not text:
-        return ""
-    return text[0] + "*" * min(len(text) - 1, 3)
-
-
 def _public_fact(name: str, data: dict[str, Any]) -> dict[str, Any] | None:
     if name in _TICKETS:
         return {key: data[key] for key in TICKET_FACTS if key in data}
@@ -99,7 +91,7 @@ def _greeting(data: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {key: data.get(key) for key in ("kind", "source", "ok", "action")}
     visit = data.get("visit")
     if isinstance(visit, dict):
-        out["visit"] = {"id": visit.get("id"), "name": masked_name(visit.get("name"))}
+        out["visit"] = {"id": visit.get("id"), "name": mask_name(visit.get("name"))}
     if data.get("error") is not None:
         out["error"] = data["error"]
     return out

@@ -7,18 +7,6 @@ import click
 from kiosk.cli.common import config_option, runtime
 
 
-def _base_url(config) -> str:
-    public = getattr(config.site, "public_url", "")
-    if public:
-        return public.rstrip("/")
-    host = config.server.host
-    if host in ("0.0.0.0", "::", ""):
-        host = "127.0.0.1"
-    if ":" in host:
-        host = f"[{host}]"
-    return f"http://{host}:{config.server.port}"
-
-
 @click.group()
 def device() -> None:
     """Enrolled devices: only they (and staff) may take tickets, check in, file cases and rate."""
@@ -39,7 +27,7 @@ def device_add(config_path: str | None, name: str, kind: str) -> None:
         raise click.ClickException(exc.message) from None
     finally:
         k.stop()
-    click.echo(f"{_base_url(k.config)}/pair/{pairing.token}")
+    click.echo(pairing.url)
     click.echo(f"open this link on the {kind} {name!r} before {pairing.expires_at} (UTC); it works once", err=True)
 
 

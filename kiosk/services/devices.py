@@ -21,6 +21,7 @@ from typing import Any
 from kiosk.clock import Clock, db_time, from_db_time
 from kiosk.config import Config
 from kiosk.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
+from kiosk.services.links import PublicLinks
 from kiosk.store.db import Database
 
 KINDS = ("kiosk", "display", "tablet")
@@ -49,6 +50,8 @@ class Pairing:
     kind: str
     token: str
     expires_at: str
+    #: The link to open on the device: `site.public_url`, else this box's LAN address.
+    url: str
 
 
 def _hash(secret: str) -> str:
@@ -60,6 +63,7 @@ class DeviceService:
         self.db = db
         self.clock = clock
         self.config = config
+        self.links = PublicLinks(config)
         self._networks: tuple[tuple[str, ...], list[ipaddress.IPv4Network | ipaddress.IPv6Network]] = ((), [])
         #: address -> in `server.kiosk_addresses`: every guarded request asks, parsing is not free
         self._local_addresses: dict[str, bool] = {}
@@ -79,7 +83,7 @@ class DeviceService:
                 raise Conflict("device_exists", f"device {name!r} exists already; revoke it first")
             conn.execute("INSERT INTO devices (name, kind, pairing_hash, pairing_expires_at, created_at, created_by) "
                          "VALUES (?, ?, ?, ?, ?, ?)", (name, kind, _hash(token), expires, db_time(now), created_by))
-        return Pairing(name, kind, token, expires)
+        return Pairing(name, kind, token, expires, self.links.pairing(token))
 
     def pending(self, token: str) -> Device | None:
         """The device a still-valid pairing token enrols, without using the token up."""

@@ -49,3 +49,7 @@ class PublicLinks:
 
     def case(self, cap: str) -> str:
         return capability.link(self.base, capability.CASE, cap)
+
+    def pairing(self, token: str) -> str:
+        """The page a new device opens once to enrol (kiosk/web/devices_admin.py)."""
+        return f"{self.base}/pair/{token}"

@@ -27,7 +27,7 @@ from kiosk.services.devices import Device
 from kiosk.web.auth import current_principal
 from kiosk.web.context import services
 
-__all__ = ["DEVICE_COOKIE", "Device", "current_device", "device_or_staff", "limit_key"]
+__all__ = ["DEVICE_COOKIE", "Device", "current_device", "device_or_staff", "is_staff", "limit_key"]
 
 #: The HttpOnly cookie holding an enrolled device's credential.
 DEVICE_COOKIE = "kiosk_device"
@@ -94,7 +94,8 @@ def limit_key() -> str:
 
 
 def is_staff() -> bool:
-    """Staff writes are not counted against the hall's limits."""
+    """A staff login or bearer token of any role: full answers, and writes not counted
+    against the hall's limits."""
     try:
         return current_principal() is not None
     except Exception:  # noqa: BLE001 - a bad bearer token is refused by the view, and counted

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -16,13 +17,13 @@ from kiosk.audience import Audience
 from kiosk.errors import DomainError, Invalid, NotFound, Unsupported
 from kiosk.privacy import public_ticket
 from kiosk.queue.rules import Action
-from kiosk.web.access import current_device, device_or_staff
+from kiosk.web.access import current_device, device_or_staff, is_staff
 from kiosk.web.auth import current_principal, signed_in_principal, staff_api
 from kiosk.web.context import services
 from kiosk.web.limits import check_print_capacity
 from kiosk.web.openapi import openapi_document
 from kiosk.web.openapi_access import add_access
-from kiosk.web.privacy import VisitLink, is_staff
+from kiosk.web.privacy import VisitLink
 
 bp = Blueprint("api", __name__)
 
@@ -310,16 +311,16 @@ def _threaded(req: StreamRequest) -> Iterator[str]:
     sub = k.bus.subscribe(after_id=req.after)
     try:
         yield "retry: 2000\n: connected\n\n"
-        idle = since_check = 0.0
+        idle = 0.0
+        check_at = time.monotonic() + RECHECK_S
         while not k.stopping.is_set():
             event = sub.get(timeout=1.0)
+            if req.still_allowed is not None and time.monotonic() >= check_at:  # busy or idle alike
+                check_at = time.monotonic() + RECHECK_S
+                if not req.still_allowed():
+                    return
             if event is None:
                 idle += 1.0
-                since_check += 1.0
-                if req.still_allowed is not None and since_check >= RECHECK_S:
-                    since_check = 0.0
-                    if not req.still_allowed():
-                        return
                 if idle >= SSE_KEEPALIVE_S:
                     idle = 0.0
                     yield ": keep-alive\n\n"

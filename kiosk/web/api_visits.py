@@ -14,12 +14,12 @@ from kiosk.errors import Invalid, NotFound
 from kiosk.privacy import greeting
 from kiosk.services.visits import VisitService
 from kiosk.text import one_line
-from kiosk.web.access import current_device, device_or_staff
+from kiosk.web.access import current_device, device_or_staff, is_staff
 from kiosk.web.api import json_body, no_body, query_int, request_json
 from kiosk.web.auth import current_principal, staff_api
 from kiosk.web.context import services
 from kiosk.web.limits import check_print_capacity
-from kiosk.web.privacy import holder, is_staff
+from kiosk.web.privacy import holder
 
 bp = Blueprint("api_visits", __name__)
 

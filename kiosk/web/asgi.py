@@ -177,12 +177,13 @@ class StreamHub:
         keepalive = b": keep-alive\n\n"
         loop = asyncio.get_running_loop()
         checked = loop.time()
+        recheck: asyncio.Task[None] | None = None  # held: the loop keeps only weak references to tasks
         while True:
             await asyncio.sleep(KEEPALIVE_S)
             now = loop.time()
-            if now - checked >= RECHECK_S:
+            if now - checked >= RECHECK_S and (recheck is None or recheck.done()):
                 checked = now
-                loop.create_task(self._recheck())
+                recheck = loop.create_task(self._recheck())
             for stream in list(self.streams):
                 if stream.transport is not None:
                     stream.blocked_since = (stream.blocked_since or now) \

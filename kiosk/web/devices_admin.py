@@ -22,7 +22,9 @@ HOME = {"kiosk": "kiosk.touchscreen", "display": "display.hall", "tablet": "repo
 
 
 def pairing_url(token: str) -> str:
-    """The link the device opens: `site.public_url` when configured, else this request's host."""
+    """The link the device opens: `site.public_url` when configured, else the address the
+    manager's browser reached this box at (`Pairing.url`, for the command line, has only
+    the box's own idea of its LAN address)."""
     base = getattr(services().config.site, "public_url", "") or request.host_url
     return f"{base.rstrip('/')}{url_for('pairing.pair', token=token)}"
 

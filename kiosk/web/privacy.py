@@ -9,14 +9,9 @@ from typing import Any
 from flask import request
 
 from kiosk.errors import Invalid
-from kiosk.web.access import current_device
+from kiosk.web.access import current_device, is_staff
 from kiosk.web.auth import current_principal
 from kiosk.web.context import services
-
-
-def is_staff() -> bool:
-    """A staff login or bearer token of any role."""
-    return current_principal() is not None
 
 
 def holder() -> str:

@@ -12,12 +12,11 @@ from flask_babel import get_locale
 
 from kiosk.errors import Forbidden, Invalid, NotFound
 from kiosk.reports import render
-from kiosk.web.access import device_or_staff
+from kiosk.web.access import device_or_staff, is_staff
 from kiosk.web.api import json_body
 from kiosk.web.api_visits import audit
 from kiosk.web.auth import current_principal, login_required, staff_api
 from kiosk.web.context import services
-from kiosk.web.privacy import is_staff
 
 api_bp = Blueprint("reports_api", __name__)
 bp = Blueprint("reports", __name__)

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from kiosk.cli import main
 from kiosk.config import to_toml
 from kiosk.services.devices import DeviceService
+from kiosk.services.links import lan_address
 from kiosk.web import create_app
 from tests.conftest import PASSWORD, bearer
 
@@ -155,7 +156,13 @@ def test_cli_add_list_revoke(kiosk, config, tmp_path):
     added = runner.invoke(main, ["device", "add", "hall-1", "--kind", "display", "--config", str(path)])
     assert added.exit_code == 0, added.output
     url = added.stdout.strip()
-    assert re.fullmatch(r"http://127\.0\.0\.1:8080/pair/[A-Za-z0-9_-]{32}", url)
+    # the address the displays reach this box at, as the phone links use, not a loopback one
+    assert re.fullmatch(re.escape(f"http://{lan_address()}:8080/pair/") + r"[A-Za-z0-9_-]{32}", url)
+    config.site.public_url = "https://desk.example.cn/"
+    path.write_text(to_toml(config))
+    other = runner.invoke(main, ["device", "add", "hall-2", "--kind", "display", "--config", str(path)])
+    assert re.fullmatch(r"https://desk\.example\.cn/pair/[A-Za-z0-9_-]{32}", other.stdout.strip())
+    assert runner.invoke(main, ["device", "revoke", "hall-2", "--config", str(path)]).exit_code == 0
     assert runner.invoke(main, ["device", "add", "hall-1", "--kind", "display", "--config", str(path)]).exit_code == 1
     assert runner.invoke(main, ["device", "add", "x", "--kind", "toaster", "--config", str(path)]).exit_code == 2
     listed = runner.invoke(main, ["device", "list", "--config", str(path)])
