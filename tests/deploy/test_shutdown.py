@@ -74,6 +74,7 @@ def test_sigterm_with_streams_open_and_a_request_in_flight(tmp_path):
         in_flight = threading.Thread(target=issue)
         in_flight.start()
         time.sleep(0.3)  # the request is inside the app, waiting for the printer
+        assert not answer, "answered before SIGTERM: nothing was in flight"
         sent = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         proc.wait(GUARD_S)

@@ -32,14 +32,15 @@ def test_each_write_answers_429_one_past_its_burst_and_not_before(kiosk, client,
     burst = BURSTS[LIMIT_OF[path]]
     for n in range(burst):
         answer = client.post(path, json=body)
-        assert answer.status_code != 429, f"request {n + 1} of {burst} refused"
+        # the view ran (its own 2xx or 400: these bodies are for counting), neither refused nor limited
+        assert answer.status_code not in (401, 403, 429), f"request {n + 1} of {burst}: {answer.status_code}"
     refused = client.post(path, json=body)
     assert refused.status_code == 429
     assert refused.get_json()["error"]["code"] == "rate_limited"
     assert refused.get_json()["error"]["message"] == "本屏幕的请求过于频繁，请稍候再试。"
     assert 1 <= int(refused.headers["Retry-After"]) <= 16  # the burst window (15 s), rounded up
     staff = client.post(path, json=body, headers=bearer(tokens["manager"]))
-    assert staff.status_code != 429  # staff are not counted
+    assert staff.status_code not in (401, 403, 429)  # staff are not counted (and the token is good)
     same_kiosk = client.post(path, json=body, environ_base={"REMOTE_ADDR": "::1"})  # "local" from its other address
     assert same_kiosk.status_code == 429
 
