@@ -36,6 +36,12 @@ def digest(cap: str) -> bytes:
     return hashlib.sha256(cap.encode("ascii")).digest()
 
 
+def secret_hash(secret: str) -> str:
+    """What the box stores of any other bearer secret (API tokens, session ids, device
+    credentials and pairing tokens, check-in tokens): its SHA-256 in hex."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
 def link(base_url: str, kind: str, cap: str) -> str:
     """The phone page of `cap`: `{base_url}/{kind}/{cap}`."""
     return f"{base_url.rstrip('/')}/{kind}/{cap}"

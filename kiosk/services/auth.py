@@ -12,13 +12,13 @@ the same time whether the user exists or not.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from kiosk.capability import secret_hash
 from kiosk.clock import Clock, db_time, from_db_time
 from kiosk.config import Config
 from kiosk.errors import Invalid, NotFound, Unavailable
@@ -50,9 +50,6 @@ def _check_role(role: str) -> None:
     if role not in ROLES:
         raise AuthError("unknown_role", f"unknown role {role!r}; roles are {', '.join(ROLES)}")
 
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 #: How often a session's last_seen_at is written (the idle timeout is this precise).
@@ -97,7 +94,7 @@ class AuthService:
         now = db_time(self.clock.now())
         with self.db.write() as conn:
             conn.execute("INSERT INTO staff_sessions (session_hash, username, created_at, last_seen_at, remote_addr) "
-                         "VALUES (?, ?, ?, ?, ?)", (_token_hash(sid), username, now, now, address[:64]))
+                         "VALUES (?, ?, ?, ?, ?)", (secret_hash(sid), username, now, now, address[:64]))
         return sid
 
     def session_principal(self, sid: str, *, touch: bool = True) -> Principal | None:
@@ -109,7 +106,7 @@ class AuthService:
         row = self.db.query_one(
             "SELECT s.id, s.created_at, s.last_seen_at, u.username, u.role, u.display_name, u.active "
             "FROM staff_sessions s JOIN users u ON u.username = s.username "
-            "WHERE s.session_hash = ? AND s.ended_at IS NULL", (_token_hash(sid),))
+            "WHERE s.session_hash = ? AND s.ended_at IS NULL", (secret_hash(sid),))
         if row is None:
             return None
         now = self.clock.now()
@@ -137,7 +134,7 @@ class AuthService:
 
     def end_session(self, sid: str, reason: str = "logout") -> None:
         if sid:
-            self._end("session_hash = ?", (_token_hash(sid),), reason)
+            self._end("session_hash = ?", (secret_hash(sid),), reason)
 
     def end_sessions(self, username: str, reason: str) -> int:
         """End every open session of `username`; how many there were."""
@@ -186,9 +183,9 @@ class AuthService:
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         with self.db.write() as conn:
             conn.execute("INSERT INTO api_tokens (token_hash, role, name, created_at) VALUES (?, ?, ?, ?)",
-                         (_token_hash(token), role, name or role, db_time(self.clock.now())))
+                         (secret_hash(token), role, name or role, db_time(self.clock.now())))
         return token
 
     def from_token(self, token: str) -> Principal | None:
-        row = self.db.query_one("SELECT * FROM api_tokens WHERE token_hash = ? AND revoked = 0", (_token_hash(token),))
+        row = self.db.query_one("SELECT * FROM api_tokens WHERE token_hash = ? AND revoked = 0", (secret_hash(token),))
         return Principal(f"token:{row['name']}", row["role"], row["name"]) if row else None

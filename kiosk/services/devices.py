@@ -10,7 +10,6 @@ kiosk browser) without any enrolment.
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import re
 import secrets
@@ -18,6 +17,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from kiosk.capability import secret_hash
 from kiosk.clock import Clock, db_time, from_db_time
 from kiosk.config import Config
 from kiosk.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
@@ -54,9 +54,6 @@ class Pairing:
     url: str
 
 
-def _hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
-
 
 class DeviceService:
     def __init__(self, db: Database, config: Config, clock: Clock) -> None:
@@ -82,7 +79,8 @@ class DeviceService:
             if conn.execute("SELECT 1 FROM devices WHERE name = ? AND revoked_at IS NULL", (name,)).fetchone():
                 raise Conflict("device_exists", f"device {name!r} exists already; revoke it first")
             conn.execute("INSERT INTO devices (name, kind, pairing_hash, pairing_expires_at, created_at, created_by) "
-                         "VALUES (?, ?, ?, ?, ?, ?)", (name, kind, _hash(token), expires, db_time(now), created_by))
+                         "VALUES (?, ?, ?, ?, ?, ?)",
+                         (name, kind, secret_hash(token), expires, db_time(now), created_by))
         return Pairing(name, kind, token, expires, self.links.pairing(token))
 
     def pending(self, token: str) -> Device | None:
@@ -96,18 +94,18 @@ class DeviceService:
         now = db_time(self.clock.now())
         with self.db.write() as conn:
             row = conn.execute("SELECT * FROM devices WHERE pairing_hash = ? AND revoked_at IS NULL",
-                               (_hash(token),)).fetchone()
+                               (secret_hash(token),)).fetchone()
             if row is None or row["pairing_expires_at"] <= now:
                 raise Forbidden("pairing_invalid", "this pairing link is unknown, used or expired")
             conn.execute("UPDATE devices SET pairing_hash = NULL, pairing_expires_at = NULL, credential_hash = ?, "
-                         "paired_at = ?, last_seen_at = ? WHERE id = ?", (_hash(credential), now, now, row["id"]))
+                         "paired_at = ?, last_seen_at = ? WHERE id = ?", (secret_hash(credential), now, now, row["id"]))
         return Device(row["name"], row["kind"]), credential
 
     def from_credential(self, credential: str) -> Device | None:
         if not credential.startswith(CREDENTIAL_PREFIX) or len(credential) > 100:
             return None
         row = self.db.query_one("SELECT id, name, kind, last_seen_at FROM devices WHERE credential_hash = ? "
-                                "AND revoked_at IS NULL", (_hash(credential),))
+                                "AND revoked_at IS NULL", (secret_hash(credential),))
         if row is None:
             return None
         now = self.clock.now()
@@ -164,7 +162,8 @@ class DeviceService:
     def _pairing_row(self, token: str) -> dict[str, Any] | None:
         if not token or len(token) > 100:
             return None
-        row = self.db.query_one("SELECT * FROM devices WHERE pairing_hash = ? AND revoked_at IS NULL", (_hash(token),))
+        row = self.db.query_one("SELECT * FROM devices WHERE pairing_hash = ? AND revoked_at IS NULL",
+                                (secret_hash(token),))
         if row is None or row["pairing_expires_at"] <= db_time(self.clock.now()):
             return None
         return row

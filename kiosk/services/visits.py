@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.audience import LOCAL_DEVICE
+from kiosk.capability import secret_hash
 from kiosk.clock import Clock, db_time, from_db_time, local_day, to_iso
 from kiosk.config import Config
 from kiosk.devices.announcement import greeting_announcement
@@ -48,9 +49,6 @@ CHECKIN_TOKEN_TTL = timedelta(minutes=10)
 #: The longest token accepted in a body (a token is 32 characters).
 MAX_CHECKIN_TOKEN = 64
 
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 @dataclass
 class Snapshot:
@@ -214,7 +212,7 @@ class VisitService:
                 token = None
                 if holder is not None:
                     token = secrets.token_urlsafe(24)
-                    checkin_tokens.add(conn, _token_hash(token), visit_id, holder, at,
+                    checkin_tokens.add(conn, secret_hash(token), visit_id, holder, at,
                                        db_time(now + CHECKIN_TOKEN_TTL))
         except BaseException:
             if saved is not None:
@@ -286,7 +284,7 @@ class VisitService:
         """Use up a check-in token and return its visit id; `Invalid("invalid_checkin_token")`
         alike for an unknown, used, expired or other holder's token."""
         with self.db.write() as conn:
-            visit_id = checkin_tokens.take(conn, _token_hash(token[:MAX_CHECKIN_TOKEN]), holder,
+            visit_id = checkin_tokens.take(conn, secret_hash(token[:MAX_CHECKIN_TOKEN]), holder,
                                            db_time(self.clock.now()))
         if visit_id is None:
             raise Invalid("invalid_checkin_token", "this check-in is no longer valid here; please check in again")
@@ -295,7 +293,7 @@ class VisitService:
     def give_back_checkin_token(self, token: str) -> None:
         """Make a redeemed token usable again (what it was to link was refused)."""
         with self.db.write() as conn:
-            checkin_tokens.give_back(conn, _token_hash(token[:MAX_CHECKIN_TOKEN]))
+            checkin_tokens.give_back(conn, secret_hash(token[:MAX_CHECKIN_TOKEN]))
 
     def scan(self, payload: str, *, source: str, snapshot: Snapshot | None = None,
              holder: str | None = None, device: str | None = LOCAL_DEVICE) -> dict[str, Any]:
