@@ -13,6 +13,7 @@ the same time whether the user exists or not.
 from __future__ import annotations
 
 import secrets
+import sqlite3
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -122,7 +123,8 @@ class AuthService:
         elif now >= seen + timedelta(minutes=server.session_idle_minutes):
             reason = "idle"
         if reason:
-            self._end("id = ?", (row["id"],), reason)
+            with self.db.write() as conn:
+                _end_sessions(conn, "id = ?", (row["id"],), reason, db_time(now))
             return None
         if touch and now - seen >= TOUCH_EVERY:
             try:
@@ -134,21 +136,12 @@ class AuthService:
 
     def end_session(self, sid: str, reason: str = "logout") -> None:
         if sid:
-            self._end("session_hash = ?", (secret_hash(sid),), reason)
-
-    def end_sessions(self, username: str, reason: str) -> int:
-        """End every open session of `username`; how many there were."""
-        return self._end("username = ?", (username,), reason)
+            with self.db.write() as conn:
+                _end_sessions(conn, "session_hash = ?", (secret_hash(sid),), reason, db_time(self.clock.now()))
 
     def open_sessions(self, username: str) -> int:
         return int(self.db.scalar("SELECT COUNT(*) FROM staff_sessions WHERE username = ? AND ended_at IS NULL",
                                   (username,)))
-
-    def _end(self, where: str, params: tuple[str | int, ...], reason: str) -> int:
-        now = db_time(self.clock.now())
-        with self.db.write() as conn:
-            return conn.execute(f"UPDATE staff_sessions SET ended_at = ?, ended_reason = ? "
-                                f"WHERE ended_at IS NULL AND {where}", (now, reason, *params)).rowcount
 
     # -- account changes -------------------------------------------------------------------
     def change_password(self, username: str, password: str) -> None:
@@ -160,8 +153,7 @@ class AuthService:
             if not conn.execute("UPDATE users SET password_hash = ?, password_changed_at = ? WHERE username = ?",
                                 (generate_password_hash(password), now, username)).rowcount:
                 raise NotFound("not_found", f"no user {username!r}")
-            conn.execute("UPDATE staff_sessions SET ended_at = ?, ended_reason = 'password_changed' "
-                         "WHERE username = ? AND ended_at IS NULL", (now, username))
+            _end_sessions(conn, "username = ?", (username,), "password_changed", now)
 
     def set_active(self, username: str, active: bool) -> None:
         """Disable (ending every session of the user) or re-enable an account."""
@@ -170,8 +162,7 @@ class AuthService:
             if not conn.execute("UPDATE users SET active = ? WHERE username = ?", (int(active), username)).rowcount:
                 raise NotFound("not_found", f"no user {username!r}")
             if not active:
-                conn.execute("UPDATE staff_sessions SET ended_at = ?, ended_reason = 'disabled' "
-                             "WHERE username = ? AND ended_at IS NULL", (now, username))
+                _end_sessions(conn, "username = ?", (username,), "disabled", now)
 
     def user(self, username: str) -> Principal | None:
         row = self.db.query_one("SELECT * FROM users WHERE username = ? AND active = 1", (username,))
@@ -189,3 +180,8 @@ class AuthService:
     def from_token(self, token: str) -> Principal | None:
         row = self.db.query_one("SELECT * FROM api_tokens WHERE token_hash = ? AND revoked = 0", (secret_hash(token),))
         return Principal(f"token:{row['name']}", row["role"], row["name"]) if row else None
+
+
+def _end_sessions(conn: sqlite3.Connection, where: str, params: tuple[str | int, ...], reason: str, now: str) -> None:
+    conn.execute(f"UPDATE staff_sessions SET ended_at = ?, ended_reason = ? WHERE ended_at IS NULL AND {where}",
+                 (now, reason, *params))

@@ -189,10 +189,6 @@ class CaseService:
             public["print"] = {"status": self.spooler.print_and_wait(job_id) if self.spooler else printing.QUEUED}
         return public
 
-    def case_reference(self, case: dict[str, Any]) -> str:
-        """What case slips printed before the phone pages carried in their QR code."""
-        return f"KC1:{self.config.site.id}:{case['id']}"
-
     def id_by_capability(self, cap: str) -> int:
         """The case whose phone page `cap` is; `NotFound` for any other string."""
         found = capabilities.case_id(self.db.conn, capability.digest(cap)) if capability.is_capability(cap) else None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
 
 
 def add(conn: sqlite3.Connection, token_hash: str, visit_id: int, holder: str, created_at: str,
@@ -25,6 +24,3 @@ def give_back(conn: sqlite3.Connection, token_hash: str) -> None:
     conn.execute("UPDATE checkin_tokens SET used_at = NULL WHERE token_hash = ?", (token_hash,))
 
 
-def get(conn: sqlite3.Connection, token_hash: str) -> dict[str, Any] | None:
-    row = conn.execute("SELECT * FROM checkin_tokens WHERE token_hash = ?", (token_hash,)).fetchone()
-    return dict(row) if row is not None else None
