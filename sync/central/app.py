@@ -42,6 +42,17 @@ class _Utf8Json(DefaultJSONProvider):
 
 SITE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
+#: Sent on every response: the kiosk's own policy (kiosk/web/__init__.py SECURITY_HEADERS,
+#: which sync may not import: "sync never imports the web layer"), plus data: images. Keep
+#: the two in step.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": ("default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
+                                "base-uri 'self'; form-action 'self'; object-src 'none'"),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
 
 class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str) -> None:
@@ -99,11 +110,8 @@ def create_app(db: str | CentralStore, *, secrets: Mapping[str, str] | None = No
 
     @app.after_request
     def security_headers(response: Response) -> Response:
-        response.headers.setdefault("Content-Security-Policy",
-                                    "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
         if request.endpoint not in ("receive_batch", "residents"):
             response.headers.setdefault("Cache-Control", "no-store")
         return response

@@ -276,10 +276,6 @@ def residents_remove(config_path, db_path, ids) -> None:
     click.echo(f"{n} residents marked removed", err=True)
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
-
 @main.command("copy-store")
 @click.option("--from", "source", required=True, type=click.Path(exists=True, dir_okay=False),
               help="The SQLite central store (central.db).")
@@ -295,3 +291,7 @@ def copy_store_cmd(source, target) -> None:
         raise click.ClickException(str(exc)) from None
     click.echo(f"{result.mode} copy into {describe(target)}: "
                + ", ".join(f"{k} {v:,}" for k, v in sorted(result.rows.items())))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -36,6 +36,7 @@ from kiosk.errors import TooMany
 from kiosk.reports.render import fragment, to_csv, to_xlsx
 from kiosk.throttle import LoginThrottle
 from sync.central import figures
+from sync.central.app import SITE_ID
 from sync.central.directory import Entry, id_hash, read_csv, valid_id_number
 from sync.central.storage import CentralStore
 
@@ -214,6 +215,16 @@ def _period() -> tuple[date, date]:
     return day_from, day_to
 
 
+def _site_arg() -> str | None:
+    """The `?site=` of the dashboard's exports and JSON: None for every site, else a site
+    the store knows (404 for any other value, so it never reaches a header unchecked)."""
+    site_id = request.args.get("site") or None
+    if site_id is not None and (not SITE_ID.fullmatch(site_id)
+                                or not any(s["site_id"] == site_id for s in store().summary())):
+        abort(404, description="no such site")
+    return site_id
+
+
 def _report(site_id: str | None) -> Any:
     day_from, day_to = _period()
     s = store()
@@ -238,10 +249,9 @@ def site(site_id: str) -> str:
                            period=_period())
 
 
-def _export_name(ext: str) -> str:
+def _export_name(ext: str, site_id: str | None) -> str:
     day_from, day_to = _period()
-    who = request.args.get("site") or "all-sites"
-    return f"central-{who}-{day_from}-{day_to}.{ext}"
+    return f"central-{site_id or 'all-sites'}-{day_from}-{day_to}.{ext}"
 
 
 #: Each export format: how the report becomes a file, and its media type.
@@ -253,11 +263,12 @@ _EXPORTS: dict[str, tuple[Callable[[Any], str | bytes], str]] = {
 def _export(ext: str) -> Response:
     """The dashboard's report as a file (cells neutralised by kiosk/cells.py), audited."""
     render, mimetype = _EXPORTS[ext]
-    report = _report(request.args.get("site") or None)
+    site_id = _site_arg()
+    report = _report(site_id)
     user = current_user()
-    store().audit(user["name"] if user else "-", f"export.{ext}", request.args.get("site") or "all", report.period)
+    store().audit(user["name"] if user else "-", f"export.{ext}", site_id or "all", report.period)
     return Response(render(report), mimetype=mimetype,
-                    headers={"Content-Disposition": f'attachment; filename="{_export_name(ext)}"'})
+                    headers={"Content-Disposition": f'attachment; filename="{_export_name(ext, site_id)}"'})
 
 
 @bp.get("/export.csv")
@@ -272,7 +283,7 @@ def export_xlsx() -> Response:
 
 @bp.get("/api/v1/dashboard")
 def dashboard_json() -> Response:
-    report = _report(request.args.get("site") or None)
+    report = _report(_site_arg())
     return jsonify({"period": report.period, "kpis": {k.key: k.value for k in report.kpis},
                     "tables": {t.key: {"columns": t.columns, "rows": t.rows} for t in report.tables}})
 
@@ -297,7 +308,7 @@ def resident_edit(rid: str) -> str:
     if r is None:
         abort(404)
     return render_template("central/resident.html", r=r, error=None,
-                           history=[a for a in store().audit_log(500, "resident.") if a["target"] == f"resident:{rid}"])
+                           history=store().audit_log(500, "resident.", target=f"resident:{rid}"))
 
 
 @bp.post("/directory/save")

@@ -130,6 +130,15 @@ _FACTS_SQLITE = (
 )
 _FACTS_POSTGRES = tuple(s.replace(" REAL", " DOUBLE PRECISION") for s in _FACTS_SQLITE)
 
+# 5: a resident's history (the console's directory page) read by target instead of from
+# the newest audit entries, and the two day indexes of `records` that no query uses
+# any more (the console reads `latest` and the counters) dropped: fewer to keep up at ingest.
+_AUDIT_TARGET = (
+    "CREATE INDEX audit_target ON audit (target, id)",
+    "DROP INDEX IF EXISTS records_site_kind_day",
+    "DROP INDEX IF EXISTS records_kind_day",
+)
+
 # 4: the dashboard's counters kept at ingest (sync.central.rollup), filled from `latest`.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "base", _BASE_SQLITE, _BASE_POSTGRES),
@@ -138,4 +147,5 @@ MIGRATIONS: tuple[Migration, ...] = (
               _ENTITY_POSTGRES + _CONSOLE_COMMON + _AUDIT_POSTGRES, backfill="entities"),
     Migration(3, "facts of the newest versions for the console", _FACTS_SQLITE, _FACTS_POSTGRES, backfill="facts"),
     Migration(4, "dashboard counters per site and day", MIGRATION_SQLITE, MIGRATION_POSTGRES, backfill="rollup"),
+    Migration(5, "audit by target; unused day indexes of records dropped", _AUDIT_TARGET, _AUDIT_TARGET),
 )

@@ -26,6 +26,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+#: An entity's facts, in this order: the columns of `latest` beside its JSON
+#: (sync.central.storage.facts) and the fields of `State`.
+FACTS = ("status", "wait_s", "ctype", "category", "due_ts", "stop_ts", "score")
+
 #: table -> (key columns, counter columns)
 TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "agg_tickets": (("site_id", "day"), ("tickets", "no_shows", "waits_n", "waits_ms")),
@@ -177,6 +181,5 @@ def backfill(tx: Any) -> None:
             tx.many(sql, rows)
 
 
-FACTS = ("status", "wait_s", "ctype", "category", "due_ts", "stop_ts", "score")
 MIGRATION_SQLITE = _migration_sql("REAL")
 MIGRATION_POSTGRES = _migration_sql("DOUBLE PRECISION")

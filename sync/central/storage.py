@@ -31,7 +31,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from sync.central import rollup
 from sync.central.directory import Entry
-from sync.central.rollup import Deltas, State, nearest_rank
+from sync.central.rollup import FACTS, Deltas, State, nearest_rank
 
 ROLES = ("office_manager", "auditor")
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -99,12 +99,9 @@ def _ts(value: Any) -> float | None:
         return None
 
 
-FACT_COLUMNS = ("status", "wait_s", "ctype", "category", "due_ts", "stop_ts", "score")
-
-
 def facts(kind: str, data: dict[str, Any]) -> tuple[Any, ...]:
     """The few facts of an entity's newest version the console aggregates in SQL (see
-    `FACT_COLUMNS`): a ticket's status and wait (called - issued, seconds), a case's type,
+    `rollup.FACTS`): a ticket's status and wait (called - issued, seconds), a case's type,
     category and clock (due, and when it stopped: the first answer of an inquiry, the
     feedback of anything else, as epoch seconds), a rating's score."""
     status = data.get("status") if isinstance(data.get("status"), str) else None
@@ -176,7 +173,6 @@ class CentralStore(Protocol):
     def aggregates(self, day_from: str, day_to: str, now_ts: float, site_id: str | None = None) -> Aggregates: ...
     # the directory
     def id_key(self) -> bytes: ...
-    def set_id_key(self, value: str) -> None: ...
     def import_residents(self, entries: list[Entry], replace: bool = False,
                          actor: str = "cli") -> dict[str, int]: ...
     def save_resident(self, entry: Entry, actor: str) -> str: ...
@@ -194,9 +190,9 @@ class CentralStore(Protocol):
     def session(self, id_hash: str) -> dict[str, Any] | None: ...
     def touch_session(self, id_hash: str, now: float) -> None: ...
     def end_session(self, id_hash: str) -> None: ...
-    def end_sessions_of(self, user_name: str) -> int: ...
     def audit(self, actor: str, action: str, target: str = "", detail: str = "") -> None: ...
-    def audit_log(self, limit: int = 200, action_prefix: str = "") -> list[dict[str, Any]]: ...
+    def audit_log(self, limit: int = 200, action_prefix: str = "",
+                  target: str | None = None) -> list[dict[str, Any]]: ...
 
 
 class SqlStore:
@@ -336,8 +332,8 @@ class SqlStore:
             return
         before: dict[tuple[str, str], tuple[int, State]] = {
             (r["kind"], r["local_id"]): (int(r["version"]), State.of(site_id, r["kind"], r["day"],
-                                                                     [r[c] for c in FACT_COLUMNS]))
-            for r in self._by_kind(tx, "version, day, " + ", ".join(FACT_COLUMNS), "latest", site_id, touched)}
+                                                                     [r[c] for c in FACTS]))
+            for r in self._by_kind(tx, "version, day, " + ", ".join(FACTS), "latest", site_id, touched)}
         after = dict(before)
         for entity, (r, f) in newest.items():
             if entity not in after or after[entity][0] < r.version:
@@ -512,11 +508,6 @@ class SqlStore:
             value = tx.rows("SELECT value FROM settings WHERE name = 'id_key'")[0]["value"]
         return str(value).encode("ascii")
 
-    def set_id_key(self, value: str) -> None:
-        with self._tx() as tx:
-            tx.run("INSERT INTO settings (name, value) VALUES ('id_key', ?) "
-                   "ON CONFLICT (name) DO UPDATE SET value = excluded.value", (value,))
-
     def _next_seq(self, tx: Tx) -> int:
         return int(tx.rows("SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM residents")[0]["n"])
 
@@ -659,17 +650,20 @@ class SqlStore:
         with self._tx() as tx:
             tx.run("DELETE FROM sessions WHERE id_hash = ?", (id_hash,))
 
-    def end_sessions_of(self, user_name: str) -> int:
-        with self._tx() as tx:
-            return tx.run("DELETE FROM sessions WHERE user_name = ?", (user_name,))
-
     def audit(self, actor: str, action: str, target: str = "", detail: str = "") -> None:
         with self._tx() as tx:
             self._audit(tx, actor, action, target, detail)
 
-    def audit_log(self, limit: int = 200, action_prefix: str = "") -> list[dict[str, Any]]:
-        return self._read("SELECT id, at, actor, action, target, detail FROM audit WHERE action LIKE ? "
-                          "ORDER BY id DESC LIMIT ?", (action_prefix.replace("%", "") + "%", limit))
+    def audit_log(self, limit: int = 200, action_prefix: str = "",
+                  target: str | None = None) -> list[dict[str, Any]]:
+        """The newest `limit` entries whose action starts with `action_prefix`, of one
+        `target` (e.g. "resident:r1", read through the index on (target, id)) when given."""
+        sql = "SELECT id, at, actor, action, target, detail FROM audit WHERE action LIKE ?"
+        params: list[Any] = [action_prefix.replace("%", "") + "%"]
+        if target is not None:
+            sql += " AND target = ?"
+            params.append(target)
+        return self._read(sql + " ORDER BY id DESC LIMIT ?", [*params, limit])
 
 
 def backfill_entities(tx: Tx) -> None:

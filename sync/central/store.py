@@ -68,6 +68,3 @@ class SQLiteStore(SqlStore):
 
     def close(self) -> None:
         self.db.close()
-
-
-CentralStore = SQLiteStore  # the name the receiver used before the PostgreSQL back-end

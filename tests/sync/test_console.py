@@ -329,6 +329,21 @@ def test_figures_of_a_seeded_three_site_history_equal_hand_computed_ones(app, cl
     assert [a["action"] for a in app.extensions["kiosk_central"].audit_log(2)] == ["export.xlsx", "export.csv"]
 
 
+@pytest.mark.parametrize("value", ['site-a"; x="', "站点-a", "caf\u00e9\u20ac", "site-a\r\nX-Injected: 1", "nowhere"])
+def test_a_site_parameter_that_is_no_known_site_id_is_refused_not_a_server_error(app, clock, value):
+    seed(app, clock)
+    add_user(app)
+    client, _ = login(app)
+    for path in ("/export.csv", "/export.xlsx", "/api/v1/dashboard"):
+        r = client.get(path, query_string={"from": "2026-11-26", "to": "2026-11-27", "site": value},
+                       environ_base=OUTSIDE)
+        assert r.status_code == 404, (path, r.status_code)
+    good = client.get("/export.csv", query_string={"from": "2026-11-26", "to": "2026-11-27", "site": "site-a"},
+                      environ_base=OUTSIDE)
+    assert good.status_code == 200
+    assert good.headers["Content-Disposition"] == 'attachment; filename="central-site-a-2026-11-26-2026-11-27.csv"'
+
+
 def test_the_directory_kept_in_the_console_reaches_the_sites_pull_and_is_audited(app, tmp_path, central_factory):
     store = app.extensions["kiosk_central"]
     add_user(app)
@@ -365,3 +380,9 @@ def test_the_directory_kept_in_the_console_reaches_the_sites_pull_and_is_audited
                        ("alice", "resident.added", "resident:r1")]
     page = client.get("/directory/r1", environ_base=OUTSIDE).get_data(as_text=True)
     assert "resident.updated" in page and "changed: unit" in page
+    # a resident's history is read by target: a big import afterwards does not push it out of view
+    store.import_residents([Entry(f"x{i}", f"住户{i}", "", "", None) for i in range(600)], actor="alice")
+    assert [a["action"] for a in store.audit_log(500, "resident.", target="resident:r1")] == \
+        ["resident.updated", "resident.added"]
+    page = client.get("/directory/r1", environ_base=OUTSIDE).get_data(as_text=True)
+    assert "resident.updated" in page and "changed: unit" in page and "resident.added" in page

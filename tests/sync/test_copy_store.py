@@ -92,8 +92,9 @@ def test_copy_store_moves_an_sqlite_central_into_postgresql_and_catches_up_when_
         again = copy_cmd(path, url)  # at once again: nothing new
         assert again.returncode == 0, again.stderr
         assert again.stdout.startswith("catch-up copy") and "records 0" in again.stdout
-        assert {k: v for k, v in snapshot(pg).items() if k != "audit"} == \
-            {k: v for k, v in before.items() if k != "audit"}
+        now = snapshot(pg)
+        assert {k: v for k, v in now.items() if k != "audit"} == {k: v for k, v in before.items() if k != "audit"}
+        assert [a["action"] for a in now["audit"][:1]] == ["test.after-copy"] and now["audit"][1:] == before["audit"]
 
         # the file gains records (a delete among them), a directory change and a user
         for n, (site, record) in enumerate(arrivals[300:]):
@@ -108,7 +109,16 @@ def test_copy_store_moves_an_sqlite_central_into_postgresql_and_catches_up_when_
             assert copied[part] == after[part], part
         assert {k: v[0] for k, v in copied["counts"].items()} == {k: v[0] for k, v in after["counts"].items()}
         assert {r["id"]: int(r["active"]) for r in pg.residents()} == {"r1": 0, "r2": 0, "r3": 1}
-        assert [a for a in pg.audit_log(1000) if a["action"] == "test.after-copy"]
+        # the audit log: every entry of the file, in order (new ids at the target), besides the
+        # target's own: the entry written after the copy and those of the catch-up's directory changes
+        def entries(log):
+            return [(a["at"], a["actor"], a["action"], a["target"], a["detail"]) for a in reversed(log)]
+
+        gained = [a for a in after["audit"] if a["id"] > max(b["id"] for b in before["audit"])]
+        assert {a["action"] for a in gained} >= {"resident.added", "resident.deactivated", "user.saved"}
+        own = [a for a in entries(copied["audit"]) if a[2] == "test.after-copy" or a[1] == "copy-store"]
+        assert own[0][2] == "test.after-copy" and len(own) > 1
+        assert [a for a in entries(copied["audit"]) if a not in own] == entries(after["audit"])
         assert pg.record("s9:visit:1:1") is not None
     finally:
         sqlite_store.close()
