@@ -22,10 +22,14 @@ def test_each_role_lands_on_its_own_home(client, staff, role):
     assert client.get(HOMES[role]).status_code == 200
 
 
-def test_the_resident_list_shows_recent_residents_without_a_search(client, kiosk, staff):
+def test_the_resident_list_shows_recent_residents_without_a_search(client, kiosk, staff, clock):
     kiosk.visits.import_residents(RESIDENTS_CSV)
     login(client, staff["receptionist"])
     assert "张女士" not in client.get("/residents/").get_data(as_text=True)
     kiosk.visits.checkin_id(ZHANG_ID)
     page = client.get("/residents/").get_data(as_text=True)
     assert "张女士" in page and "李先生" not in page  # seen today; the other one was not
+    clock.advance(days=31)
+    login(client, staff["receptionist"])  # the first session timed out meanwhile
+    later = client.get("/residents/")
+    assert later.status_code == 200 and "张女士" not in later.get_data(as_text=True)  # the list looks back 30 days
